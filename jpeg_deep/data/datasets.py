@@ -1,0 +1,145 @@
+"""ImageNet-style classification datasets: one folder per class.
+
+Class order comes from an optional ``imagenet_class_index.json``-format file (``{"0": [wnid,
+name], ...}``; folder names are the wnids), otherwise from the sorted folder names (what Keras
+does). Scanning a large tree shows a progress bar and caches the file list in
+``$JPEG_DEEP_CACHE`` (default ``~/.cache/jpeg_deep``), keyed by the folder and invalidated when
+a class folder changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
+_CACHE_VERSION = 1
+
+
+class DatasetError(ValueError):
+    """A dataset folder that cannot be used (missing, empty, inconsistent class index)."""
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    root: Path
+    files: tuple          # paths relative to root
+    labels: tuple         # class indices
+    class_ids: tuple      # folder names (wnids), index order
+    class_names: tuple    # human-readable names
+
+    @classmethod
+    def scan(cls, root, class_index=None, *, cache=True, progress=True) -> "ImageFolder":
+        """Scan ``root/<class>/*.jpg``. ``class_index``: path of an index JSON, or None to use
+        ``root/../imagenet_class_index.json`` or ``root/imagenet_class_index.json`` when present,
+        else sorted folder names."""
+        root = Path(root).expanduser().resolve()
+        if not root.is_dir():
+            raise DatasetError(f"dataset folder {root} does not exist")
+        class_ids, class_names = _class_order(root, class_index)
+        key = _cache_key(root, class_ids)
+        cached = _load_cache(key) if cache else None
+        if cached is not None:
+            files, labels = cached
+        else:
+            files, labels = [], []
+            for label, cid in enumerate(tqdm(class_ids, desc=f"scan {root.name}", unit="class",
+                                             disable=not progress, leave=False)):
+                folder = root / cid
+                if not folder.is_dir():
+                    continue
+                names = sorted(e.name for e in os.scandir(folder)
+                               if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS))
+                files.extend(f"{cid}/{n}" for n in names)
+                labels.extend([label] * len(names))
+            if cache:
+                _save_cache(key, files, labels)
+        if not files:
+            raise DatasetError(f"no JPEG file found in {root}/<class>/ (extensions "
+                               f"{', '.join(IMAGE_EXTENSIONS)})")
+        return cls(root, tuple(files), tuple(labels), tuple(class_ids), tuple(class_names))
+
+    def __len__(self):
+        return len(self.files)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_ids)
+
+    def path(self, i: int) -> Path:
+        return self.root / self.files[i]
+
+    def shard(self, index: int, count: int) -> "ImageFolder":
+        """Every ``count``-th file starting at ``index`` (one worker's part of the data)."""
+        if not 0 <= index < count:
+            raise ValueError(f"shard index {index} not in [0, {count})")
+        return ImageFolder(self.root, self.files[index::count], self.labels[index::count],
+                           self.class_ids, self.class_names)
+
+
+def _class_order(root: Path, class_index):
+    folders = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    if class_index is None:
+        for candidate in (root / "imagenet_class_index.json",
+                          root.parent / "imagenet_class_index.json"):
+            if candidate.is_file():
+                class_index = candidate
+                break
+    if class_index is None:
+        if not folders:
+            raise DatasetError(f"{root} has no class folders")
+        return folders, folders
+    index_path = Path(class_index)
+    try:
+        raw = json.loads(index_path.read_text())
+        entries = [raw[str(i)] for i in range(len(raw))]
+        ids = [str(e[0]) for e in entries]
+        names = [str(e[1]) for e in entries]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as err:
+        raise DatasetError(f"{index_path}: not a class index of the form "
+                           f'{{"0": [wnid, name], ...}} ({err})') from None
+    unknown = sorted(set(folders) - set(ids))
+    if unknown:
+        raise DatasetError(f"{root}: class folders not in {index_path}: {', '.join(unknown[:10])}")
+    return ids, names
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("JPEG_DEEP_CACHE", Path.home() / ".cache" / "jpeg_deep"))
+
+
+def _cache_key(root: Path, class_ids) -> str:
+    h = hashlib.sha1(f"{_CACHE_VERSION}|{root}".encode())
+    for cid in class_ids:
+        try:
+            h.update(f"|{cid}:{os.stat(root / cid).st_mtime_ns}".encode())
+        except FileNotFoundError:
+            h.update(f"|{cid}:-".encode())
+    return h.hexdigest()
+
+
+def _load_cache(key):
+    path = _cache_dir() / "filelists" / f"{key}.json"
+    try:
+        data = json.loads(path.read_text())
+        return data["files"], data["labels"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _save_cache(key, files, labels):
+    folder = _cache_dir() / "filelists"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{key}.json.tmp{os.getpid()}"
+        tmp.write_text(json.dumps({"files": files, "labels": labels}))
+        tmp.replace(folder / f"{key}.json")
+    except OSError as err:  # a read-only home must not stop training
+        logger.info("file-list cache not written: %s", err)

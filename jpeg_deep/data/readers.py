@@ -1,0 +1,384 @@
+"""Read the DCT coefficients stored in a JPEG file (entropy decoding only).
+
+:func:`read_dct` is the one entry point. It returns ``(y, cb, cr)``, three ``int16`` arrays of
+shape ``(blocks_h, blocks_w, 64)``:
+
+* one 8x8 block per spatial cell, its 64 coefficients on the last axis;
+* **de-quantized** (the stored integer times its quantisation-table entry), so the DC of a block
+  is ``8 * (mean pixel - 128)`` whatever the JPEG quality;
+* in libjpeg's **natural row-major frequency order**, not zig-zag: channel ``8 * v + u`` holds
+  vertical frequency ``v`` and horizontal frequency ``u`` (channel 0 is DC, channel 1 the lowest
+  horizontal frequency) -- the jpeg2dct convention;
+* Y is ``ceil(H/8) x ceil(W/8)`` blocks and Cb, Cr are ``ceil(H/16) x ceil(W/16)`` blocks: the
+  4:2:0 layout the networks expect, whatever the file's own chroma subsampling. Grayscale files
+  give zero chroma of that size.
+
+Two backends, chosen by name:
+
+``"jpeg2dct"`` (default, fastest; Uber Non-Commercial License)
+    Reads 4:2:0 and grayscale files as stored. Any other colour subsampling (4:4:4, 4:2:2,
+    4:4:0, ...) is *silently decoded and re-encoded at quality 100* by jpeg2dct itself; this module
+    counts each such file (:func:`reader_stats`) and logs a warning, so it never goes unnoticed.
+``"jpeglib"`` (MPL-2.0, about 3x slower)
+    Reads every subsampling as stored and brings non-4:2:0 chroma to the 4:2:0 grid in the DCT
+    domain (an exact 2x box-filter downsampling of the blocks, no re-encoding). On 4:2:0 and
+    grayscale files it is bit-identical to ``"jpeg2dct"``.
+
+Anything that is not a readable JPEG (empty, truncated, another format, CMYK/YCCK, lossless or
+12-bit JPEG) raises :class:`InvalidJPEGError`, which names the file and the reason.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Union
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview]
+
+__all__ = [
+    "InvalidJPEGError",
+    "JpegInfo",
+    "inspect_jpeg",
+    "read_dct",
+    "read_bytes",
+    "backends",
+    "reader_stats",
+    "reset_reader_stats",
+    "DEFAULT_BACKEND",
+]
+
+DEFAULT_BACKEND = "jpeg2dct"
+
+
+class InvalidJPEGError(ValueError):
+    """A file (or byte string) that cannot be read as a JPEG image.
+
+    ``source`` names the file (``"<bytes>"`` for in-memory data) and ``reason`` says what is wrong.
+    """
+
+    def __init__(self, source, reason: str):
+        self.source = str(source)
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}")
+
+    def __reduce__(self):  # keep both fields across process boundaries
+        return (type(self), (self.source, self.reason))
+
+
+@dataclass(frozen=True)
+class JpegInfo:
+    """What the JPEG headers say, read without decoding any pixel."""
+
+    width: int
+    height: int
+    components: int
+    sampling: tuple  # ((h, v), ...) sampling factors per component
+    progressive: bool
+
+    @property
+    def subsampling(self) -> str:
+        """``"gray"``, ``"4:2:0"``, ``"4:2:2"``, ``"4:4:0"``, ``"4:4:4"`` or ``"other"``."""
+        if self.components == 1:
+            return "gray"
+        (hy, vy), rest = self.sampling[0], self.sampling[1:]
+        if any(s != (1, 1) for s in rest):
+            return "other"
+        return {(2, 2): "4:2:0", (2, 1): "4:2:2", (1, 2): "4:4:0", (1, 1): "4:4:4"}.get(
+            (hy, vy), "other"
+        )
+
+
+# Start-of-frame markers: 0xC0-0xCF except DHT (C4), JPG (C8) and DAC (CC).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_LOSSLESS_SOF = frozenset({0xC3, 0xC7, 0xCB, 0xCF})
+_PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+def inspect_jpeg(data: bytes, source="<bytes>") -> JpegInfo:
+    """Parse the headers of a JPEG byte string and check that it can be read.
+
+    Raises :class:`InvalidJPEGError` for empty data, other formats, truncated files (no
+    end-of-image marker after the first scan), CMYK/YCCK, lossless and non-8-bit JPEGs.
+    """
+    n = len(data)
+    if n == 0:
+        raise InvalidJPEGError(source, "empty file (0 bytes)")
+    if n < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        kind = _guess_format(data)
+        raise InvalidJPEGError(source, f"not a JPEG file ({kind}; no SOI marker)")
+    pos, frame = 2, None
+    while True:
+        if pos >= n:
+            raise InvalidJPEGError(source, "truncated file: headers end before the image data")
+        if data[pos] != 0xFF:
+            raise InvalidJPEGError(source, f"corrupt headers: expected a marker at byte {pos}")
+        while pos < n and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= n:
+            raise InvalidJPEGError(source, "truncated file: headers end before the image data")
+        marker = data[pos]
+        pos += 1
+        if marker in _STANDALONE or marker == 0xD8:
+            continue
+        if marker == 0xD9:
+            raise InvalidJPEGError(source, "no image data (end-of-image before any scan)")
+        if pos + 2 > n:
+            raise InvalidJPEGError(source, "truncated file inside the headers")
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2 or pos + length > n:
+            raise InvalidJPEGError(source, "truncated file inside the headers")
+        if marker in _SOF_MARKERS:
+            frame = _parse_sof(data[pos + 2 : pos + length], marker, source)
+        elif marker == 0xDA:  # start of scan: headers are over
+            if frame is None:
+                raise InvalidJPEGError(source, "corrupt file: scan before any frame header")
+            if data.find(b"\xff\xd9", pos + length) < 0:
+                raise InvalidJPEGError(
+                    source, "truncated file: no end-of-image marker after the image data"
+                )
+            return frame
+        pos += length
+
+
+def _parse_sof(seg: bytes, marker: int, source) -> JpegInfo:
+    if len(seg) < 6:
+        raise InvalidJPEGError(source, "corrupt frame header")
+    precision = seg[0]
+    height = int.from_bytes(seg[1:3], "big")
+    width = int.from_bytes(seg[3:5], "big")
+    ncomp = seg[5]
+    if marker in _LOSSLESS_SOF:
+        raise InvalidJPEGError(source, "lossless JPEG has no DCT coefficients")
+    if precision != 8:
+        raise InvalidJPEGError(source, f"{precision}-bit JPEG is not supported (8-bit only)")
+    if width == 0 or height == 0:
+        raise InvalidJPEGError(source, "image size missing from the frame header")
+    if ncomp == 4:
+        raise InvalidJPEGError(
+            source, "CMYK/YCCK JPEG (4 components) is not supported: convert it to RGB first"
+        )
+    if ncomp not in (1, 3) or len(seg) < 6 + 3 * ncomp:
+        raise InvalidJPEGError(source, f"unsupported number of colour components ({ncomp})")
+    sampling = tuple(
+        (seg[7 + 3 * i] >> 4, seg[7 + 3 * i] & 0x0F) for i in range(ncomp)
+    )
+    return JpegInfo(width, height, ncomp, sampling, marker in _PROGRESSIVE_SOF)
+
+
+def _guess_format(data: bytes) -> str:
+    signatures = {
+        b"\x89PNG": "PNG data",
+        b"GIF8": "GIF data",
+        b"BM": "BMP data",
+        b"RIFF": "RIFF/WebP data",
+        b"II*\x00": "TIFF data",
+        b"MM\x00*": "TIFF data",
+    }
+    for sig, name in signatures.items():
+        if data.startswith(sig):
+            return name
+    return "starts with " + " ".join(f"0x{b:02x}" for b in data[:4])
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics of what the reader had to do (per process).
+
+_STATS: collections.Counter = collections.Counter()
+
+
+def reader_stats() -> dict:
+    """Counts of this process: ``read``, ``transcoded_q100`` (jpeg2dct re-encoded a non-4:2:0
+    file at quality 100), ``chroma_downsampled`` (jpeglib brought chroma to 4:2:0 in the DCT
+    domain), ``grayscale``, ``progressive``."""
+    return dict(_STATS)
+
+
+def reset_reader_stats() -> None:
+    _STATS.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# Backends.
+
+
+def read_bytes(source: Source) -> tuple[bytes, str]:
+    """Return ``(data, name)`` for a path or a byte string."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), "<bytes>"
+    with open(source, "rb") as f:
+        return f.read(), os.fspath(source)
+
+
+@lru_cache(maxsize=None)
+def _libraries():
+    """Import the backends in the one safe order and return ``(jpeg2dct_loads, jpeglib)``.
+
+    jpeg2dct loads its libjpeg with ``RTLD_GLOBAL``; any jpeglib library bound *after* that has
+    its libjpeg calls resolved to jpeg2dct's copy and reads wrong quantisation tables (seen with
+    jpeglib 1.0.2 / jpeg2dct 0.2.4). Binding jpeglib's library first avoids it.
+    """
+    import sys
+
+    jpeglib = None
+    try:
+        import jpeglib
+        from jpeglib._bind import CJpegLib
+
+        if "jpeg2dct.common" in sys.modules and CJpegLib._lib is None:
+            logger.warning(
+                "jpeg2dct was imported before jpeglib: the 'jpeglib' backend may read wrong "
+                "quantisation tables; import jpeg_deep before jpeg2dct"
+            )
+        CJpegLib.get()
+    except ImportError:
+        pass
+    try:
+        from jpeg2dct.numpy import loads
+    except ImportError:
+        loads = None
+    return loads, jpeglib
+
+
+def _jpeg2dct(data: bytes, name: str, info: JpegInfo):
+    loads = _libraries()[0]
+    if loads is None:
+        raise ImportError("the 'jpeg2dct' backend needs the jpeg2dct package (see README)")
+
+    if info.subsampling not in ("4:2:0", "gray"):
+        _STATS["transcoded_q100"] += 1
+        level = logging.WARNING if _STATS["transcoded_q100"] == 1 else logging.DEBUG
+        logger.log(
+            level,
+            "%s is %s: jpeg2dct re-encodes it at quality 100 to 4:2:0 before reading "
+            "(counted in reader_stats()['transcoded_q100']; the 'jpeglib' backend reads it "
+            "without re-encoding)",
+            name,
+            info.subsampling,
+        )
+    try:
+        y, cb, cr = loads(data)
+    except RuntimeError as err:
+        raise InvalidJPEGError(name, f"jpeg2dct cannot read it: {err}") from None
+    return y, cb, cr
+
+
+def _jpeglib(data: bytes, name: str, info: JpegInfo):
+    jpeglib = _libraries()[1]
+    if jpeglib is None:
+        raise ImportError("the 'jpeglib' backend needs the jpeglib package: pip install jpeglib")
+
+    if info.subsampling == "other":
+        raise InvalidJPEGError(
+            name,
+            f"chroma sampling {info.sampling} is not supported by the jpeglib backend "
+            "(supported: 4:2:0, 4:2:2, 4:4:0, 4:4:4, grayscale)",
+        )
+    path = None if name == "<bytes>" else name
+    tmp = None
+    try:
+        if path is None:
+            fd, tmp = tempfile.mkstemp(suffix=".jpg", dir=_tmp_dir())
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            path = tmp
+        try:
+            jpg = jpeglib.read_dct(path)
+            jpg.load()
+        except Exception as err:  # jpeglib raises plain IOError/RuntimeError
+            raise InvalidJPEGError(name, f"jpeglib cannot read it: {err}") from None
+        qt, qtn = jpg.qt, jpg.quant_tbl_no
+        y = _dequantize(jpg.Y, qt[qtn[0]])
+        if info.components == 1:
+            cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
+            return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16)
+        cb = _dequantize(jpg.Cb, qt[qtn[1]])
+        cr = _dequantize(jpg.Cr, qt[qtn[2]])
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+    if info.subsampling != "4:2:0":
+        _STATS["chroma_downsampled"] += 1
+        hy, vy = info.sampling[0]
+        cb = _chroma_to_420(cb, vertical=vy == 1, horizontal=hy == 1)
+        cr = _chroma_to_420(cr, vertical=vy == 1, horizontal=hy == 1)
+    return y, cb, cr
+
+
+def _dequantize(blocks: np.ndarray, table: np.ndarray) -> np.ndarray:
+    out = blocks.astype(np.int32) * table.astype(np.int32)
+    return np.clip(out, -32768, 32767).astype(np.int16).reshape(*blocks.shape[:2], 64)
+
+
+@lru_cache(maxsize=1)
+def _tmp_dir():
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+@lru_cache(maxsize=1)
+def _halving_operator() -> np.ndarray:
+    """(8, 16) matrix: two neighbouring DCT blocks -> the DCT of their 2x box-downsampling."""
+    n = np.arange(8)
+    c8 = np.sqrt(2 / 8) * np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / 16)
+    c8[0] /= np.sqrt(2)
+    down = np.zeros((8, 16))
+    down[n, 2 * n] = down[n, 2 * n + 1] = 0.5
+    inverse_pair = np.kron(np.eye(2), c8.T)  # coefficients of 2 blocks -> 16 pixels
+    return c8 @ down @ inverse_pair
+
+
+def _chroma_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool) -> np.ndarray:
+    """Halve the block grid of a chroma component along the requested axes, in the DCT domain."""
+    k = _halving_operator()
+    m = coef.reshape(*coef.shape[:2], 8, 8).astype(np.float64)  # (bh, bw, v, u)
+    if vertical:
+        if m.shape[0] % 2:
+            m = np.concatenate([m, m[-1:]], axis=0)
+        bh, bw = m.shape[0] // 2, m.shape[1]
+        pairs = m.reshape(bh, 2, bw, 8, 8).transpose(0, 2, 1, 3, 4).reshape(bh, bw, 16, 8)
+        m = np.einsum("ap,ijpu->ijau", k, pairs)
+    if horizontal:
+        if m.shape[1] % 2:
+            m = np.concatenate([m, m[:, -1:]], axis=1)
+        bh, bw = m.shape[0], m.shape[1] // 2
+        pairs = m.reshape(bh, bw, 2, 8, 8).transpose(0, 1, 3, 2, 4).reshape(bh, bw, 8, 16)
+        m = np.einsum("ap,ijvp->ijva", k, pairs)
+    return np.clip(np.rint(m), -32768, 32767).astype(np.int16).reshape(*m.shape[:2], 64)
+
+
+_BACKENDS: dict[str, Callable] = {"jpeg2dct": _jpeg2dct, "jpeglib": _jpeglib}
+
+
+def backends() -> list[str]:
+    """Names accepted by ``read_dct(..., backend=...)``."""
+    return sorted(_BACKENDS)
+
+
+def read_dct(source: Source, backend: str = DEFAULT_BACKEND):
+    """Read the de-quantized DCT coefficients ``(y, cb, cr)`` of a JPEG path or byte string.
+
+    See the module docstring for the layout. Raises :class:`InvalidJPEGError` (naming the file
+    and the reason) for anything that is not a readable JPEG, ``ValueError`` for an unknown
+    backend and ``OSError`` when a path cannot be opened.
+    """
+    try:
+        fn = _BACKENDS[backend]
+    except KeyError:
+        raise ValueError(f"unknown DCT reader backend {backend!r}; known: {backends()}") from None
+    data, name = read_bytes(source)
+    info = inspect_jpeg(data, name)
+    y, cb, cr = fn(data, name, info)
+    _STATS["read"] += 1
+    if info.components == 1:
+        _STATS["grayscale"] += 1
+    if info.progressive:
+        _STATS["progressive"] += 1
+    return y, cb, cr

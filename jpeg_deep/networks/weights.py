@@ -1,0 +1,142 @@
+"""Weights transferred by layer name, with a report of what was and was not loaded.
+
+Keras 3 loads ``.weights.h5`` files by layer order, not by name; the papers' workflows (ImageNet
+weights into the stages a DCT network shares with ResNet50 / VGG16, a classifier into its fully
+convolutional twin or into an SSD backbone) need by-name transfer. A variable is copied when the
+layer names match and the shapes match, or when only the layout differs (a dense kernel into the
+equivalent convolution kernel: same number of values, reshaped).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TransferReport:
+    loaded: list = field(default_factory=list)      # layer names whose weights were all set
+    skipped: dict = field(default_factory=dict)     # layer name -> reason
+    missing: list = field(default_factory=list)     # destination layers absent from the source
+
+    def __str__(self):
+        lines = [f"loaded {len(self.loaded)} layers by name"]
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)}: " + ", ".join(
+                f"{k} ({v})" for k, v in sorted(self.skipped.items())))
+        if self.missing:
+            lines.append(f"not in the source ({len(self.missing)}): " + ", ".join(self.missing))
+        return "; ".join(lines)
+
+
+def _fit(value: np.ndarray, shape) -> np.ndarray | None:
+    shape = tuple(shape)
+    if value.shape == shape:
+        return value
+    if value.size == int(np.prod(shape)):
+        return value.reshape(shape)  # dense kernel <-> convolution kernel
+    return None
+
+
+def transfer_layer_weights(source: dict, model, *, strict=False) -> TransferReport:
+    """Set ``model``'s weights from ``source``: ``{layer_name: [arrays in layer.weights order]}``."""
+    report = TransferReport()
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        if layer.name not in source:
+            report.missing.append(layer.name)
+            continue
+        values = source[layer.name]
+        if len(values) != len(layer.weights):
+            report.skipped[layer.name] = (
+                f"{len(values)} arrays in the source, {len(layer.weights)} in the model")
+            continue
+        fitted = [_fit(np.asarray(v), w.shape) for v, w in zip(values, layer.weights)]
+        bad = [(np.shape(v), tuple(w.shape)) for v, f, w in zip(values, fitted, layer.weights)
+               if f is None]
+        if bad:
+            report.skipped[layer.name] = "shape " + ", ".join(f"{s}->{d}" for s, d in bad)
+            continue
+        layer.set_weights(fitted)
+        report.loaded.append(layer.name)
+    if strict and (report.skipped or report.missing):
+        raise ValueError(f"incomplete weight transfer into {model.name}: {report}")
+    logger.info("weights into %s: %s", model.name, report)
+    return report
+
+
+def model_layer_weights(model) -> dict:
+    return {layer.name: [np.asarray(w) for w in layer.get_weights()]
+            for layer in model.layers if layer.weights}
+
+
+def transfer_weights(source_model, model, *, strict=False) -> TransferReport:
+    """Copy weights from one built model into another, layer by layer, by name."""
+    return transfer_layer_weights(model_layer_weights(source_model), model, strict=strict)
+
+
+def read_weight_file(path) -> dict:
+    """``{layer_name: [arrays]}`` from a ``.keras`` model, a Keras 3 ``.weights.h5`` file or a
+    legacy Keras 2 / keras.applications ``.h5`` weights file."""
+    path = str(path)
+    if path.endswith(".keras"):
+        import keras
+
+        return model_layer_weights(keras.models.load_model(path, compile=False))
+    if path.endswith(".h5"):
+        return _read_h5(path)
+    raise ValueError(f"{path}: unsupported weights file (expected .keras, .weights.h5 or .h5)")
+
+
+def _read_h5(path) -> dict:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        root = f["model_weights"] if "model_weights" in f else f
+        if "layer_names" in root.attrs:  # Keras 2 / keras.applications layout
+            out = {}
+            for raw in root.attrs["layer_names"]:
+                name = raw.decode() if isinstance(raw, bytes) else str(raw)
+                group = root[name]
+                names = [n.decode() if isinstance(n, bytes) else str(n)
+                         for n in group.attrs.get("weight_names", [])]
+                if names:
+                    out[name] = [np.asarray(group[n]) for n in names]
+            return out
+        if "layers" in root:  # Keras 3 .weights.h5
+            return _read_keras3_h5(root["layers"])
+    raise ValueError(f"{path}: not a Keras weights file (no layer_names, no layers/ group)")
+
+
+def _read_keras3_h5(layers_group) -> dict:
+    """Keras 3 ``.weights.h5``: ``layers/<key>/vars/<i>``, where ``<key>`` is an object path
+    built from class names (``conv2d_12``, nested models as ``functional/layers/dense``), not
+    the layer name; Keras 3 stores the layer name in the ``name`` attribute of ``vars``."""
+    import h5py
+
+    out = {}
+
+    def visit(group):
+        for key, sub in group.items():
+            if not isinstance(sub, h5py.Group) or key == "vars":
+                continue
+            variables = sub.get("vars")
+            if isinstance(variables, h5py.Group) and len(variables):
+                name = variables.attrs.get("name", key)
+                name = name.decode() if isinstance(name, bytes) else str(name)
+                out[name] = [np.asarray(variables[str(i)]) for i in range(len(variables))]
+            visit(sub)
+
+    visit(layers_group)
+    return out
+
+
+def load_weights(model, path, *, strict=False) -> TransferReport:
+    """Load a weights file into ``model`` by layer name and log what was and was not loaded."""
+    report = transfer_layer_weights(read_weight_file(path), model, strict=strict)
+    logger.warning("weights %s into %s: %s", path, model.name, report)
+    return report

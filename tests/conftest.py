@@ -1,0 +1,41 @@
+import io
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def smooth_image(h=101, w=131, seed=0):
+    """A colourful image with structure at every scale (not noise, not flat)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([
+        128 + 100 * np.sin(xx / 9.0 + seed) * np.cos(yy / 13.0),
+        128 + 90 * np.cos((xx + yy) / 17.0),
+        128 + 80 * np.sin(yy / 7.0 - seed),
+    ], axis=-1) + rng.normal(0, 4, (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def jpeg_bytes(img, **save_kw):
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="jpeg", **save_kw)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """A tiny demo dataset shared by the pipeline and CLI tests."""
+    from jpeg_deep.demo import make_demo_dataset
+
+    root = tmp_path_factory.mktemp("demo")
+    make_demo_dataset(root, train_per_class=12, val_per_class=4, test_per_class=3, verbose=False)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("JPEG_DEEP_CACHE", str(tmp_path / "cache"))

@@ -1,0 +1,93 @@
+"""The quick-start path end to end, as a user runs it: training.py, inference.py, evaluation.py."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args, cwd=REPO, env=None):
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def write_config(folder: Path, demo: Path, **extra):
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = dict(
+        network="vgg16_dct", inference_network="vgg16_dct_conv",
+        network_args=dict(width=0.0625), input_size=32,
+        train_dir=str(demo / "imagenet" / "train"), val_dir=str(demo / "imagenet" / "validation"),
+        test_dir=str(demo / "imagenet" / "test"),
+        transforms=dict(resize=40, crop=32, quality=95),
+        batch_size=8, epochs=2, optimizer=dict(name="adam", learning_rate=0.001), workers=2,
+    )
+    settings.update(extra)
+    folder.joinpath("config.py").write_text(
+        "\n".join(f"{k} = {v!r}" for k, v in settings.items()) + "\n")
+    return folder
+
+
+def test_train_infer_evaluate_end_to_end(tmp_path, tiny_demo):
+    config = write_config(tmp_path / "config" / "tiny" / "vgg", tiny_demo)
+    out = tmp_path / "experiments"
+    result = run("training.py", "-c", config, env={"EXPERIMENTS_OUTPUT_DIRECTORY": str(out)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    (exp,) = out.iterdir()
+    assert exp.name.startswith("tiny_vgg_")
+    assert (exp / "config" / "config.py").read_text() == (config / "config.py").read_text()
+    ckpts = {p.name for p in (exp / "checkpoints").iterdir()}
+    assert {"epoch-001.keras", "epoch-002.keras", "best.keras", "final.keras"} <= ckpts
+    assert (exp / "logs" / "training.csv").read_text().count("\n") == 3
+    assert any((exp / "logs" / "tensorboard").rglob("events.out.tfevents*"))
+    summary = json.loads((exp / "summary.json").read_text())
+    assert summary["network"] == "vgg16_dct" and summary["dataset_sizes"]["train"] == 60
+    assert len(summary["history"]["val_top1"]) == 2
+
+    # a second run never overwrites the first
+    again = run("training.py", "-c", config, "--epochs", "1",
+                env={"EXPERIMENTS_OUTPUT_DIRECTORY": str(out)})
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(list(out.iterdir())) == 2
+
+    weights = exp / "checkpoints" / "best.keras"
+    inf = run("inference.py", exp, weights)
+    assert inf.returncode == 0, inf.stderr[-3000:]
+    data = np.load(exp / "predictions" / "test_best.npz")
+    assert data["probabilities"].shape == (15, 5)
+    np.testing.assert_allclose(data["probabilities"].sum(axis=1), 1, rtol=1e-4)
+    assert (exp / "predictions" / "test_best.csv").read_text().count("\n") == 16
+
+    ev = run("evaluation.py", exp, weights)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    metrics = json.loads((exp / "evaluation" / "test_best.json").read_text())
+    assert metrics["images"] == 15 and 0 <= metrics["top1"] <= metrics["top5"] <= 1
+    assert "top-1" in ev.stdout
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(network="vgg17"), "not a known network"),
+    (dict(train_dir="/nonexistent/train"), "does not exist"),
+    (dict(batchsize=3), "unknown setting"),
+    (dict(transforms=dict(resize=20, crop=32)), "crop"),
+])
+def test_wrong_config_fails_before_training(tmp_path, tiny_demo, change, message):
+    config = write_config(tmp_path / "cfg", tiny_demo, **change)
+    out = tmp_path / "experiments"
+    result = run("training.py", "-c", config, env={"EXPERIMENTS_OUTPUT_DIRECTORY": str(out)})
+    assert result.returncode == 2
+    assert message in result.stderr and "config.py" in result.stderr
+    assert not out.exists()  # nothing was created
+
+
+def test_missing_required_setting(tmp_path):
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    (folder / "config.py").write_text("network = 'vgg16_dct'\n")
+    result = run("training.py", "-c", folder)
+    assert result.returncode == 2 and "train_dir" in result.stderr

@@ -1,0 +1,145 @@
+"""Dataset scanning, transforms, layout and the batches fed to model.fit."""
+import json
+
+import numpy as np
+import pytest
+
+from jpeg_deep.data.augmentation import TransformConfig, make_transform
+from jpeg_deep.data.datasets import DatasetError, ImageFolder
+from jpeg_deep.data.layout import dct_layout
+from jpeg_deep.data.pipeline import ClassificationBatches, SampleLoader, iter_samples
+
+SMALL = TransformConfig(resize=40, crop=32, quality=95)
+
+
+def test_scan_uses_class_index_order(tiny_demo):
+    ds = ImageFolder.scan(tiny_demo / "imagenet" / "train")
+    index = json.loads((tiny_demo / "imagenet" / "imagenet_class_index.json").read_text())
+    assert list(ds.class_ids) == [index[str(i)][0] for i in range(len(index))]
+    assert len(ds) == 12 * 5
+    assert all(ds.class_ids[label] in f for f, label in zip(ds.files, ds.labels))
+
+
+def test_scan_without_index_sorts_folders(tmp_path, tiny_demo):
+    import shutil
+
+    root = tmp_path / "plain"
+    shutil.copytree(tiny_demo / "imagenet" / "validation", root)
+    ds = ImageFolder.scan(root)
+    assert list(ds.class_ids) == sorted(ds.class_ids)
+
+
+def test_scan_cache_sees_new_files(tmp_path, tiny_demo):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_demo / "imagenet" / "validation", root)
+    n = len(ImageFolder.scan(root))
+    shutil.copy(next((root / "circle").glob("*.jpg")), root / "circle" / "extra.jpg")
+    assert len(ImageFolder.scan(root)) == n + 1
+
+
+def test_scan_errors_name_the_folder(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        ImageFolder.scan(tmp_path / "missing")
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="no JPEG"):
+        ImageFolder.scan(tmp_path / "empty")
+
+
+def test_transforms_sizes():
+    img = np.zeros((60, 90, 3), np.uint8)
+    assert make_transform("train", SMALL)(image=img)["image"].shape == (32, 32, 3)
+    assert make_transform("val", SMALL)(image=img)["image"].shape == (32, 32, 3)
+    assert make_transform("test", SMALL)(image=img)["image"].shape == (40, 60, 3)
+
+
+def test_layout_pads_y_to_twice_chroma():
+    y = np.ones((13, 17, 64), np.int16)
+    cb = np.ones((7, 9, 64), np.int16)
+    out = dct_layout(y, cb, cb, "y_cbcr")
+    assert out[0].shape == (14, 18, 64) and out[1].shape == (7, 9, 128)
+    assert out[0].dtype == np.float32 and out[0][13:].sum() == 0
+    assert [a.shape for a in dct_layout(y, cb, cb, "y_cb_cr")] == [(14, 18, 64), (7, 9, 64),
+                                                                   (7, 9, 64)]
+
+
+@pytest.mark.parametrize("kind,shapes", [
+    ("y_cbcr", [(8, 4, 4, 64), (8, 2, 2, 128)]),
+    ("y", [(8, 4, 4, 64)]),
+    ("y_cb_cr", [(8, 4, 4, 64), (8, 2, 2, 64), (8, 2, 2, 64)]),
+    ("rgb", [(8, 32, 32, 3)]),
+])
+def test_batch_shapes_and_dtypes(tiny_demo, kind, shapes):
+    ds = ImageFolder.scan(tiny_demo / "imagenet" / "train")
+    batches = ClassificationBatches(ds, batch_size=8, loader=SampleLoader(kind, "train", SMALL))
+    x, y = batches[0]
+    x = x if isinstance(x, tuple) else (x,)
+    assert [a.shape for a in x] == shapes
+    assert all(a.dtype == np.float32 for a in x)
+    assert y.shape == (8, 5) and np.all(y.sum(axis=1) == 1)
+    assert len(batches) == len(ds) // 8
+
+
+def test_epochs_reshuffle_reproducibly(tiny_demo):
+    ds = ImageFolder.scan(tiny_demo / "imagenet" / "train")
+
+    def labels_of_epochs(seed):
+        b = ClassificationBatches(ds, batch_size=8, seed=seed,
+                                  loader=SampleLoader("y", "train", SMALL))
+        first = b[0][1].argmax(1)
+        b.on_epoch_end()
+        return first, b[0][1].argmax(1), b[0][0]
+
+    a0, a1, ax = labels_of_epochs(0)
+    b0, b1, bx = labels_of_epochs(0)
+    np.testing.assert_array_equal(a0, b0)
+    np.testing.assert_array_equal(ax, bx)  # augmentation seeded too
+    assert not np.array_equal(a0, a1) or not np.array_equal(labels_of_epochs(1)[0], a0)
+
+
+def test_corrupt_file_is_skipped_counted_and_replaced(tmp_path, tiny_demo):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_demo / "imagenet" / "train", root)
+    (root / "circle" / "000000_bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (root / "ring" / "empty.jpg").write_bytes(b"")
+    ds = ImageFolder.scan(root)
+    batches = ClassificationBatches(ds, batch_size=8, shuffle=False, drop_remainder=True,
+                                    event_log=tmp_path / "ev.tsv",
+                                    loader=SampleLoader("y_cbcr", "val", SMALL))
+    seen = 0
+    for i in range(len(batches)):  # a whole epoch runs through
+        x, y = batches[i]
+        assert x[0].shape[0] == 8 and y.shape[0] == 8
+        seen += len(y)
+    skipped = batches.skipped()
+    assert set(skipped) == {str(root / "circle" / "000000_bad.jpg"), str(root / "ring" / "empty.jpg")}
+    assert "empty" in skipped[str(root / "ring" / "empty.jpg")]
+
+
+def test_parallel_workers_give_the_same_batches(tiny_demo):
+    import keras
+
+    ds = ImageFolder.scan(tiny_demo / "imagenet" / "validation")
+    loader = SampleLoader("y_cbcr", "val", SMALL)
+    serial = ClassificationBatches(ds, batch_size=5, loader=loader)
+    parallel = ClassificationBatches(ds, batch_size=5, loader=loader, workers=2)
+    model_in = [keras.Input((4, 4, 64)), keras.Input((2, 2, 128))]
+    out = keras.layers.Dense(5, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(model_in[0]))
+    model = keras.Model(model_in, out)
+    np.testing.assert_allclose(model.predict(serial, verbose=0),
+                               model.predict(parallel, verbose=0), rtol=1e-6)
+
+
+def test_iter_samples_reports_bad_files_in_order(tmp_path, tiny_demo):
+    files = sorted((tiny_demo / "imagenet" / "test").rglob("*.jpg"))[:3]
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg")
+    paths = [files[0], bad, files[1], files[2]]
+    out = list(iter_samples(SampleLoader("y_cbcr", "test", SMALL), paths, workers=2))
+    assert [p for p, _, _ in out] == paths
+    assert out[1][1] is None and "not a JPEG" in out[1][2]
+    assert all(o[1] is not None for i, o in enumerate(out) if i != 1)

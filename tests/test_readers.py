@@ -1,0 +1,149 @@
+"""The DCT reader: layout, an independent DCT oracle, both backends, every bad file."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import jpeg_bytes, smooth_image
+from jpeg_deep.data import InvalidJPEGError, backends, inspect_jpeg, read_dct, reader_stats
+from jpeg_deep.data.readers import _chroma_to_420
+
+BACKENDS = ["jpeg2dct", "jpeglib"]
+
+
+def dct_matrix():
+    n = np.arange(8)
+    c = np.sqrt(2 / 8) * np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / 16)
+    c[0] /= np.sqrt(2)
+    return c
+
+
+def ycbcr_y(img):
+    r, g, b = [img[..., i].astype(np.float64) for i in range(3)]
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def test_backends_listed():
+    assert backends() == ["jpeg2dct", "jpeglib"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_y_equals_independent_orthonormal_dct(backend):
+    img = smooth_image(96, 128)
+    data = jpeg_bytes(img, quality=100, subsampling=0)  # quality 100, 4:4:4
+    y, _, _ = read_dct(data, backend)
+    # Reference: JPEG's Y of the pixels, minus 128, orthonormal 8x8 DCT-II per block.
+    # (jpeg2dct re-encodes 4:4:4 at quality 100; Y is then within rounding of the original.)
+    c = dct_matrix()
+    planes = ycbcr_y(img) - 128
+    blocks = planes.reshape(12, 8, 16, 8).transpose(0, 2, 1, 3)
+    ref = np.einsum("ki,abij,lj->abkl", c, blocks, c).reshape(12, 16, 64)
+    assert y.shape == (12, 16, 64) and y.dtype == np.int16
+    assert np.abs(y - ref).mean() < 1.0
+    # Natural row-major order: channel 1 is horizontal frequency 1, channel 8 vertical.
+    assert np.allclose(y[..., 1], ref[..., 1], atol=3)
+    assert np.allclose(y[..., 8], ref[..., 8], atol=3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("subsampling,kind", [(2, "4:2:0"), (1, "4:2:2"), (0, "4:4:4"),
+                                              (None, "4:4:0"), ("gray", "gray"),
+                                              ("progressive", "4:2:0")])
+@pytest.mark.parametrize("size", [(101, 131), (64, 48), (17, 9)])
+def test_shapes_for_every_subsampling(backend, subsampling, kind, size):
+    h, w = size
+    img = smooth_image(h, w)
+    if subsampling == "gray":
+        buf = io.BytesIO()
+        Image.fromarray(img).convert("L").save(buf, format="jpeg")
+        data = buf.getvalue()
+    elif subsampling == "progressive":
+        data = jpeg_bytes(img, progressive=True)
+    elif subsampling is None:  # 4:4:0 (h1v2) through OpenCV
+        import cv2
+
+        ok, enc = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                                        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440])
+        data = enc.tobytes()
+    else:
+        data = jpeg_bytes(img, subsampling=subsampling)
+    assert inspect_jpeg(data).subsampling == kind
+    y, cb, cr = read_dct(data, backend)
+    assert y.shape == (-(-h // 8), -(-w // 8), 64)
+    assert cb.shape == cr.shape == (-(-h // 16), -(-w // 16), 64)
+    assert y.dtype == cb.dtype == cr.dtype == np.int16
+    if kind == "gray":
+        assert not cb.any() and not cr.any()
+    else:
+        assert np.abs(cb).sum() > 0
+
+
+@pytest.mark.parametrize("make", ["420", "gray", "progressive"])
+def test_backends_agree_bit_for_bit(make):
+    img = smooth_image(77, 93, seed=3)
+    if make == "gray":
+        buf = io.BytesIO()
+        Image.fromarray(img).convert("L").save(buf, format="jpeg", quality=85)
+        data = buf.getvalue()
+    else:
+        data = jpeg_bytes(img, quality=85, progressive=make == "progressive")
+    for a, b in zip(read_dct(data, "jpeg2dct"), read_dct(data, "jpeglib")):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_non_420_is_counted_not_silent(caplog):
+    data = jpeg_bytes(smooth_image(), subsampling=0, quality=95)
+    before = reader_stats().get("transcoded_q100", 0)
+    read_dct(data, "jpeg2dct")
+    assert reader_stats()["transcoded_q100"] == before + 1
+    # the jpeglib backend reads it natively and downsamples chroma in the DCT domain,
+    # close to jpeg2dct's decode + quality-100 re-encode
+    a, b = read_dct(data, "jpeg2dct"), read_dct(data, "jpeglib")
+    np.testing.assert_array_equal(a[0].shape, b[0].shape)
+    assert np.abs(a[1].astype(float) - b[1]).mean() < 0.1 * np.abs(a[1]).mean() + 0.5
+
+
+def test_dct_domain_downsampling_equals_pixel_box_filter():
+    c = dct_matrix()
+    rng = np.random.default_rng(0)
+    pixels = rng.normal(0, 50, (32, 48))
+    coef = np.einsum("ki,abij,lj->abkl", c, pixels.reshape(4, 8, 6, 8).transpose(0, 2, 1, 3), c)
+    out = _chroma_to_420(np.rint(coef).astype(np.int16).reshape(4, 6, 64),
+                         vertical=True, horizontal=True)
+    down = pixels.reshape(16, 2, 24, 2).mean(axis=(1, 3))
+    ref = np.einsum("ki,abij,lj->abkl", c, down.reshape(2, 8, 3, 8).transpose(0, 2, 1, 3), c)
+    assert np.abs(out.reshape(2, 3, 8, 8) - ref).max() < 2.0
+
+
+def _bad_files():
+    good = jpeg_bytes(smooth_image(), quality=90)
+    png = io.BytesIO()
+    Image.fromarray(smooth_image()).save(png, format="png")
+    cmyk = io.BytesIO()
+    Image.fromarray(smooth_image()).convert("CMYK").save(cmyk, format="jpeg")
+    return {
+        "empty": (b"", "empty file"),
+        "truncated": (good[: len(good) // 2], "truncated"),
+        "png": (png.getvalue(), "PNG"),
+        "cmyk": (cmyk.getvalue(), "CMYK"),
+        "garbage": (b"\xff\xd8" + bytes(200), "corrupt"),
+    }
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", list(_bad_files()))
+def test_bad_files_raise_one_documented_error(tmp_path, backend, case):
+    data, reason = _bad_files()[case]
+    path = tmp_path / f"{case}.jpg"
+    path.write_bytes(data)
+    with pytest.raises(InvalidJPEGError) as info:
+        read_dct(path, backend)
+    assert str(path) in str(info.value)
+    assert reason.lower() in info.value.reason.lower()
+    assert info.value.source == str(path)
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="jpeglib"):
+        read_dct(b"", "nope")
