@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from jpeg_deep.demo import CLASSES, make_demo_dataset
+from jpeg_deep.demo import CLASSES, MAIN_SIZE, make_demo_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(train_per_class=4, val_per_class=2, test_per_class=2)
@@ -136,7 +136,8 @@ def test_annotations(dataset, manifest):
             n_objects += 1
         main = f["objects"][0]["bbox"]
         side = min(w, h)
-        assert 0.3 * side <= max(main[2] - main[0], main[3] - main[1]) + 1 <= 0.75 * side
+        extent = max(main[2] - main[0], main[3] - main[1]) + 1
+        assert (MAIN_SIZE[0] - 0.05) * side <= extent <= (MAIN_SIZE[1] + 0.05) * side
     assert n_objects > len(manifest["files"])     # some scenes have distractors
 
 
