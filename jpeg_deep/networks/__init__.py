@@ -15,3 +15,6 @@ from jpeg_deep.networks.registry import (  # noqa: F401
 
 # Importing a family module registers its networks.
 from jpeg_deep.networks import vgg  # noqa: F401,E402
+from jpeg_deep.networks import resnet  # noqa: F401,E402
+from jpeg_deep.networks import resnet_uber  # noqa: F401,E402
+from jpeg_deep.networks import resnet_insa  # noqa: F401,E402
