@@ -11,6 +11,8 @@ reported and left out instead of replaced.
 """
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import multiprocessing
 import os
@@ -93,14 +95,24 @@ class ClassificationBatches(keras.utils.PyDataset):
     """Batches of a classification :class:`ImageFolder` for ``fit`` / ``evaluate``.
 
     ``shuffle`` (default: ``split == "train"``) draws a new order every epoch from ``seed`` and
-    the epoch number; the random augmentation of batch ``i`` of epoch ``e`` is seeded from
-    ``(seed, e, i)``, so a run is reproducible whichever worker makes which batch.
+    the epoch number; the random augmentation of each sample is seeded from ``(seed, epoch,
+    position in the epoch's order)``, so a run is reproducible whichever process makes which
+    batch, and however the global batch is split between replicas.
     ``drop_remainder`` (default: train only) drops the last incomplete batch.
+
+    Replicas (``tf.distribute``): with ``replicas=R`` a step takes a *global* batch of
+    ``R x batch_size`` consecutive files of the order, and replica ``r`` gets the ``r``-th
+    slice of it. ``replica_ids`` are the replicas this process feeds (one worker's local
+    replicas); item ``i`` is then step ``i // len(replica_ids)``, replica
+    ``replica_ids[i % len(replica_ids)]``. Each worker loads only its own files, and the
+    samples of a step are exactly those of a single-process run with batch ``R x batch_size``.
+    Several replicas always drop the last incomplete global batch (every replica must step).
     """
 
     def __init__(self, dataset: ImageFolder, *, batch_size: int, loader: SampleLoader,
                  shuffle=None, seed: int = 0, drop_remainder=None, event_log=None,
-                 workers: int = 1, use_multiprocessing: bool = True, max_queue_size: int = 10):
+                 workers: int = 1, use_multiprocessing: bool = True, max_queue_size: int = 10,
+                 replicas: int = 1, replica_ids=None, epoch: int = 0):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing and workers > 1,
                          max_queue_size=max_queue_size)
         if batch_size < 1:
@@ -109,14 +121,23 @@ class ClassificationBatches(keras.utils.PyDataset):
         self.batch_size = int(batch_size)
         self.loader = loader
         self.shuffle = loader.split == "train" if shuffle is None else bool(shuffle)
-        self.drop_remainder = loader.split == "train" if drop_remainder is None else drop_remainder
+        self.replicas = int(replicas)
+        self.replica_ids = tuple(range(self.replicas) if replica_ids is None else replica_ids)
+        if not self.replica_ids or not all(0 <= r < self.replicas for r in self.replica_ids):
+            raise ValueError(f"replica_ids {self.replica_ids} not in range({self.replicas})")
+        default_drop = loader.split == "train" or self.replicas > 1
+        self.drop_remainder = default_drop if drop_remainder is None else drop_remainder
         self.seed = int(seed)
         self.events = event_log if isinstance(event_log, EventLog) else EventLog(event_log)
-        self.epoch = 0
+        self.epoch = int(epoch)
         self._order = self._make_order()
         if len(self) == 0:
             raise DatasetError(f"{dataset.root}: {len(dataset)} files give no batch of "
-                               f"{batch_size}")
+                               f"{self.global_batch_size}")
+
+    @property
+    def global_batch_size(self) -> int:
+        return self.batch_size * self.replicas
 
     def _make_order(self):
         n = len(self.dataset)
@@ -124,33 +145,50 @@ class ClassificationBatches(keras.utils.PyDataset):
             return np.arange(n)
         return np.random.default_rng([self.seed, self.epoch]).permutation(n)
 
+    @property
+    def steps(self) -> int:
+        """Global steps per epoch."""
+        n, g = len(self.dataset), self.global_batch_size
+        return n // g if self.drop_remainder else -(-n // g)
+
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_remainder else -(-n // self.batch_size)
+        return self.steps * len(self.replica_ids)
 
     @property
     def num_batches(self):
         return len(self)
 
+    def set_epoch(self, epoch: int):
+        """Order and augmentation of ``epoch`` (e.g. the first epoch of a resumed run)."""
+        if epoch != self.epoch:
+            self.epoch = int(epoch)
+            self._order = self._make_order()
+
     def on_epoch_end(self):
-        self.epoch += 1
-        self._order = self._make_order()
+        self.set_epoch(self.epoch + 1)
+
+    def positions(self, index) -> range:
+        """Positions in the epoch's order of the files of batch ``index``."""
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        step, slot = divmod(index, len(self.replica_ids))
+        start = step * self.global_batch_size + self.replica_ids[slot] * self.batch_size
+        return range(start, min(start + self.batch_size, len(self.dataset)))
 
     def __getitem__(self, index):
-        if index >= len(self):
-            raise IndexError(index)
+        positions = self.positions(index)
         n = len(self.dataset)
-        start = index * self.batch_size
-        stop = min(start + self.batch_size, n)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        step_end = (index // len(self.replica_ids) + 1) * self.global_batch_size
         inputs, labels = [], []
-        pending = list(range(start, stop))
-        replacement, failures = stop, 0  # a skipped file is replaced by the next of the order
+        pending = list(positions)
+        replacement, failures = step_end, 0  # a skipped file is replaced by a later one
         while pending:
-            i = int(self._order[pending.pop(0) % n])
+            position = pending.pop(0)
+            i = int(self._order[position % n])
             path = self.dataset.path(i)
+            seed = int(np.random.default_rng([self.seed, self.epoch, position]).integers(2**31))
             try:
-                inputs.append(self.loader(path, int(rng.integers(2**31))))
+                inputs.append(self.loader(path, seed))
             except InvalidJPEGError as err:
                 logger.warning("skipping %s: %s", err.source, err.reason)
                 self.events.corrupt(path, err.reason)
@@ -168,6 +206,67 @@ class ClassificationBatches(keras.utils.PyDataset):
 
     def skipped(self) -> dict:
         return self.events.skipped()
+
+
+_OPEN_BATCHES: dict = {}  # batches objects handed to forked loader processes, by id
+
+
+def _load_batch(key, index):
+    return _OPEN_BATCHES[key][index]
+
+
+def ordered_batches(batches: ClassificationBatches, workers: int, max_pending: int = 8):
+    """Yield every batch of the current epoch in order, built by ``workers`` forked processes
+    with at most ``max_pending`` batches in flight (memory stays bounded)."""
+    if workers <= 1:
+        for i in range(len(batches)):
+            yield batches[i]
+        return
+    key = id(batches)
+    _OPEN_BATCHES[key] = batches  # inherited by the forked processes
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending = collections.deque()
+            indices = iter(range(len(batches)))
+            for i in itertools.islice(indices, max_pending):
+                pending.append(pool.apply_async(_load_batch, (key, i)))
+            while pending:
+                batch = pending.popleft().get()
+                for i in itertools.islice(indices, 1):
+                    pending.append(pool.apply_async(_load_batch, (key, i)))
+                yield batch
+    finally:
+        _OPEN_BATCHES.pop(key, None)
+
+
+def distributed_dataset(strategy, make_batches, *, first_epoch=0, workers=1):
+    """An endless ``tf.distribute`` dataset for ``model.fit`` under a (multi-worker) mirrored
+    strategy: epochs ``first_epoch, first_epoch + 1, ...`` of the batches, one after the other
+    (give ``fit`` its ``steps_per_epoch`` / ``validation_steps``: one epoch's ``steps``).
+
+    ``make_batches(replicas, replica_ids)`` returns the :class:`ClassificationBatches` of the
+    replicas one input pipeline (one worker) feeds; each worker loads only its own files.
+    """
+    import tensorflow as tf
+
+    def dataset_fn(context):
+        local = context.num_replicas_in_sync // context.num_input_pipelines
+        first = context.input_pipeline_id * local
+        batches = make_batches(context.num_replicas_in_sync, range(first, first + local))
+        spec = tf.nest.map_structure(
+            lambda a: tf.TensorSpec((None,) + a.shape[1:], tf.as_dtype(a.dtype)), batches[0])
+
+        def generate():
+            for epoch in itertools.count(first_epoch):
+                batches.set_epoch(epoch)
+                yield from ordered_batches(batches, workers)
+
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
+        return dataset.with_options(options).prefetch(2)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
 
 
 def _load_one(args):

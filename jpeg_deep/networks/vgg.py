@@ -26,22 +26,23 @@ def _finish(inputs, outputs, name, weights):
     return model
 
 
-def _head(x, classes, width, conv, train_input_size, classifier_activation):
+def _head(x, classes, width, conv, train_input_size, classifier_activation, dropout=0.5):
     units = filters(4096, width)
     if conv:
         kernel = max(1, int(train_input_size) // 32)
         return vgg_conv_head(x, classes, units=units, kernel=kernel,
                              classifier_activation=classifier_activation)
-    return vgg_dense_head(x, classes, units=units, classifier_activation=classifier_activation)
+    return vgg_dense_head(x, classes, units=units, dropout=dropout,
+                          classifier_activation=classifier_activation)
 
 
 def _vgg16_rgb(conv, classes, input_size, weights, width, classifier_activation,
-               train_input_size):
+               train_input_size, dropout):
     inputs = make_inputs("rgb", input_size)
     x = inputs[0]
     for block, (convs, n) in enumerate([(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)], 1):
         x = vgg_block(x, block, convs, filters(n, width))
-    out = _head(x, classes, width, conv, train_input_size, classifier_activation)
+    out = _head(x, classes, width, conv, train_input_size, classifier_activation, dropout)
     return _finish(inputs, out, "vgg16_conv" if conv else "vgg16", weights)
 
 
@@ -54,28 +55,28 @@ def _y_trunk(y, width):
 
 
 def _vgg16_dct(conv, classes, input_size, weights, width, classifier_activation,
-               train_input_size):
+               train_input_size, dropout):
     inputs = make_inputs("y_cbcr", input_size)
     y, cbcr = inputs
     x = _y_trunk(y, width)
     c = input_norm(cbcr, "bn_cbcr")
     x = layers.Concatenate(name="concat_y_cbcr")([x, c])
     x = vgg_block(x, 5, 3, filters(512, width))
-    out = _head(x, classes, width, conv, train_input_size, classifier_activation)
+    out = _head(x, classes, width, conv, train_input_size, classifier_activation, dropout)
     return _finish(inputs, out, "vgg16_dct_conv" if conv else "vgg16_dct", weights)
 
 
 def _vgg16_dct_y(conv, classes, input_size, weights, width, classifier_activation,
-                 train_input_size):
+                 train_input_size, dropout):
     inputs = make_inputs("y", input_size)
     x = _y_trunk(inputs[0], width)
     x = vgg_block(x, 5, 3, filters(512, width))
-    out = _head(x, classes, width, conv, train_input_size, classifier_activation)
+    out = _head(x, classes, width, conv, train_input_size, classifier_activation, dropout)
     return _finish(inputs, out, "vgg16_dct_y_conv" if conv else "vgg16_dct_y", weights)
 
 
 def _vgg16_dct_deconv(conv, classes, input_size, weights, width, classifier_activation,
-                      train_input_size):
+                      train_input_size, dropout):
     inputs = make_inputs("y_cb_cr", input_size)
     y, cb, cr = inputs
     up = dict(strides=2, padding="valid", kernel_regularizer=keras.regularizers.L2(5e-4))
@@ -85,7 +86,7 @@ def _vgg16_dct_deconv(conv, classes, input_size, weights, width, classifier_acti
     x = input_norm(x, "bn_y_cb_cr")
     x = vgg_block(x, 4, 3, filters(512, width))
     x = vgg_block(x, 5, 3, filters(512, width))
-    out = _head(x, classes, width, conv, train_input_size, classifier_activation)
+    out = _head(x, classes, width, conv, train_input_size, classifier_activation, dropout)
     return _finish(inputs, out, "vgg16_dct_deconv_conv" if conv else "vgg16_dct_deconv", weights)
 
 
@@ -104,10 +105,10 @@ def _register_family():
             default_size = 224 if not conv else None
 
             def builder(classes=1000, input_size=default_size, weights=None, width=1.0,
-                        classifier_activation="softmax", train_input_size=224,
+                        classifier_activation="softmax", train_input_size=224, dropout=0.5,
                         _impl=impl, _conv=conv):
                 return _impl(_conv, classes, input_size, weights, width,
-                             classifier_activation, train_input_size)
+                             classifier_activation, train_input_size, dropout)
 
             builder.__name__ = name + ("_conv" if conv else "")
             builder.__doc__ = description + (

@@ -65,7 +65,7 @@ def transfer_layer_weights(source: dict, model, *, strict=False) -> TransferRepo
         report.loaded.append(layer.name)
     if strict and (report.skipped or report.missing):
         raise ValueError(f"incomplete weight transfer into {model.name}: {report}")
-    logger.info("weights into %s: %s", model.name, report)
+    logger.debug("weights into %s: %s", model.name, report)
     return report
 
 
@@ -138,5 +138,7 @@ def _read_keras3_h5(layers_group) -> dict:
 def load_weights(model, path, *, strict=False) -> TransferReport:
     """Load a weights file into ``model`` by layer name and log what was and was not loaded."""
     report = transfer_layer_weights(read_weight_file(path), model, strict=strict)
-    logger.warning("weights %s into %s: %s", path, model.name, report)
+    incomplete = report.skipped or report.missing
+    logger.log(logging.WARNING if incomplete else logging.INFO, "weights %s into %s: %s", path,
+               model.name, report)
     return report
