@@ -16,12 +16,13 @@ def run(main) -> int:
     from jpeg_deep.config import ConfigError
     from jpeg_deep.data.datasets import DatasetError
     from jpeg_deep.data.readers import InvalidJPEGError
+    from jpeg_deep.distribute import DistributionError
     from jpeg_deep.networks.registry import UnknownNetworkError
 
     try:
         main()
     except (ConfigError, DatasetError, InvalidJPEGError, UnknownNetworkError,
-            FileNotFoundError) as err:
+            FileNotFoundError, DistributionError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

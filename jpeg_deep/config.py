@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 REQUIRED = ("network", "train_dir", "val_dir")
+TASKS = ("classification", "detection")  # detection (VOC / COCO, SSD) is the next step
 
 DEFAULTS = dict(
     task="classification",
@@ -36,6 +37,9 @@ DEFAULTS = dict(
     loss="categorical_crossentropy",
     reduce_lr_on_plateau=dict(patience=5),   # None to disable
     early_stopping=dict(patience=11),        # None to disable
+    scale_learning_rate=True,     # learning rate x replicas under tf.distribute
+    warmup_epochs=0,              # linear warm-up from lr to lr x replicas (Horovod's)
+    lr_schedule=None,             # {epoch: factor}: step schedule (instead of RLRoP)
     weights=None,                 # weights file loaded by layer name before training
     workers=2,                    # data-loading processes
     seed=0,
@@ -69,6 +73,9 @@ class Config:
     loss: str = "categorical_crossentropy"
     reduce_lr_on_plateau: dict | None = None
     early_stopping: dict | None = None
+    scale_learning_rate: bool = True
+    warmup_epochs: int = 0
+    lr_schedule: dict | None = None
     weights: str | None = None
     workers: int = 2
     seed: int = 0
@@ -121,7 +128,11 @@ def load_config(path, *, check_paths=True, overrides=None) -> Config:
         raise ConfigError(f"{path}: missing required setting(s): {', '.join(missing)}")
     known = {f.name for f in fields(Config)} - {"path"}
     values = {name: getattr(module, name) for name in known if hasattr(module, name)}
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    bad = sorted(set(overrides or {}) - known)
+    if bad:
+        raise ConfigError(f"{path}: cannot override unknown setting(s) {', '.join(bad)}; "
+                          f"known: {', '.join(sorted(known))}")
+    values.update(overrides or {})
     unknown = [n for n in vars(module) if n.islower() and not n.startswith("_")
                and n not in known and not isinstance(vars(module)[n], types.ModuleType)
                and not callable(vars(module)[n])]
@@ -141,9 +152,15 @@ def validate(config: Config, *, check_paths=True) -> None:
     from jpeg_deep.networks import names
 
     where = config.path
+    if config.task not in TASKS:
+        raise ConfigError(f"{where}: task {config.task!r} unknown; known: {', '.join(TASKS)}")
     if config.task != "classification":
-        raise ConfigError(f"{where}: task {config.task!r} is not supported yet "
-                          "(supported: 'classification')")
+        raise ConfigError(f"{where}: task {config.task!r} is not implemented yet "
+                          "(implemented: 'classification')")
+    for attr, variable in (("train_dir", "DATASET_PATH_TRAIN"), ("val_dir", "DATASET_PATH_VAL")):
+        if not getattr(config, attr):
+            raise ConfigError(f"{where}: {attr} is not set; this config reads it from "
+                              f"${variable} (export it, or pass --{attr.replace('_', '-')})")
     for attr in ("network", "inference_network"):
         value = getattr(config, attr)
         if value is not None and value not in names():
@@ -164,6 +181,23 @@ def validate(config: Config, *, check_paths=True) -> None:
         raise ConfigError(f"{where}: transforms {config.transforms!r}: {err}") from None
     if "name" not in config.optimizer:
         raise ConfigError(f"{where}: optimizer needs a 'name' (e.g. 'sgd')")
+    for attr in ("steps_per_epoch", "validation_steps"):
+        value = getattr(config, attr)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{where}: {attr} must be None or a positive integer, "
+                              f"not {value!r}")
+    if not isinstance(config.warmup_epochs, int) or config.warmup_epochs < 0:
+        raise ConfigError(f"{where}: warmup_epochs must be an integer >= 0, "
+                          f"not {config.warmup_epochs!r}")
+    if config.lr_schedule is not None:
+        if not isinstance(config.lr_schedule, dict) or not all(
+                isinstance(k, int) and k >= 0 and isinstance(v, (int, float))
+                for k, v in config.lr_schedule.items()):
+            raise ConfigError(f"{where}: lr_schedule must map epochs to learning-rate factors, "
+                              f"e.g. {{30: 0.1, 60: 0.01}}, not {config.lr_schedule!r}")
+        if config.reduce_lr_on_plateau:
+            raise ConfigError(f"{where}: lr_schedule and reduce_lr_on_plateau both control the "
+                              "learning rate; set reduce_lr_on_plateau = None")
     if check_paths:
         for attr in ("train_dir", "val_dir", "test_dir", "class_index", "weights"):
             value = getattr(config, attr)

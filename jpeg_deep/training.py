@@ -8,6 +8,13 @@ overwritten: each run gets ``<config name>_<YYYYmmdd-HHMMSS>_<random>/`` holding
                             ``final.keras``, and ``backup/`` (state for ``--restart``)
 ``logs/``                   TensorBoard events, ``training.csv``, ``skipped_files.tsv``
 ``summary.json``            network, parameters, dataset sizes, versions, command line, results
+
+Under ``tf.distribute`` (:mod:`jpeg_deep.distribute`) the config's ``batch_size`` is per replica
+(global batch = ``batch_size x replicas``, as with the reference's Horovod runs), the learning
+rate is multiplied by the number of replicas (``scale_learning_rate``) with an optional linear
+warm-up (``warmup_epochs``), each worker loads only its slice of every global batch, and only
+the chief (worker 0) writes into the experiment folder; the other workers run the same
+callbacks into a temporary folder, which they delete at the end.
 """
 from __future__ import annotations
 
@@ -18,17 +25,20 @@ import platform
 import secrets
 import shutil
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from jpeg_deep.config import Config, load_config
+from jpeg_deep import distribute
+from jpeg_deep.config import Config, ConfigError, load_config
 from jpeg_deep.data.augmentation import TransformConfig
 from jpeg_deep.data.datasets import ImageFolder
-from jpeg_deep.data.pipeline import ClassificationBatches, EventLog, SampleLoader
+from jpeg_deep.data.pipeline import (ClassificationBatches, EventLog, SampleLoader,
+                                     distributed_dataset)
 from jpeg_deep.networks import build, spec
 
 logger = logging.getLogger(__name__)
@@ -82,8 +92,38 @@ class Experiment:
             raise FileNotFoundError(f"{root} is not an experiment folder (no config/config.py)")
         return exp
 
-    def load_config(self, **kw) -> Config:
-        return load_config(self.config_file, **kw)
+    @property
+    def overrides_file(self) -> Path:
+        return self.root / "config" / "overrides.json"
+
+    def overrides(self) -> dict:
+        """Settings overridden on the command line of ``training.py`` (kept with the run)."""
+        if not self.overrides_file.exists():
+            return {}
+        return json.loads(self.overrides_file.read_text(), object_hook=_int_keys)
+
+    def save_overrides(self, overrides: dict):
+        self.overrides_file.write_text(json.dumps(overrides, indent=2, default=str))
+
+    def load_config(self, overrides=None, **kw) -> Config:
+        """The run's config: its saved ``config.py`` with the saved command-line overrides, then
+        ``overrides`` on top."""
+        return load_config(self.config_file, overrides=dict(self.overrides(), **(overrides or {})),
+                           **kw)
+
+    @property
+    def backup(self) -> Path:
+        return self.checkpoints / "backup"
+
+    def summary(self) -> dict:
+        return json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
+
+    def completed_epochs(self) -> int:
+        """Epochs completed according to the ``BackupAndRestore`` state (0 when none)."""
+        metadata = self.backup / "training_metadata.json"
+        if not metadata.exists():
+            return 0
+        return int(json.loads(metadata.read_text())["epoch"])
 
     def update_summary(self, **values):
         data = json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
@@ -91,14 +131,21 @@ class Experiment:
         self.summary_file.write_text(json.dumps(data, indent=2, default=str))
 
 
-def make_optimizer(settings: dict):
+def _int_keys(mapping: dict) -> dict:
+    # JSON object keys are strings; lr_schedule's are epochs
+    return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in mapping.items()}
+
+
+def make_optimizer(settings: dict, learning_rate_scale: float = 1.0):
     settings = dict(settings)
     name = settings.pop("name")
+    if "learning_rate" in settings:
+        settings["learning_rate"] = float(settings["learning_rate"]) * learning_rate_scale
     return keras.optimizers.get({"class_name": name, "config": settings})
 
 
 def make_batches(config: Config, split: str, *, event_log=None, input_kind=None, workers=None,
-                 batch_size=None, dataset=None):
+                 batch_size=None, dataset=None, replicas=1, replica_ids=None, epoch=0):
     dataset = dataset or ImageFolder.scan(config.split_dir(split), config.class_index)
     kind = input_kind or spec(config.network).inputs
     loader = SampleLoader(kind, split, TransformConfig(**config.transforms),
@@ -107,6 +154,7 @@ def make_batches(config: Config, split: str, *, event_log=None, input_kind=None,
     return ClassificationBatches(
         dataset, batch_size=batch_size or config.batch_size, loader=loader, seed=config.seed,
         event_log=event_log, workers=max(1, n_workers), use_multiprocessing=n_workers > 1,
+        replicas=replicas, replica_ids=replica_ids, epoch=epoch,
     )
 
 
@@ -116,8 +164,11 @@ def build_model(config: Config, num_classes: int, *, inference=False):
     kwargs["classes"] = num_classes
     if inference and spec(name).fully_convolutional:
         kwargs.update(input_size=None, train_input_size=config.input_size)
-    elif inference and name != config.network:
-        kwargs["input_size"] = None
+    elif inference:  # full-size test images where the network allows any size (global pooling)
+        try:
+            return build(name, input_size=None, **kwargs)
+        except ValueError:  # a dense classifier needs its training size
+            kwargs["input_size"] = config.input_size
     else:
         kwargs["input_size"] = config.input_size
     return build(name, **kwargs)
@@ -128,16 +179,62 @@ def classification_metrics(num_classes: int):
             keras.metrics.TopKCategoricalAccuracy(k=min(5, num_classes), name="top5")]
 
 
-def _callbacks(config: Config, exp: Experiment):
+class LearningRateControl(keras.callbacks.Callback):
+    """Warm-up and step schedule of the learning rate (what the reference's Horovod callbacks
+    did). ``base`` is the (replica-scaled) rate; during the first ``warmup_epochs`` the rate
+    rises linearly, batch by batch, from ``base / replicas`` to ``base``
+    (``hvd.callbacks.LearningRateWarmupCallback``; with one replica there is nothing to warm
+    up). ``multipliers`` ``{epoch: factor}`` then sets ``base x factor`` from that epoch on."""
+
+    def __init__(self, base, *, replicas=1, warmup_epochs=0, steps_per_epoch=1,
+                 multipliers=None):
+        super().__init__()
+        self.base = float(base)
+        self.start = self.base / max(1, replicas)
+        self.warmup_epochs = warmup_epochs
+        self.steps_per_epoch = max(1, int(steps_per_epoch))
+        self.multipliers = dict(sorted((int(k), float(v)) for k, v in (multipliers or {}).items()))
+        self._epoch = 0
+
+    def _set(self, value):
+        self.model.optimizer.learning_rate.assign(value)
+
+    def rate_at(self, epoch: int) -> float | None:
+        factor = None
+        for start, value in self.multipliers.items():
+            if epoch >= start:
+                factor = value
+        return None if factor is None else self.base * factor
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if epoch >= self.warmup_epochs:
+            rate = self.rate_at(epoch)
+            if rate is not None:
+                self._set(rate)
+            elif self.warmup_epochs and epoch == self.warmup_epochs:
+                self._set(self.base)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._epoch < self.warmup_epochs:
+            progress = (self._epoch * self.steps_per_epoch + batch) / (
+                self.warmup_epochs * self.steps_per_epoch)
+            self._set(self.start + (self.base - self.start) * progress)
+
+
+def _callbacks(config: Config, folder: Experiment, lr_control=None):
     cbs = [
-        keras.callbacks.ModelCheckpoint(str(exp.checkpoints / "epoch-{epoch:03d}.keras")),
-        keras.callbacks.ModelCheckpoint(str(exp.checkpoints / "best.keras"),
+        keras.callbacks.ModelCheckpoint(str(folder.checkpoints / "epoch-{epoch:03d}.keras")),
+        keras.callbacks.ModelCheckpoint(str(folder.checkpoints / "best.keras"),
                                         monitor="val_loss", save_best_only=True),
-        keras.callbacks.BackupAndRestore(str(exp.checkpoints / "backup")),
-        keras.callbacks.CSVLogger(str(exp.logs / "training.csv"), append=True),
-        keras.callbacks.TensorBoard(str(exp.logs / "tensorboard")),
+        # kept after the end, so that a finished run can be continued with more epochs
+        keras.callbacks.BackupAndRestore(str(folder.backup), delete_checkpoint=False),
+        keras.callbacks.CSVLogger(str(folder.logs / "training.csv"), append=True),
+        keras.callbacks.TensorBoard(str(folder.logs / "tensorboard")),
         keras.callbacks.TerminateOnNaN(),
     ]
+    if lr_control is not None:
+        cbs.append(lr_control)
     if config.reduce_lr_on_plateau:
         cbs.append(keras.callbacks.ReduceLROnPlateau(**config.reduce_lr_on_plateau))
     if config.early_stopping:
@@ -152,45 +249,137 @@ def _versions():
             "keras": keras.__version__, "numpy": np.__version__}
 
 
-def train(config_path=None, *, restart=None, output_dir=None, epochs=None, verbose="auto"):
-    """Train from a config (new experiment) or resume an experiment folder (``restart``)."""
+def history_from_csv(path) -> dict:
+    """Per-epoch logs of the whole run from ``training.csv``, across restarts (an epoch run
+    again after an interruption counts once, with its last values)."""
+    import csv
+
+    rows = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("epoch", "").isdigit():
+                rows[int(row["epoch"])] = row
+    keys = [k for k in (next(iter(rows.values())) if rows else {}) if k != "epoch"]
+    return {k: [float(rows[e][k]) for e in sorted(rows) if rows[e].get(k) not in (None, "")]
+            for k in keys}
+
+
+class AlreadyFinished(ConfigError):
+    pass
+
+
+def _open_or_create(config_path, restart, output_dir, overrides, runtime):
+    """The experiment (the same folder on every worker) and its config."""
     if restart is not None:
         exp = Experiment.open(restart)
-        config = exp.load_config(overrides={"epochs": epochs})
-    else:
-        config = load_config(config_path, overrides={"epochs": epochs})
+        config = exp.load_config(overrides)
+        if runtime.is_chief:
+            exp.save_overrides(dict(exp.overrides(), **overrides))
+        return exp, config
+    config = load_config(config_path, overrides=overrides)
+    exp = None
+    if runtime.is_chief:
         exp = Experiment.create(config, output_dir)
+        exp.save_overrides(overrides)
+    return Experiment(Path(runtime.broadcast_text(str(exp.root) if exp else None))), config
+
+
+def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strategy="auto",
+          overrides=None, verbose="auto"):
+    """Train from a config (new experiment) or resume an experiment folder (``restart``).
+
+    ``overrides`` replaces config settings (command-line options); ``strategy`` is one of
+    :data:`jpeg_deep.distribute.STRATEGIES`. Returns ``(experiment, history)``.
+    """
+    runtime = distribute.setup(strategy)
+    overrides = dict(overrides or {}, **({} if epochs is None else {"epochs": epochs}))
+    exp, config = _open_or_create(config_path, restart, output_dir, overrides, runtime)
+    done = exp.completed_epochs() if restart is not None else 0
+    if restart is not None and "finished" in exp.summary() and done >= config.epochs:
+        raise AlreadyFinished(f"{exp.root} already finished after {done} epochs; "
+                              f"restart it with --epochs N (N > {done}) to train further")
+    if runtime.is_chief:
+        work, scratch = exp, None
+    else:  # same callbacks, private folder; resume from the chief's backup
+        scratch = Path(tempfile.mkdtemp(prefix=f"jpeg_deep_worker{runtime.worker_index}_"))
+        work = Experiment(scratch)
+        for folder in (work.checkpoints, work.logs):
+            folder.mkdir(parents=True)
+        if exp.backup.exists():
+            shutil.copytree(exp.backup, work.backup)
+
     keras.utils.set_random_seed(config.seed)
     events = EventLog(exp.logs / "skipped_files.tsv")
-    train_batches = make_batches(config, "train", event_log=events)
-    val_batches = make_batches(config, "val", event_log=events)
-    n_classes = train_batches.dataset.num_classes
-    model = build_model(config, n_classes)
-    if config.weights:
-        from jpeg_deep.networks.weights import load_weights
+    train_set = ImageFolder.scan(config.split_dir("train"), config.class_index)
+    val_set = ImageFolder.scan(config.split_dir("val"), config.class_index)
+    n_classes = train_set.num_classes
+    replicas = runtime.replicas
+    lr_scale = replicas if config.scale_learning_rate else 1
+    # Batches come from an endless tf.data source that numbers the epochs itself (Keras resets
+    # a PyDataset once before the first epoch, and prefetching runs ahead of callbacks, so
+    # neither can be trusted to say which epoch a batch belongs to); each worker loads only
+    # its replicas' slice of every global batch.
+    def batches_for(split, dataset):
+        return lambda n, ids: make_batches(config, split, event_log=events, dataset=dataset,
+                                           replicas=n, replica_ids=ids, workers=0)
 
-        load_weights(model, config.weights)
-    model.compile(optimizer=make_optimizer(config.optimizer), loss=config.loss,
-                  metrics=classification_metrics(n_classes))
-    exp.update_summary(
-        config=config.name, network=config.network, parameters=model.count_params(),
-        classes=list(train_batches.dataset.class_names),
-        dataset_sizes={"train": len(train_batches.dataset), "val": len(val_batches.dataset)},
-        versions=_versions(), command_line=sys.argv, experiment=str(exp.root),
-    )
-    print(f"experiment folder: {exp.root}", flush=True)
+    train_batches = batches_for("train", train_set)(replicas, None)
+    val_batches = batches_for("val", val_set)(replicas, None)
+    train_data = distributed_dataset(runtime.strategy, batches_for("train", train_set),
+                                     first_epoch=done, workers=config.workers)
+    val_data = distributed_dataset(runtime.strategy, batches_for("val", val_set),
+                                   workers=config.workers)
+    steps = config.steps_per_epoch or train_batches.steps
+    val_steps = config.validation_steps or val_batches.steps
+
+    with runtime.strategy.scope():
+        model = build_model(config, n_classes)
+        if config.weights:
+            from jpeg_deep.networks.weights import load_weights
+
+            load_weights(model, config.weights)
+        optimizer = make_optimizer(config.optimizer, lr_scale)
+        model.compile(optimizer=optimizer, loss=config.loss,
+                      metrics=classification_metrics(n_classes))
+    lr_control = None
+    if config.warmup_epochs or config.lr_schedule:
+        lr_control = LearningRateControl(
+            float(keras.ops.convert_to_numpy(optimizer.learning_rate)), replicas=lr_scale,
+            warmup_epochs=config.warmup_epochs, steps_per_epoch=steps,
+            multipliers=config.lr_schedule)
+    if runtime.is_chief:
+        exp.update_summary(
+            config=config.name, network=config.network, parameters=model.count_params(),
+            classes=list(train_set.class_names),
+            dataset_sizes={"train": len(train_set), "val": len(val_set)},
+            settings={f.name: getattr(config, f.name) for f in fields(config)},
+            distribution=runtime.as_dict(), batch_size_per_replica=config.batch_size,
+            global_batch_size=config.batch_size * replicas, steps_per_epoch=steps,
+            validation_steps=val_steps,
+            learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
+            versions=_versions(), command_line=sys.argv, experiment=str(exp.root),
+        )
+        print(f"experiment folder: {exp.root}", flush=True)
+        print(f"{runtime.describe()}; global batch {config.batch_size * replicas}, "
+              f"{steps} steps per epoch" + (f", resuming after epoch {done}" if done else ""),
+              flush=True)
     history = model.fit(
-        train_batches, validation_data=val_batches, epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch, validation_steps=config.validation_steps,
-        callbacks=_callbacks(config, exp), shuffle=False, verbose=verbose,
+        train_data, validation_data=val_data, epochs=config.epochs,
+        steps_per_epoch=steps, validation_steps=val_steps,
+        callbacks=_callbacks(config, work, lr_control), shuffle=False,
+        verbose=verbose if runtime.is_chief else 0,
     )
-    model.save(exp.checkpoints / "final.keras")
+    model.save(work.checkpoints / "final.keras")
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        return exp, history
     skipped = events.skipped()
     if skipped:
         logger.warning("%d unreadable files were skipped (listed in %s)", len(skipped),
                        events.path)
     exp.update_summary(
-        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-        skipped_files=len(skipped), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+        history=history_from_csv(exp.logs / "training.csv"),
+        epochs_completed=exp.completed_epochs(), skipped_files=len(skipped),
+        finished=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     return exp, history

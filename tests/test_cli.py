@@ -1,36 +1,10 @@
 """The quick-start path end to end, as a user runs it: training.py, inference.py, evaluation.py."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def run(*args, cwd=REPO, env=None):
-    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=600)
-
-
-def write_config(folder: Path, demo: Path, **extra):
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = dict(
-        network="vgg16_dct", inference_network="vgg16_dct_conv",
-        network_args=dict(width=0.0625), input_size=32,
-        train_dir=str(demo / "imagenet" / "train"), val_dir=str(demo / "imagenet" / "validation"),
-        test_dir=str(demo / "imagenet" / "test"),
-        transforms=dict(resize=40, crop=32, quality=95),
-        batch_size=8, epochs=2, optimizer=dict(name="adam", learning_rate=0.001), workers=2,
-    )
-    settings.update(extra)
-    folder.joinpath("config.py").write_text(
-        "\n".join(f"{k} = {v!r}" for k, v in settings.items()) + "\n")
-    return folder
+from helpers import run, write_config
 
 
 def test_train_infer_evaluate_end_to_end(tmp_path, tiny_demo):
