@@ -43,6 +43,13 @@ def test_train_infer_evaluate_end_to_end(tmp_path, tiny_demo):
     assert metrics["images"] == 15 and 0 <= metrics["top1"] <= metrics["top5"] <= 1
     assert "top-1" in ev.stdout
 
+    bench = run("benchmarks/prediction_time.py", exp, weights, "--runs", "2", "--predictions", "3")
+    assert bench.returncode == 0, bench.stderr[-3000:]
+    timing = json.loads((exp / "benchmarks" / "prediction_time_val_best.json").read_text())
+    assert timing["batch_size"] == 8 and timing["runs"] == 2 and timing["fps_mean"] > 0
+    assert timing["fps_min"] <= timing["fps_mean"] <= timing["fps_max"]
+    assert "FPS" in bench.stdout
+
 
 @pytest.mark.parametrize("change,message", [
     (dict(network="vgg17"), "not a known network"),
