@@ -134,3 +134,32 @@ def test_learning_rate_warmup_and_steps():
     assert lr() == pytest.approx(0.2)
     control.on_epoch_begin(3)
     assert lr() == pytest.approx(0.02)
+
+
+MIRRORED_ON_TWO_CPUS = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from jpeg_deep import distribute
+from jpeg_deep.training import train
+distribute._RUNTIME = distribute.Runtime(
+    tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), "mirrored")
+exp, _ = train(sys.argv[1], output_dir=sys.argv[2], verbose=0)
+print(exp.root)
+"""
+
+
+def test_mirrored_replicas_in_one_process_match_one_replica(tmp_path, tiny_demo,
+                                                           single_process_run):
+    """Two replicas in one process (what a multi-GPU node runs), on two logical CPUs."""
+    config = tiny_rgb_config(tmp_path / "config" / "mirrored", tiny_demo, 4, 0.01)
+    result = subprocess.run([sys.executable, "-c", MIRRORED_ON_TWO_CPUS, str(config),
+                             str(tmp_path / "exp")], cwd=REPO, capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    (exp,) = (tmp_path / "exp").iterdir()
+    summary = json.loads((exp / "summary.json").read_text())
+    assert summary["distribution"]["replicas"] == 2 and summary["global_batch_size"] == 8
+    for a, b in zip(weights_of(exp), weights_of(single_process_run)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
