@@ -103,7 +103,7 @@ class Experiment:
         return json.loads(self.overrides_file.read_text(), object_hook=_int_keys)
 
     def save_overrides(self, overrides: dict):
-        self.overrides_file.write_text(json.dumps(overrides, indent=2, default=str))
+        _write_atomic(self.overrides_file, json.dumps(overrides, indent=2, default=str))
 
     def load_config(self, overrides=None, **kw) -> Config:
         """The run's config: its saved ``config.py`` with the saved command-line overrides, then
@@ -128,7 +128,14 @@ class Experiment:
     def update_summary(self, **values):
         data = json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
         data.update(values)
-        self.summary_file.write_text(json.dumps(data, indent=2, default=str))
+        _write_atomic(self.summary_file, json.dumps(data, indent=2, default=str))
+
+
+def _write_atomic(path: Path, text: str):
+    """Other workers may read the file meanwhile: they see the old or the new text, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _int_keys(mapping: dict) -> dict:
@@ -295,7 +302,9 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     overrides = dict(overrides or {}, **({} if epochs is None else {"epochs": epochs}))
     exp, config = _open_or_create(config_path, restart, output_dir, overrides, runtime)
     done = exp.completed_epochs() if restart is not None else 0
-    if restart is not None and "finished" in exp.summary() and done >= config.epochs:
+    # a finished run (all epochs, or early stopping) trains further only when asked to
+    if restart is not None and "finished" in exp.summary() and (
+            epochs is None or done >= config.epochs):
         raise AlreadyFinished(f"{exp.root} already finished after {done} epochs; "
                               f"restart it with --epochs N (N > {done}) to train further")
     if runtime.is_chief:
