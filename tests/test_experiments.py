@@ -12,6 +12,7 @@ import pytest
 from helpers import REPO, run, write_config
 
 IMAGENET_CONFIGS = sorted(p.parent for p in (REPO / "config" / "imagenet").glob("*/config.py"))
+DEMO_CONFIGS = sorted(p.parent for p in (REPO / "config" / "demo").glob("*/config.py"))
 
 
 def csv_epochs(exp):
@@ -98,6 +99,17 @@ def test_imagenet_config_is_complete(folder, tiny_demo, monkeypatch):
         assert config.early_stopping == dict(patience=stop)
     if "vgg" in config.network:
         assert config.inference_network == config.network + "_conv"
+
+
+@pytest.mark.parametrize("folder", DEMO_CONFIGS, ids=lambda p: p.name)
+def test_demo_config_loads(folder, tiny_demo, monkeypatch):
+    from jpeg_deep.config import load_config
+
+    monkeypatch.setenv("DATASET_PATH_TRAIN", str(tiny_demo / "imagenet"))
+    monkeypatch.setenv("DATASET_PATH_VAL", str(tiny_demo / "imagenet"))
+    monkeypatch.setenv("DATASET_PATH_TEST", str(tiny_demo / "imagenet"))
+    config = load_config(folder)
+    assert config.train_dir == str(tiny_demo / "imagenet" / "train")
 
 
 def test_imagenet_config_without_dataset_names_the_variable(monkeypatch):

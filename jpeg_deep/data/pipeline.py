@@ -31,6 +31,9 @@ from jpeg_deep.data.readers import DEFAULT_BACKEND, InvalidJPEGError, inspect_jp
 logger = logging.getLogger(__name__)
 
 
+_TRANSFORMS: dict = {}  # (split, TransformConfig) -> albumentations pipeline, per process
+
+
 @dataclass(frozen=True)
 class SampleLoader:
     """Everything needed to turn one file into network inputs (picklable, no state)."""
@@ -40,15 +43,15 @@ class SampleLoader:
     transform: TransformConfig | None = TransformConfig()
     backend: str = DEFAULT_BACKEND
 
-    def __call__(self, path, rng_seed=None, _cache={}):
+    def __call__(self, path, rng_seed=None):
         with open(path, "rb") as f:
             data = f.read()
         inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
         if self.transform is not None:
             key = (self.split, self.transform)
-            if key not in _cache:  # one albumentations pipeline per process
-                _cache[key] = make_transform(self.split, self.transform)
-            pipeline = _cache[key]
+            if key not in _TRANSFORMS:  # one albumentations pipeline per process
+                _TRANSFORMS[key] = make_transform(self.split, self.transform)
+            pipeline = _TRANSFORMS[key]
             if rng_seed is not None:
                 pipeline.set_random_seed(rng_seed)
             rgb = pipeline(image=decode_rgb(data, path))["image"]
