@@ -49,11 +49,9 @@ def main(argv=None):
 
     import numpy as np
 
-    from jpeg_deep.data.augmentation import TransformConfig
     from jpeg_deep.data.datasets import ImageFolder
-    from jpeg_deep.data.pipeline import SampleLoader, iter_samples
-    from jpeg_deep.networks import spec
-    from jpeg_deep.training import Experiment, build_model
+    from jpeg_deep.data.pipeline import iter_samples
+    from jpeg_deep.training import Experiment, build_model, sample_loader
 
     exp = Experiment.open(args.experiment)
     config = exp.load_config()
@@ -65,9 +63,7 @@ def main(argv=None):
 
         load_weights(model, args.weights)
     batch_size = 1 if full_images else (args.batch_size or config.batch_size)
-    kind = spec(config.network).inputs  # an inference twin reads the same inputs
-    loader = SampleLoader(kind, "test" if full_images else "val",
-                          TransformConfig(**config.transforms), config.reader_backend)
+    loader = sample_loader(config, "test" if full_images else "val", inference=full_images)
     samples = []
     for _, inputs, _ in iter_samples(loader, (dataset.path(i) for i in range(len(dataset)))):
         if inputs is not None:

@@ -156,16 +156,8 @@ class Runtime:
         return int(self.strategy.num_replicas_in_sync)
 
     @property
-    def local_replicas(self) -> int:
-        return self.replicas // self.num_workers
-
-    @property
     def is_chief(self) -> bool:
         return self.worker_index == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.kind != "single"
 
     def describe(self) -> str:
         if self.kind == "single":

@@ -21,12 +21,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from jpeg_deep.data.augmentation import TransformConfig
 from jpeg_deep.data.datasets import ImageFolder
-from jpeg_deep.data.pipeline import SampleLoader, iter_samples
-from jpeg_deep.networks import spec
+from jpeg_deep.data.pipeline import iter_samples
 from jpeg_deep.networks.weights import load_weights
-from jpeg_deep.training import Experiment, build_model
+from jpeg_deep.training import Experiment, build_model, sample_loader
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +43,7 @@ def predict_split(experiment, weights, split="test", *, workers=None, limit=None
     report = load_weights(model, weights)
     if report.missing or report.skipped:
         raise ValueError(f"{weights} does not fit {model.name}: {report}")
-    kind = spec(config.inference_network or config.network).inputs
-    loader = SampleLoader(kind, split, TransformConfig(**config.transforms),
-                          config.reader_backend)
+    loader = sample_loader(config, split, inference=True)
     paths = [dataset.path(i) for i in range(len(dataset))][:limit]
     labels = list(dataset.labels)[: len(paths)]
     probs, kept, kept_labels, skipped = [], [], [], {}

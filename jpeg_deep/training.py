@@ -126,7 +126,7 @@ class Experiment:
         return int(json.loads(metadata.read_text())["epoch"])
 
     def update_summary(self, **values):
-        data = json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
+        data = self.summary()
         data.update(values)
         _write_atomic(self.summary_file, json.dumps(data, indent=2, default=str))
 
@@ -151,18 +151,20 @@ def make_optimizer(settings: dict, learning_rate_scale: float = 1.0):
     return keras.optimizers.get({"class_name": name, "config": settings})
 
 
-def make_batches(config: Config, split: str, *, event_log=None, input_kind=None, workers=None,
-                 batch_size=None, dataset=None, replicas=1, replica_ids=None, epoch=0):
-    dataset = dataset or ImageFolder.scan(config.split_dir(split), config.class_index)
-    kind = input_kind or spec(config.network).inputs
-    loader = SampleLoader(kind, split, TransformConfig(**config.transforms),
-                          config.reader_backend)
-    n_workers = config.workers if workers is None else workers
+def sample_loader(config: Config, split: str, *, inference=False) -> SampleLoader:
+    """The loader that turns a file of ``split`` into inputs of the config's network (or of its
+    inference network)."""
+    name = (config.inference_network or config.network) if inference else config.network
+    return SampleLoader(spec(name).inputs, split, TransformConfig(**config.transforms),
+                        config.reader_backend)
+
+
+def make_batches(config: Config, split: str, dataset: ImageFolder, *, event_log=None,
+                 replicas=1, replica_ids=None):
+    """The batches of ``split`` that ``replica_ids`` (of ``replicas``) feed."""
     return ClassificationBatches(
-        dataset, batch_size=batch_size or config.batch_size, loader=loader, seed=config.seed,
-        event_log=event_log, workers=max(1, n_workers), use_multiprocessing=n_workers > 1,
-        replicas=replicas, replica_ids=replica_ids, epoch=epoch,
-    )
+        dataset, batch_size=config.batch_size, loader=sample_loader(config, split),
+        seed=config.seed, event_log=event_log, replicas=replicas, replica_ids=replica_ids)
 
 
 def build_model(config: Config, num_classes: int, *, inference=False):
@@ -329,8 +331,8 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     # neither can be trusted to say which epoch a batch belongs to); each worker loads only
     # its replicas' slice of every global batch.
     def batches_for(split, dataset):
-        return lambda n, ids: make_batches(config, split, event_log=events, dataset=dataset,
-                                           replicas=n, replica_ids=ids, workers=0)
+        return lambda n, ids: make_batches(config, split, dataset, event_log=events,
+                                           replicas=n, replica_ids=ids)
 
     train_batches = batches_for("train", train_set)(replicas, None)
     val_batches = batches_for("val", val_set)(replicas, None)

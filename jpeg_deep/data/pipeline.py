@@ -12,6 +12,7 @@ reported and left out instead of replaced.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -115,7 +116,7 @@ class ClassificationBatches(keras.utils.PyDataset):
     def __init__(self, dataset: ImageFolder, *, batch_size: int, loader: SampleLoader,
                  shuffle=None, seed: int = 0, drop_remainder=None, event_log=None,
                  workers: int = 1, use_multiprocessing: bool = True, max_queue_size: int = 10,
-                 replicas: int = 1, replica_ids=None, epoch: int = 0):
+                 replicas: int = 1, replica_ids=None):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing and workers > 1,
                          max_queue_size=max_queue_size)
         if batch_size < 1:
@@ -132,7 +133,7 @@ class ClassificationBatches(keras.utils.PyDataset):
         self.drop_remainder = default_drop if drop_remainder is None else drop_remainder
         self.seed = int(seed)
         self.events = event_log if isinstance(event_log, EventLog) else EventLog(event_log)
-        self.epoch = int(epoch)
+        self.epoch = 0  # set_epoch() moves to another epoch's order
         self._order = self._make_order()
         if len(self) == 0:
             raise DatasetError(f"{dataset.root}: {len(dataset)} files give no batch of "
@@ -211,6 +212,24 @@ class ClassificationBatches(keras.utils.PyDataset):
         return self.events.skipped()
 
 
+def ordered_map(fn, items, workers: int, max_pending: int):
+    """``map(fn, items)``, in order, computed by ``workers`` forked processes with at most
+    ``max_pending`` results in flight: memory stays bounded however slow the consumer is
+    (``Pool.imap`` would read the whole input ahead)."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    items = iter(items)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pending = collections.deque(pool.apply_async(fn, (item,))
+                                    for item in itertools.islice(items, max_pending))
+        while pending:
+            result = pending.popleft().get()
+            for item in itertools.islice(items, 1):
+                pending.append(pool.apply_async(fn, (item,)))
+            yield result
+
+
 _OPEN_BATCHES: dict = {}  # batches objects handed to forked loader processes, by id
 
 
@@ -220,24 +239,12 @@ def _load_batch(key, index):
 
 def ordered_batches(batches: ClassificationBatches, workers: int, max_pending: int = 8):
     """Yield every batch of the current epoch in order, built by ``workers`` forked processes
-    with at most ``max_pending`` batches in flight (memory stays bounded)."""
-    if workers <= 1:
-        for i in range(len(batches)):
-            yield batches[i]
-        return
+    with at most ``max_pending`` batches in flight."""
     key = id(batches)
     _OPEN_BATCHES[key] = batches  # inherited by the forked processes
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending = collections.deque()
-            indices = iter(range(len(batches)))
-            for i in itertools.islice(indices, max_pending):
-                pending.append(pool.apply_async(_load_batch, (key, i)))
-            while pending:
-                batch = pending.popleft().get()
-                for i in itertools.islice(indices, 1):
-                    pending.append(pool.apply_async(_load_batch, (key, i)))
-                yield batch
+        yield from ordered_map(functools.partial(_load_batch, key), range(len(batches)),
+                               workers, max_pending)
     finally:
         _OPEN_BATCHES.pop(key, None)
 
@@ -283,9 +290,4 @@ def _load_one(args):
 def iter_samples(loader: SampleLoader, paths, workers: int = 1):
     """Yield ``(path, inputs, error)`` for every path, in order; ``inputs`` is None and ``error``
     the reason when the file is not a readable JPEG. Loads in ``workers`` processes."""
-    jobs = ((loader, p) for p in paths)
-    if workers <= 1:
-        yield from map(_load_one, jobs)
-        return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(_load_one, jobs, chunksize=4)
+    yield from ordered_map(_load_one, ((loader, p) for p in paths), workers, max_pending=64)
