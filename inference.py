@@ -1,28 +1,12 @@
 """Predict a split of an experiment's dataset with some weights and write the predictions.
 
-    python inference.py <experiment> <weights> [--split test]
+    python inference.py <experiment> [weights] [--split test]
+
+Same as the installed command ``jpeg-deep-infer``; ``--help`` lists the options.
 """
-import argparse
 import sys
 
-from jpeg_deep.cli import run
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("experiment", help="experiment folder written by training.py")
-    parser.add_argument("weights", help="weights or model file (.keras, .weights.h5, .h5)")
-    parser.add_argument("-s", "--split", default="test", choices=["train", "val", "test"])
-    parser.add_argument("-w", "--workers", type=int, help="data-loading processes")
-    parser.add_argument("--limit", type=int, help="predict only the first N files")
-    args = parser.parse_args(argv)
-
-    from jpeg_deep.evaluation import predict_split
-
-    predict_split(args.experiment, args.weights, args.split, workers=args.workers,
-                  limit=args.limit)
-
+from jpeg_deep.cli import infer_main
 
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(infer_main())

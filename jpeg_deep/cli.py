@@ -1,28 +1,198 @@
-"""What the command-line scripts share: quiet TensorFlow start-up, logging, clean errors."""
+"""The command-line tools: ``training.py`` / ``jpeg-deep-train``, ``inference.py`` /
+``jpeg-deep-infer`` and ``evaluation.py`` / ``jpeg-deep-evaluate``.
+
+Every tool turns a user's mistake (a bad config or ``--set`` value, a missing folder, weights
+that do not fit, no GPU where the job was given some) into one line on stderr and exit status 2,
+never a traceback; nothing is written before the checks pass.
+"""
 from __future__ import annotations
 
+import argparse
+import ast
 import logging
 import os
 import sys
 
+TRAIN_USAGE = """Train a network from a config folder, or resume an experiment.
 
-def run(main) -> int:
-    """Run ``main()``; a user error (bad config, bad path, unreadable data) prints one clear
-    line and exits with status 2 instead of a traceback."""
+    python training.py -c config/demo/vgg16_dct
+    python training.py -c config/imagenet/vgg16_dct --train-dir /data/imagenet --epochs 3
+    python training.py --restart experiments/demo_vgg16_dct_20261121-120000_ab12cd
+    srun python training.py -c config/imagenet/late_concat_rfa --strategy multi-worker
+"""
+INFER_USAGE = """Predict a split of an experiment's dataset with some weights and write the predictions.
+
+    python inference.py <experiment> [weights] [--split test]
+"""
+EVALUATE_USAGE = """Evaluate weights of an experiment: top-1 / top-5, printed and written as JSON.
+
+    python evaluation.py <experiment> [weights] [--split test]
+"""
+
+
+def tensorflow_problem() -> str | None:
+    """Why TensorFlow cannot be used as installed, or None: missing, or both of its builds in
+    one environment (``tensorflow`` and ``tensorflow-cpu`` write the same ``tensorflow/``
+    folder, so whichever was installed last half-replaced the other)."""
+    from importlib import metadata
+
+    installed = []
+    for name in ("tensorflow", "tensorflow-cpu"):
+        try:
+            installed.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    if len(installed) > 1:
+        return (f"both {' and '.join(installed)} are installed in this environment; they share "
+                "one tensorflow/ folder: run `make install` (GPU=1 or GPU=0), which keeps one")
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError as err:
+        return (f"TensorFlow cannot be imported ({err}); install jpeg_deep with `make install` "
+                "(or pip install -e '.[cpu]', or '.[gpu]' on an NVIDIA machine; see the README)")
+    return None
+
+
+def run(main, argv=None) -> int:
+    """Run ``main(argv)``; a user error (bad config, bad path, unreadable data, weights that do
+    not fit, missing GPUs) prints one clear line and exits with status 2 instead of a
+    traceback."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    problem = tensorflow_problem()  # one line instead of an ImportError deep inside Keras
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from jpeg_deep.config import ConfigError
     from jpeg_deep.data.datasets import DatasetError
     from jpeg_deep.data.readers import InvalidJPEGError
     from jpeg_deep.distribute import DistributionError
     from jpeg_deep.networks.registry import UnknownNetworkError
+    from jpeg_deep.networks.weights import WeightsError
 
     try:
-        main()
-    except (ConfigError, DatasetError, InvalidJPEGError, UnknownNetworkError,
+        main(argv)
+    except (ConfigError, DatasetError, InvalidJPEGError, UnknownNetworkError, WeightsError,
             FileNotFoundError, DistributionError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def setting(text):
+    """``NAME=VALUE`` of ``--set``: VALUE must be a Python literal (strings quoted)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise argparse.ArgumentTypeError(
+            f"{name}={value}: not a Python literal ({reason}); write dicts as {{'name': 'adam'}} "
+            f"and quote strings, e.g. {name}=\"'text'\"") from None
+
+
+def _parser(usage):
+    return argparse.ArgumentParser(description=usage,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _train(argv=None):
+    from jpeg_deep.distribute import STRATEGIES
+
+    parser = _parser(TRAIN_USAGE)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("-c", "--config", help="config folder (holding config.py) or file")
+    group.add_argument("-r", "--restart", help="experiment folder to resume")
+    parser.add_argument("-o", "--output", help="parent of experiment folders "
+                        "(default: $EXPERIMENTS_OUTPUT_DIRECTORY or ./experiments)")
+    parser.add_argument("--epochs", type=int, help="override the config's number of epochs "
+                        "(with --restart: continue a finished run up to this many)")
+    parser.add_argument("--train-dir", help="training split folder (overrides the config and "
+                        "$DATASET_PATH_TRAIN)")
+    parser.add_argument("--val-dir", help="validation split folder")
+    parser.add_argument("--test-dir", help="test split folder")
+    parser.add_argument("--set", type=setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="override any config setting, e.g. --set batch_size=32 "
+                        "(Python literal; repeatable)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=None,
+                        help="tf.distribute strategy (default: auto; see README)")
+    parser.add_argument("--allow-cpu", action="store_true",
+                        help="train on the CPU even where the job was given GPUs that "
+                        "TensorFlow cannot use (same as --set allow_cpu=True)")
+    horovod = parser.add_mutually_exclusive_group()
+    horovod.add_argument("--horovod", dest="horovod", action="store_true", default=None,
+                         help="reference flag, mapped to --strategy auto")
+    horovod.add_argument("--no-horovod", dest="horovod", action="store_false",
+                         help="reference flag, mapped to --strategy local")
+    args = parser.parse_args(argv)
+
+    strategy = args.strategy or "auto"
+    if args.horovod is not None:
+        from jpeg_deep.distribute import strategy_for_horovod_flag
+
+        mapped, message = strategy_for_horovod_flag(args.horovod)
+        if args.strategy and args.strategy != mapped:
+            parser.error(f"--{'' if args.horovod else 'no-'}horovod means --strategy {mapped}; "
+                         f"it cannot be combined with --strategy {args.strategy}")
+        print(message, file=sys.stderr)
+        strategy = mapped
+    overrides = dict(args.set)
+    for name in ("train_dir", "val_dir", "test_dir"):
+        if getattr(args, name):
+            overrides[name] = getattr(args, name)
+    if args.allow_cpu:
+        overrides["allow_cpu"] = True
+
+    from jpeg_deep.training import train
+
+    exp, _ = train(args.config, restart=args.restart, output_dir=args.output,
+                   epochs=args.epochs, strategy=strategy, overrides=overrides)
+    print(f"done: {exp.root}")
+
+
+def _prediction_parser(usage, limit_help):
+    parser = _parser(usage)
+    parser.add_argument("experiment", help="experiment folder written by training.py")
+    parser.add_argument("weights", nargs="?", help="weights or model file (.keras, .weights.h5, "
+                        ".h5; default: the experiment's checkpoints/best.keras)")
+    parser.add_argument("-s", "--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("-w", "--workers", type=int, help="data-loading processes")
+    parser.add_argument("--limit", type=int, help=limit_help)
+    return parser
+
+
+def _infer(argv=None):
+    args = _prediction_parser(INFER_USAGE, "predict at most N files, spread evenly over the "
+                              "classes").parse_args(argv)
+    from jpeg_deep.evaluation import predict_split
+
+    predict_split(args.experiment, args.weights, args.split, workers=args.workers,
+                  limit=args.limit)
+
+
+def _evaluate(argv=None):
+    args = _prediction_parser(EVALUATE_USAGE, "evaluate at most N files, spread evenly over the "
+                              "classes").parse_args(argv)
+    from jpeg_deep.evaluation import evaluate_split
+
+    evaluate_split(args.experiment, args.weights, args.split, workers=args.workers,
+                   limit=args.limit)
+
+
+def train_main(argv=None) -> int:
+    """``jpeg-deep-train`` / ``python training.py``."""
+    return run(_train, argv)
+
+
+def infer_main(argv=None) -> int:
+    """``jpeg-deep-infer`` / ``python inference.py``."""
+    return run(_infer, argv)
+
+
+def evaluate_main(argv=None) -> int:
+    """``jpeg-deep-evaluate`` / ``python evaluation.py``."""
+    return run(_evaluate, argv)
