@@ -10,7 +10,9 @@ before the checks (the demo configs use it to write the demo data when it is mis
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
+import inspect
 import os
 import types
 from dataclasses import dataclass, field, fields
@@ -35,50 +37,68 @@ DEFAULTS = dict(
     validation_steps=None,
     optimizer=dict(name="sgd", learning_rate=0.0025, momentum=0.9),
     loss="categorical_crossentropy",
-    reduce_lr_on_plateau=dict(patience=5),   # None to disable
-    early_stopping=dict(patience=11),        # None to disable
+    reduce_lr_on_plateau=None,    # e.g. dict(patience=5); None disables
+    early_stopping=None,          # e.g. dict(patience=11); None disables
     scale_learning_rate=True,     # learning rate x replicas under tf.distribute
     warmup_epochs=0,              # linear warm-up from lr to lr x replicas (Horovod's)
     lr_schedule=None,             # {epoch: factor}: step schedule (instead of RLRoP)
     weights=None,                 # weights file loaded by layer name before training
     workers=2,                    # data-loading processes
     seed=0,
+    keep_checkpoints=5,           # newest epoch-NNN.keras files kept (None: all); best, final kept
+    mixed_precision=None,         # None, "mixed_float16" or "mixed_bfloat16" (Keras policies)
+    jit_compile=False,            # XLA-compile the train / predict steps
+    prefetch=2,                   # batches the input pipeline prepares ahead of the model
+    allow_cpu=False,              # train on the CPU even where the job was given GPUs
 )
+
+MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
 
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the problem."""
 
 
+def _default(name):
+    return field(default_factory=lambda: copy.deepcopy(DEFAULTS[name]))
+
+
 @dataclass
 class Config:
+    """A loaded config; every default comes from :data:`DEFAULTS` (the one source)."""
+
     path: Path
     network: str
     train_dir: str
     val_dir: str
-    task: str = DEFAULTS["task"]
-    description: str = ""
-    network_args: dict = field(default_factory=dict)
-    input_size: int = 224
-    inference_network: str | None = None
-    test_dir: str | None = None
-    class_index: str | None = None
-    transforms: dict = field(default_factory=lambda: dict(DEFAULTS["transforms"]))
-    reader_backend: str = "jpeg2dct"
-    batch_size: int = 64
-    epochs: int = 1
-    steps_per_epoch: int | None = None
-    validation_steps: int | None = None
-    optimizer: dict = field(default_factory=lambda: dict(DEFAULTS["optimizer"]))
-    loss: str = "categorical_crossentropy"
-    reduce_lr_on_plateau: dict | None = None
-    early_stopping: dict | None = None
-    scale_learning_rate: bool = True
-    warmup_epochs: int = 0
-    lr_schedule: dict | None = None
-    weights: str | None = None
-    workers: int = 2
-    seed: int = 0
+    task: str = _default("task")
+    description: str = _default("description")
+    network_args: dict = _default("network_args")
+    input_size: int = _default("input_size")
+    inference_network: str | None = _default("inference_network")
+    test_dir: str | None = _default("test_dir")
+    class_index: str | None = _default("class_index")
+    transforms: dict = _default("transforms")
+    reader_backend: str = _default("reader_backend")
+    batch_size: int = _default("batch_size")
+    epochs: int = _default("epochs")
+    steps_per_epoch: int | None = _default("steps_per_epoch")
+    validation_steps: int | None = _default("validation_steps")
+    optimizer: dict = _default("optimizer")
+    loss: str = _default("loss")
+    reduce_lr_on_plateau: dict | None = _default("reduce_lr_on_plateau")
+    early_stopping: dict | None = _default("early_stopping")
+    scale_learning_rate: bool = _default("scale_learning_rate")
+    warmup_epochs: int = _default("warmup_epochs")
+    lr_schedule: dict | None = _default("lr_schedule")
+    weights: str | None = _default("weights")
+    workers: int = _default("workers")
+    seed: int = _default("seed")
+    keep_checkpoints: int | None = _default("keep_checkpoints")
+    mixed_precision: str | None = _default("mixed_precision")
+    jit_compile: bool = _default("jit_compile")
+    prefetch: int = _default("prefetch")
+    allow_cpu: bool = _default("allow_cpu")
 
     @property
     def name(self) -> str:
@@ -148,7 +168,9 @@ def load_config(path, *, check_paths=True, overrides=None) -> Config:
 
 
 def validate(config: Config, *, check_paths=True) -> None:
-    from jpeg_deep.data.readers import backends
+    """Every check that needs no data and no TensorFlow state: settings, names, signatures of
+    the builder / optimizer / callbacks, sizes, the reader backend and (``check_paths``) paths.
+    The model itself is built by the trainer before it makes any folder."""
     from jpeg_deep.networks import names
 
     where = config.path
@@ -166,32 +188,47 @@ def validate(config: Config, *, check_paths=True) -> None:
         if value is not None and value not in names():
             raise ConfigError(f"{where}: {attr} {value!r} is not a known network; "
                               f"known: {', '.join(names())}")
-    if config.reader_backend not in backends():
-        raise ConfigError(f"{where}: reader_backend {config.reader_backend!r} unknown; "
-                          f"known: {', '.join(backends())}")
-    for attr in ("batch_size", "epochs", "workers", "input_size"):
+    for attr in ("batch_size", "epochs", "workers", "input_size", "prefetch"):
         value = getattr(config, attr)
-        if not isinstance(value, int) or value < (0 if attr == "workers" else 1):
+        if not _is_int(value) or value < (0 if attr in ("workers", "prefetch") else 1):
             raise ConfigError(f"{where}: {attr} must be a positive integer, not {value!r}")
+    for attr in ("scale_learning_rate", "jit_compile", "allow_cpu"):
+        if not isinstance(getattr(config, attr), bool):
+            raise ConfigError(f"{where}: {attr} must be True or False, "
+                              f"not {getattr(config, attr)!r}")
+    if config.mixed_precision not in MIXED_PRECISION:
+        raise ConfigError(f"{where}: mixed_precision must be one of "
+                          f"{', '.join(map(repr, MIXED_PRECISION))}, not {config.mixed_precision!r}")
+    if config.keep_checkpoints is not None and (not _is_int(config.keep_checkpoints)
+                                                or config.keep_checkpoints < 0):
+        raise ConfigError(f"{where}: keep_checkpoints must be None (keep all) or an integer "
+                          f">= 0, not {config.keep_checkpoints!r}")
+    _check_reader_backend(config)
+    _check_network_args(config)
     try:
         from jpeg_deep.data.augmentation import TransformConfig
 
-        TransformConfig(**config.transforms)
+        transforms = TransformConfig(**config.transforms)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where}: transforms {config.transforms!r}: {err}") from None
-    if "name" not in config.optimizer:
-        raise ConfigError(f"{where}: optimizer needs a 'name' (e.g. 'sgd')")
+    if transforms.crop != config.input_size:
+        raise ConfigError(f"{where}: transforms crop {transforms.crop} differs from input_size "
+                          f"{config.input_size}: training crops are the network's input; set "
+                          "both to the same size")
+    _check_optimizer(config)
+    for attr in ("reduce_lr_on_plateau", "early_stopping"):
+        _check_arguments(where, attr, getattr(config, attr), _callback_class(attr), strict=True)
     for attr in ("steps_per_epoch", "validation_steps"):
         value = getattr(config, attr)
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (not _is_int(value) or value < 1):
             raise ConfigError(f"{where}: {attr} must be None or a positive integer, "
                               f"not {value!r}")
-    if not isinstance(config.warmup_epochs, int) or config.warmup_epochs < 0:
+    if not _is_int(config.warmup_epochs) or config.warmup_epochs < 0:
         raise ConfigError(f"{where}: warmup_epochs must be an integer >= 0, "
                           f"not {config.warmup_epochs!r}")
     if config.lr_schedule is not None:
         if not isinstance(config.lr_schedule, dict) or not all(
-                isinstance(k, int) and k >= 0 and isinstance(v, (int, float))
+                _is_int(k) and k >= 0 and isinstance(v, (int, float))
                 for k, v in config.lr_schedule.items()):
             raise ConfigError(f"{where}: lr_schedule must map epochs to learning-rate factors, "
                               f"e.g. {{30: 0.1, 60: 0.01}}, not {config.lr_schedule!r}")
@@ -203,6 +240,96 @@ def validate(config: Config, *, check_paths=True) -> None:
             value = getattr(config, attr)
             if value is not None and not Path(value).exists():
                 raise ConfigError(f"{where}: {attr} {value} does not exist")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_reader_backend(config: Config):
+    from jpeg_deep.data.readers import backend_problem, backends
+
+    if config.reader_backend not in backends():
+        raise ConfigError(f"{config.path}: reader_backend {config.reader_backend!r} unknown; "
+                          f"known: {', '.join(backends())}")
+    problem = backend_problem(config.reader_backend)
+    if problem:
+        raise ConfigError(f"{config.path}: reader_backend {config.reader_backend!r}: {problem}")
+
+
+def _check_network_args(config: Config):
+    """``network_args`` must be keywords the builders take (``classes`` and ``input_size`` are
+    the trainer's); a typo is named with the accepted ones."""
+    from jpeg_deep.networks import spec
+
+    if not isinstance(config.network_args, dict):
+        raise ConfigError(f"{config.path}: network_args must be a dict of builder keywords, "
+                          f"not {config.network_args!r}")
+    reserved = sorted({"classes", "input_size"} & set(config.network_args))
+    if reserved:
+        raise ConfigError(f"{config.path}: network_args must not set {', '.join(reserved)} "
+                          "(the trainer sets them: use input_size, and the dataset's classes)")
+    for attr in ("network", "inference_network"):
+        name = getattr(config, attr)
+        if name is not None:
+            _check_arguments(config.path, "network_args", config.network_args,
+                             spec(name).builder, what=f"{attr} {name!r}")
+
+
+def _accepted(target) -> list[str]:
+    return [p.name for p in inspect.signature(target).parameters.values()
+            if not p.name.startswith("_") and p.name != "self"
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _check_arguments(where, attr, arguments, target, what=None, strict=False):
+    """Keyword ``arguments`` (a dict or None) must be named parameters of ``target`` (or any
+    keyword where it takes ``**kwargs``, unless ``strict``: Keras optimizers refuse theirs, and
+    ``ReduceLROnPlateau`` would silently ignore them)."""
+    if arguments is None:
+        return
+    if not isinstance(arguments, dict):
+        raise ConfigError(f"{where}: {attr} must be a dict of keyword arguments or None, "
+                          f"not {arguments!r}")
+    parameters = inspect.signature(target).parameters
+    if not strict and any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = sorted(set(arguments) - set(_accepted(target)))
+    if unknown:
+        name = what or getattr(target, "__name__", str(target))
+        raise ConfigError(f"{where}: {attr} {', '.join(map(repr, unknown))} not accepted by "
+                          f"{name}; accepted: {', '.join(_accepted(target))}")
+
+
+def _callback_class(attr):
+    import keras
+
+    return {"reduce_lr_on_plateau": keras.callbacks.ReduceLROnPlateau,
+            "early_stopping": keras.callbacks.EarlyStopping}[attr]
+
+
+def optimizer_classes() -> dict:
+    """Keras optimizers by the names ``keras.optimizers.get`` accepts (lower-case class names)."""
+    import keras
+
+    return {obj.__name__.lower(): obj for obj in vars(keras.optimizers).values()
+            if isinstance(obj, type) and issubclass(obj, keras.optimizers.Optimizer)
+            and obj is not keras.optimizers.Optimizer
+            and obj.__name__ != "LossScaleOptimizer"}
+
+
+def _check_optimizer(config: Config):
+    settings = config.optimizer
+    if not isinstance(settings, dict) or "name" not in settings:
+        raise ConfigError(f"{config.path}: optimizer must be a dict with a 'name' "
+                          f"(e.g. dict(name='sgd', learning_rate=0.01)), not {settings!r}")
+    classes = optimizer_classes()
+    cls = classes.get(str(settings["name"]).lower())
+    if cls is None:
+        raise ConfigError(f"{config.path}: optimizer name {settings['name']!r} unknown; "
+                          f"known: {', '.join(sorted(classes))}")
+    arguments = {k: v for k, v in settings.items() if k != "name"}
+    _check_arguments(config.path, "optimizer", arguments, cls, what=cls.__name__, strict=True)
 
 
 def env_path(variable: str, *parts: str, default=None):

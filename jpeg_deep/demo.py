@@ -364,16 +364,34 @@ def _prepare_root(root: Path) -> None:
     (root / _MARKER_NAME).write_text("written by jpeg_deep.demo\n", encoding="utf-8")
 
 
+def _existing_params(root: Path) -> Optional[dict]:
+    """The parameters of the complete demo dataset in ``root``, or None."""
+    try:
+        manifest = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
+        params = {k: manifest[k] for k in ("seed", "per_class")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return params if _is_complete(root, params) else None
+
+
 def make_demo_dataset(root, seed: int = 0, train_per_class: int = 60, val_per_class: int = 15,
                       test_per_class: int = 10, force: bool = False,
-                      verbose: bool = True) -> Path:
+                      verbose: bool = True, keep_existing: bool = False) -> Path:
     """Write the demo dataset under ``root`` (see the module docstring) and return ``root``.
 
     Nothing is written if ``root`` already holds a complete dataset made with
-    the same parameters, unless ``force`` is true.  ``verbose=False`` hides the
-    progress bar and the status line.
+    the same parameters, unless ``force`` is true; with ``keep_existing``, a
+    complete dataset made with *other* parameters is kept too (what the demo
+    configs do, so they never rewrite a demo folder a user made).
+    ``verbose=False`` hides the progress bar and the status line.
     """
     root = Path(root)
+    existing = None if force or not keep_existing else _existing_params(root)
+    if existing is not None:
+        if verbose:
+            print(f"Using the demo dataset already in {root} ({existing['per_class']} images "
+                  "per class; python -m jpeg_deep.demo --force rewrites it)")
+        return root
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     counts = {"train": train_per_class, "validation": val_per_class, "test": test_per_class}

@@ -140,6 +140,49 @@ def slurm_cluster_resolver():
         num_accelerators={"GPU": len(gpus)} if gpus else None)
 
 
+# --------------------------------------------------------------------------- GPUs
+_NO_DEVICES = ("", "-1", "none", "nodevfiles")
+
+
+def gpus_given() -> str | None:
+    """How the environment says this process has GPUs (``"CUDA_VISIBLE_DEVICES=0,1"``), or None:
+    ``CUDA_VISIBLE_DEVICES`` naming devices, or Slurm's GPU variables of the job / step."""
+    value = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if value is not None:
+        return None if value.strip().lower() in _NO_DEVICES else f"CUDA_VISIBLE_DEVICES={value}"
+    for var in ("SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_GPUS_PER_TASK",
+                "SLURM_GPUS_PER_NODE", "SLURM_GPUS"):
+        value = os.environ.get(var, "").strip()
+        if value and value.lower() not in _NO_DEVICES and value != "0":
+            return f"{var}={value}"
+    return None
+
+
+def check_gpus(allow_cpu: bool = False) -> int:
+    """Number of GPUs TensorFlow sees; raises :class:`DistributionError` (one line saying what
+    was found and how to fix it) when the job was given GPUs but TensorFlow sees none, unless
+    ``allow_cpu``."""
+    import tensorflow as tf
+
+    found = len(tf.config.list_physical_devices("GPU"))
+    given = gpus_given()
+    if found or not given:
+        return found
+    if allow_cpu:
+        logger.warning("%s but TensorFlow sees no GPU: training on the CPU (--allow-cpu)", given)
+        return 0
+    if not tf.test.is_built_with_cuda():
+        why = (f"this TensorFlow {tf.__version__} is the CPU-only build; install the GPU build "
+               "with `make install GPU=1` (pip install -e '.[gpu]')")
+    else:
+        cuda = tf.sysconfig.get_build_info().get("cuda_version", "?")
+        why = (f"TensorFlow {tf.__version__} (built for CUDA {cuda}) found no usable GPU; check "
+               "`nvidia-smi` and that the NVIDIA driver supports that CUDA version (TensorFlow's "
+               "log above names the library it could not load)")
+    raise DistributionError(f"{given} gives this job GPUs, but {why}; or pass --allow-cpu "
+                            "(allow_cpu = True) to train on the CPU on purpose")
+
+
 # --------------------------------------------------------------------------- the runtime
 @dataclass
 class Runtime:
@@ -171,6 +214,12 @@ class Runtime:
         return {"strategy": self.kind, "replicas": self.replicas, "workers": self.num_workers,
                 "worker_index": self.worker_index}
 
+    def barrier(self):
+        """Return on every worker only once all have reached it (no-op with one worker): the
+        workers then leave together, so that none sees another stop sending heartbeats."""
+        if self.num_workers > 1:
+            self.broadcast_text("." if self.is_chief else None, length=8)
+
     def broadcast_text(self, text: str | None, length: int = 512) -> str:
         """The chief's ``text`` on every worker (others pass anything): how workers agree on
         the experiment folder the chief created."""
@@ -200,9 +249,11 @@ class Runtime:
 _RUNTIME: Runtime | None = None
 
 
-def setup(strategy: str = "auto") -> Runtime:
-    """Create the strategy (once per process, before any other TensorFlow work)."""
+def setup(strategy: str = "auto", *, allow_cpu: bool = False) -> Runtime:
+    """Create the strategy (once per process, before any other TensorFlow work), after
+    :func:`check_gpus` (``allow_cpu``)."""
     global _RUNTIME
+    check_gpus(allow_cpu)
     if _RUNTIME is not None:
         if strategy not in ("auto", _RUNTIME.kind):
             raise DistributionError(f"strategy {_RUNTIME.kind!r} already set up in this "

@@ -24,7 +24,7 @@ import numpy as np
 from jpeg_deep.data.datasets import ImageFolder
 from jpeg_deep.data.pipeline import iter_samples
 from jpeg_deep.networks.weights import load_weights
-from jpeg_deep.training import Experiment, build_model, sample_loader
+from jpeg_deep.training import Experiment, build_checked, sample_loader
 
 logger = logging.getLogger(__name__)
 
@@ -33,19 +33,30 @@ def _tag(split, weights) -> str:
     return f"{split}_{Path(weights).name.split('.')[0]}"
 
 
-def predict_split(experiment, weights, split="test", *, workers=None, limit=None):
+def default_weights(exp: Experiment) -> Path:
+    """The experiment's ``checkpoints/best.keras`` (what inference and evaluation use when no
+    weights are named)."""
+    path = exp.checkpoints / "best.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{exp.root} has no checkpoints/best.keras yet; name the "
+                                "weights to use (e.g. checkpoints/final.keras)")
+    return path
+
+
+def predict_split(experiment, weights=None, split="test", *, workers=None, limit=None):
     """Predict ``split`` (``train``, ``val`` or ``test``) and write the prediction files.
-    Returns the path of the ``.npz`` file."""
+    ``weights`` defaults to the experiment's ``best.keras``; ``limit`` predicts at most that
+    many files, spread evenly over the classes. Returns the path of the ``.npz`` file."""
     exp = Experiment.open(experiment)
     config = exp.load_config()
+    weights = Path(weights) if weights is not None else default_weights(exp)
     dataset = ImageFolder.scan(config.split_dir(split), config.class_index)
-    model = build_model(config, dataset.num_classes, inference=True)
-    report = load_weights(model, weights)
-    if report.missing or report.skipped:
-        raise ValueError(f"{weights} does not fit {model.name}: {report}")
+    model = build_checked(config, dataset.num_classes, inference=True)
+    load_weights(model, weights, strict=True)  # WeightsError naming the file if it does not fit
     loader = sample_loader(config, split, inference=True)
-    paths = [dataset.path(i) for i in range(len(dataset))][:limit]
-    labels = list(dataset.labels)[: len(paths)]
+    subset = dataset.balanced_subset(limit)
+    paths = [subset.path(i) for i in range(len(subset))]
+    labels = list(subset.labels)
     probs, kept, kept_labels, skipped = [], [], [], {}
     bar = keras.utils.Progbar(len(paths), unit_name="image")
     n_workers = config.workers if workers is None else workers
@@ -89,9 +100,12 @@ def top_k_accuracy(probabilities: np.ndarray, labels: np.ndarray, k: int) -> flo
     return float(np.mean(np.any(top == np.asarray(labels)[:, None], axis=1)))
 
 
-def evaluate_split(experiment, weights, split="test", *, workers=None, limit=None) -> dict:
-    """Top-1 / top-5 of ``weights`` on ``split``; prints a table and writes a JSON file."""
+def evaluate_split(experiment, weights=None, split="test", *, workers=None,
+                   limit=None) -> dict:
+    """Top-1 / top-5 of ``weights`` (default: ``best.keras``) on ``split``; prints a table and
+    writes a JSON file."""
     exp = Experiment.open(experiment)
+    weights = Path(weights) if weights is not None else default_weights(exp)
     npz = predict_split(exp.root, weights, split, workers=workers, limit=limit)
     data = np.load(npz)
     result = {

@@ -248,6 +248,8 @@ def _callbacks(config: Config, folder: Experiment, lr_control=None):
         cbs.append(keras.callbacks.ReduceLROnPlateau(**config.reduce_lr_on_plateau))
     if config.early_stopping:
         cbs.append(keras.callbacks.EarlyStopping(**config.early_stopping))
+    if config.keep_checkpoints is not None:
+        cbs.append(CheckpointRetention(folder.checkpoints, config.keep_checkpoints))
     return cbs
 
 
@@ -277,20 +279,44 @@ class AlreadyFinished(ConfigError):
     pass
 
 
-def _open_or_create(config_path, restart, output_dir, overrides, runtime):
-    """The experiment (the same folder on every worker) and its config."""
+class CheckpointRetention(keras.callbacks.Callback):
+    """Keep only the ``keep`` newest ``epoch-NNN.keras`` files of ``folder`` (``best.keras``,
+    ``final.keras`` and the restart state are other files and always kept)."""
+
+    def __init__(self, folder: Path, keep: int):
+        super().__init__()
+        self.folder, self.keep = Path(folder), int(keep)
+
+    def on_epoch_end(self, epoch, logs=None):
+        files = sorted(self.folder.glob("epoch-*.keras"))
+        for old in files[:max(0, len(files) - self.keep)]:
+            old.unlink(missing_ok=True)
+
+
+def _configure_numerics(config: Config):
+    """The Keras dtype policy of ``config.mixed_precision`` (float32 when None), set before
+    the model is built. Under a mixed policy the networks' outputs stay float32 and
+    ``mixed_float16`` wraps the optimizer in Keras' loss scaling."""
+    keras.mixed_precision.set_global_policy(config.mixed_precision or "float32")
+
+
+def build_checked(config: Config, num_classes: int, *, inference=False):
+    """:func:`build_model`, a builder's refusal (a size it cannot take...) turned into a
+    :class:`ConfigError` naming the settings."""
+    try:
+        return build_model(config, num_classes, inference=inference)
+    except (TypeError, ValueError) as err:
+        name = (config.inference_network or config.network) if inference else config.network
+        raise ConfigError(f"{config.path}: network {name!r} cannot be built with input_size "
+                          f"{config.input_size} and network_args {config.network_args!r}: "
+                          f"{err}") from None
+
+
+def _load_config(config_path, restart, overrides) -> tuple[Experiment | None, Config]:
     if restart is not None:
         exp = Experiment.open(restart)
-        config = exp.load_config(overrides)
-        if runtime.is_chief:
-            exp.save_overrides(dict(exp.overrides(), **overrides))
-        return exp, config
-    config = load_config(config_path, overrides=overrides)
-    exp = None
-    if runtime.is_chief:
-        exp = Experiment.create(config, output_dir)
-        exp.save_overrides(overrides)
-    return Experiment(Path(runtime.broadcast_text(str(exp.root) if exp else None))), config
+        return exp, exp.load_config(overrides)
+    return None, load_config(config_path, overrides=overrides)
 
 
 def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strategy="auto",
@@ -299,16 +325,45 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
 
     ``overrides`` replaces config settings (command-line options); ``strategy`` is one of
     :data:`jpeg_deep.distribute.STRATEGIES`. Returns ``(experiment, history)``.
+
+    Everything that can fail on a user's mistake (the config, the GPUs, the datasets, building
+    the model, the optimizer) runs before the experiment folder is made.
     """
-    runtime = distribute.setup(strategy)
     overrides = dict(overrides or {}, **({} if epochs is None else {"epochs": epochs}))
-    exp, config = _open_or_create(config_path, restart, output_dir, overrides, runtime)
-    done = exp.completed_epochs() if restart is not None else 0
+    exp, config = _load_config(config_path, restart, overrides)
+    runtime = distribute.setup(strategy, allow_cpu=config.allow_cpu)
+    done = exp.completed_epochs() if exp is not None else 0
     # a finished run (all epochs, or early stopping) trains further only when asked to
-    if restart is not None and "finished" in exp.summary() and (
+    if exp is not None and "finished" in exp.summary() and (
             epochs is None or done >= config.epochs):
         raise AlreadyFinished(f"{exp.root} already finished after {done} epochs; "
                               f"restart it with --epochs N (N > {done}) to train further")
+
+    keras.utils.set_random_seed(config.seed)
+    _configure_numerics(config)
+    train_set = ImageFolder.scan(config.split_dir("train"), config.class_index)
+    val_set = ImageFolder.scan(config.split_dir("val"), config.class_index)
+    n_classes = train_set.num_classes
+    replicas = runtime.replicas
+    lr_scale = replicas if config.scale_learning_rate else 1
+    with runtime.strategy.scope():
+        model = build_checked(config, n_classes)
+        if config.weights:
+            from jpeg_deep.networks.weights import load_weights
+
+            load_weights(model, config.weights)
+        optimizer = make_optimizer(config.optimizer, lr_scale)
+        model.compile(optimizer=optimizer, loss=config.loss,
+                      metrics=classification_metrics(n_classes),
+                      jit_compile=config.jit_compile)
+
+    if exp is None:  # new run: the chief makes the folder, every worker learns its name
+        made = Experiment.create(config, output_dir) if runtime.is_chief else None
+        if made is not None:
+            made.save_overrides(overrides)
+        exp = Experiment(Path(runtime.broadcast_text(str(made.root) if made else None)))
+    elif runtime.is_chief:
+        exp.save_overrides(dict(exp.overrides(), **overrides))
     if runtime.is_chief:
         work, scratch = exp, None
     else:  # same callbacks, private folder; resume from the chief's backup
@@ -319,13 +374,7 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
         if exp.backup.exists():
             shutil.copytree(exp.backup, work.backup)
 
-    keras.utils.set_random_seed(config.seed)
-    events = EventLog(exp.logs / "skipped_files.tsv")
-    train_set = ImageFolder.scan(config.split_dir("train"), config.class_index)
-    val_set = ImageFolder.scan(config.split_dir("val"), config.class_index)
-    n_classes = train_set.num_classes
-    replicas = runtime.replicas
-    lr_scale = replicas if config.scale_learning_rate else 1
+    events = EventLog(work.logs / "skipped_files.tsv")  # non-chief workers: their own folder
     # Batches come from an endless tf.data source that numbers the epochs itself (Keras resets
     # a PyDataset once before the first epoch, and prefetching runs ahead of callbacks, so
     # neither can be trusted to say which epoch a batch belongs to); each worker loads only
@@ -337,21 +386,13 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     train_batches = batches_for("train", train_set)(replicas, None)
     val_batches = batches_for("val", val_set)(replicas, None)
     train_data = distributed_dataset(runtime.strategy, batches_for("train", train_set),
-                                     first_epoch=done, workers=config.workers)
+                                     first_epoch=done, workers=config.workers,
+                                     prefetch=config.prefetch)
     val_data = distributed_dataset(runtime.strategy, batches_for("val", val_set),
-                                   workers=config.workers)
+                                   workers=config.workers, prefetch=config.prefetch)
     steps = config.steps_per_epoch or train_batches.steps
     val_steps = config.validation_steps or val_batches.steps
 
-    with runtime.strategy.scope():
-        model = build_model(config, n_classes)
-        if config.weights:
-            from jpeg_deep.networks.weights import load_weights
-
-            load_weights(model, config.weights)
-        optimizer = make_optimizer(config.optimizer, lr_scale)
-        model.compile(optimizer=optimizer, loss=config.loss,
-                      metrics=classification_metrics(n_classes))
     lr_control = None
     if config.warmup_epochs or config.lr_schedule:
         lr_control = LearningRateControl(
@@ -368,6 +409,7 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
             global_batch_size=config.batch_size * replicas, steps_per_epoch=steps,
             validation_steps=val_steps,
             learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
+            dtype_policy=keras.mixed_precision.global_policy().name,
             versions=_versions(), command_line=sys.argv, experiment=str(exp.root),
         )
         print(f"experiment folder: {exp.root}", flush=True)
@@ -381,16 +423,21 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
         verbose=verbose if runtime.is_chief else 0,
     )
     model.save(work.checkpoints / "final.keras")
+    if scratch is None:
+        skipped = events.skipped()
+        if skipped:
+            logger.warning("%d unreadable files were skipped (listed in %s)", len(skipped),
+                           events.path)
+        exp.update_summary(
+            history=history_from_csv(exp.logs / "training.csv"),
+            epochs_completed=exp.completed_epochs(), skipped_files=len(skipped),
+            finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    runtime.barrier()  # the workers leave together
     if scratch is not None:
+        skipped = events.skipped()
+        if skipped:
+            logger.warning("worker %d skipped %d unreadable files", runtime.worker_index,
+                           len(skipped))
         shutil.rmtree(scratch, ignore_errors=True)
-        return exp, history
-    skipped = events.skipped()
-    if skipped:
-        logger.warning("%d unreadable files were skipped (listed in %s)", len(skipped),
-                       events.path)
-    exp.update_summary(
-        history=history_from_csv(exp.logs / "training.csv"),
-        epochs_completed=exp.completed_epochs(), skipped_files=len(skipped),
-        finished=time.strftime("%Y-%m-%d %H:%M:%S"),
-    )
     return exp, history

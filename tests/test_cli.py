@@ -30,7 +30,7 @@ def test_train_infer_evaluate_end_to_end(tmp_path, tiny_demo):
     assert len(list(out.iterdir())) == 2
 
     weights = exp / "checkpoints" / "best.keras"
-    inf = run("inference.py", exp, weights)
+    inf = run("inference.py", exp)                      # weights default to best.keras
     assert inf.returncode == 0, inf.stderr[-3000:]
     data = np.load(exp / "predictions" / "test_best.npz")
     assert data["probabilities"].shape == (15, 5)
@@ -42,6 +42,25 @@ def test_train_infer_evaluate_end_to_end(tmp_path, tiny_demo):
     metrics = json.loads((exp / "evaluation" / "test_best.json").read_text())
     assert metrics["images"] == 15 and 0 <= metrics["top1"] <= metrics["top5"] <= 1
     assert "top-1" in ev.stdout
+
+    # --limit spreads the files over the classes (3 test files per class, 5 classes)
+    few = run("inference.py", exp, weights, "--limit", "5")
+    assert few.returncode == 0, few.stderr[-3000:]
+    data = np.load(exp / "predictions" / "test_best.npz")
+    assert sorted(data["labels"].tolist()) == [0, 1, 2, 3, 4]
+
+    # weights of another network: one line, exit 2
+    other = run("training.py", "-c", config, "--epochs", "1", "--set", "network='vgg16'",
+                "--set", "inference_network='vgg16_conv'",
+                env={"EXPERIMENTS_OUTPUT_DIRECTORY": str(tmp_path / "other")})
+    assert other.returncode == 0, other.stderr[-3000:]
+    (other_exp,) = (tmp_path / "other").iterdir()
+    wrong = other_exp / "checkpoints" / "final.keras"
+    bad = run("evaluation.py", exp, wrong)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    last = bad.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {wrong} does not fit: incomplete weight transfer") and \
+        "not in the source" in last
 
     bench = run("benchmarks/prediction_time.py", exp, weights, "--runs", "2", "--predictions", "3")
     assert bench.returncode == 0, bench.stderr[-3000:]

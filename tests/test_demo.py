@@ -182,6 +182,22 @@ def test_second_call_does_not_rewrite(tmp_path, capsys):
     assert len(list((root / "VOCdevkit").rglob("*.xml"))) == 3 * len(CLASSES)
 
 
+def test_keep_existing_never_rewrites_a_complete_demo(tmp_path, capsys):
+    """What the demo configs ask for: a demo folder made with other sizes is used as it is."""
+    root = make_demo_dataset(tmp_path / "d", verbose=False, **SMALL)
+    manifest = (root / "manifest.json").read_text()
+    files = all_files(root)
+    make_demo_dataset(root, train_per_class=9, val_per_class=2, test_per_class=2,
+                      keep_existing=True)
+    assert "Using the demo dataset already in" in capsys.readouterr().out
+    assert (root / "manifest.json").read_text() == manifest and all_files(root) == files
+    # an incomplete one is still rewritten
+    (root / files[-1]).unlink()
+    make_demo_dataset(root, train_per_class=1, val_per_class=1, test_per_class=1,
+                      keep_existing=True, verbose=False)
+    assert len(list((root / "imagenet").rglob("*.jpg"))) == 3 * len(CLASSES)
+
+
 def test_incomplete_dataset_is_rewritten(tmp_path):
     root = make_demo_dataset(tmp_path / "d", verbose=False, **SMALL)
     victim = root / "VOCdevkit/VOC2007/Annotations/000002.xml"

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -73,6 +74,10 @@ def test_two_workers_match_one_process(tmp_path, tiny_demo, single_process_run, 
     assert summary["learning_rate"] == pytest.approx(0.02)
     assert (exp / "logs" / "training.csv").read_text().count("\n") == 3
     assert "worker 1 of 2" in logs[1] and "experiment folder" not in logs[1]
+    for log in logs:  # the workers leave together: nobody sees another stop its heartbeats
+        assert "heartbeat" not in log.lower() and "have crashed" not in log
+    # the non-chief worker wrote nothing into the experiment folder
+    assert not list(exp.rglob("*worker*")) and not list(Path("/tmp").glob("jpeg_deep_worker1_*"))
 
     single = json.loads((single_process_run / "summary.json").read_text())
     np.testing.assert_allclose(summary["history"]["loss"], single["history"]["loss"], rtol=1e-5)

@@ -76,6 +76,30 @@ class ImageFolder:
     def path(self, i: int) -> Path:
         return self.root / self.files[i]
 
+    def balanced_subset(self, limit: int | None) -> "ImageFolder":
+        """At most ``limit`` files spread evenly over the classes: round-robin over the classes,
+        each class's files in order (a class with few files gives its share to the others).
+        The files keep the dataset's order. ``None`` or ``limit >= len(self)``: ``self``."""
+        if limit is None or limit >= len(self):
+            return self
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, not {limit}")
+        by_class: dict[int, list[int]] = {}
+        for i, label in enumerate(self.labels):
+            by_class.setdefault(label, []).append(i)
+        queues = [iter(v) for _, v in sorted(by_class.items())]
+        chosen: list[int] = []
+        while len(chosen) < limit:
+            for queue in list(queues):
+                index = next(queue, None)
+                if index is None:
+                    queues.remove(queue)
+                elif len(chosen) < limit:
+                    chosen.append(index)
+        chosen.sort()
+        return ImageFolder(self.root, tuple(self.files[i] for i in chosen),
+                           tuple(self.labels[i] for i in chosen), self.class_ids, self.class_names)
+
     def shard(self, index: int, count: int) -> "ImageFolder":
         """Every ``count``-th file starting at ``index`` (one worker's part of the data)."""
         if not 0 <= index < count:

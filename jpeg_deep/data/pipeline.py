@@ -249,13 +249,14 @@ def ordered_batches(batches: ClassificationBatches, workers: int, max_pending: i
         _OPEN_BATCHES.pop(key, None)
 
 
-def distributed_dataset(strategy, make_batches, *, first_epoch=0, workers=1):
+def distributed_dataset(strategy, make_batches, *, first_epoch=0, workers=1, prefetch=2):
     """An endless ``tf.distribute`` dataset for ``model.fit`` under a (multi-worker) mirrored
     strategy: epochs ``first_epoch, first_epoch + 1, ...`` of the batches, one after the other
     (give ``fit`` its ``steps_per_epoch`` / ``validation_steps``: one epoch's ``steps``).
 
     ``make_batches(replicas, replica_ids)`` returns the :class:`ClassificationBatches` of the
     replicas one input pipeline (one worker) feeds; each worker loads only its own files.
+    ``prefetch`` batches are prepared ahead of the model (on top of the loader's own queue).
     """
     import tensorflow as tf
 
@@ -274,7 +275,7 @@ def distributed_dataset(strategy, make_batches, *, first_epoch=0, workers=1):
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
         dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
-        return dataset.with_options(options).prefetch(2)
+        return dataset.with_options(options).prefetch(prefetch)
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 

@@ -362,6 +362,18 @@ def backends() -> list[str]:
     return sorted(_BACKENDS)
 
 
+def backend_problem(backend: str) -> str | None:
+    """Why ``backend`` cannot read in this environment (its package is missing), or None."""
+    loads, jpeglib = _libraries()
+    if backend == "jpeg2dct" and loads is None:
+        return ("the jpeg2dct package is not installed (it has no wheel: `make install` builds "
+                "it, see the README), or use reader_backend = 'jpeglib' "
+                "(--set \"reader_backend='jpeglib'\")")
+    if backend == "jpeglib" and jpeglib is None:
+        return "the jpeglib package is not installed: pip install jpeglib"
+    return None
+
+
 def read_dct(source: Source, backend: str = DEFAULT_BACKEND):
     """Read the de-quantized DCT coefficients ``(y, cb, cr)`` of a JPEG path or byte string.
 

@@ -70,6 +70,13 @@ def vgg_block(x, block: int, convs: int, n_filters: int, *, l2_reg=5e-4, pool=Tr
     return x
 
 
+def output_dtype():
+    """The dtype of a classifier's last layer: float32 under a mixed-precision policy (the
+    probabilities, hence the loss, keep float32 precision), else the global policy."""
+    policy = keras.mixed_precision.global_policy()
+    return "float32" if policy.compute_dtype != policy.variable_dtype else None
+
+
 def vgg_dense_head(x, classes, *, units=4096, l2_reg=5e-4, dropout=0.5,
                    classifier_activation="softmax"):
     """Flatten -> fc1 -> dropout -> fc2 -> dropout -> predictions (ARCHITECTURES.md 2.2)."""
@@ -78,7 +85,8 @@ def vgg_dense_head(x, classes, *, units=4096, l2_reg=5e-4, dropout=0.5,
     x = layers.Dropout(dropout, name="drop1")(x)
     x = layers.Dense(units, activation="relu", kernel_regularizer=l2(l2_reg), name="fc2")(x)
     x = layers.Dropout(dropout, name="drop2")(x)
-    return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions",
+                        dtype=output_dtype())(x)
 
 
 def vgg_conv_head(x, classes, *, units=4096, kernel=7, classifier_activation="softmax"):
@@ -87,7 +95,8 @@ def vgg_conv_head(x, classes, *, units=4096, kernel=7, classifier_activation="so
     classifier's fc1/fc2/predictions weights reshape into it."""
     x = layers.Conv2D(units, kernel, padding="valid", activation="relu", name="fc1")(x)
     x = layers.Conv2D(units, 1, activation="relu", name="fc2")(x)
-    x = layers.Conv2D(classes, 1, activation=classifier_activation, name="predictions")(x)
+    x = layers.Conv2D(classes, 1, activation=classifier_activation, name="predictions",
+                      dtype=output_dtype())(x)
     return layers.GlobalAveragePooling2D(name="avg_predictions")(x)
 
 

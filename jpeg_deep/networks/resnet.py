@@ -26,7 +26,8 @@ from typing import NamedTuple
 import keras
 from keras import layers
 
-from jpeg_deep.networks.blocks import bottleneck, filters, input_norm, l2, make_inputs
+from jpeg_deep.networks.blocks import (bottleneck, filters, input_norm, l2, make_inputs,
+                                       output_dtype)
 from jpeg_deep.networks.registry import register
 
 RESNET_BN = dict(momentum=0.9, epsilon=1e-5)
@@ -99,7 +100,8 @@ def head(x, classes, classifier_activation="softmax"):
     """GAP -> Dense ``classes`` (L2 5e-5), the keras.applications names."""
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return layers.Dense(classes, activation=classifier_activation,
-                        kernel_regularizer=l2(L2_REG), name="predictions")(x)
+                        kernel_regularizer=l2(L2_REG), name="predictions",
+                        dtype=output_dtype())(x)
 
 
 def finish(inputs, x, name, classes, weights, classifier_activation):

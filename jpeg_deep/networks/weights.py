@@ -3,8 +3,10 @@
 Keras 3 loads ``.weights.h5`` files by layer order, not by name; the papers' workflows (ImageNet
 weights into the stages a DCT network shares with ResNet50 / VGG16, a classifier into its fully
 convolutional twin or into an SSD backbone) need by-name transfer. A variable is copied when the
-layer names match and the shapes match, or when only the layout differs (a dense kernel into the
-equivalent convolution kernel: same number of values, reshaped).
+layer names match and the shapes match, or when the layer is the fully convolutional twin of a
+dense one: a dense kernel ``(inputs, units)`` becomes the convolution kernel
+``(kh, kw, channels, units)`` with ``kh * kw * channels == inputs`` (and back). No other reshape is
+made: two kernels of equal size but another layout are reported as skipped.
 """
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be read, or that does not fit the model (names the file)."""
 
 
 @dataclass
@@ -36,8 +42,11 @@ def _fit(value: np.ndarray, shape) -> np.ndarray | None:
     shape = tuple(shape)
     if value.shape == shape:
         return value
-    if value.size == int(np.prod(shape)):
-        return value.reshape(shape)  # dense kernel <-> convolution kernel
+    dense_to_conv = value.ndim == 2 and len(shape) == 4
+    conv_to_dense = value.ndim == 4 and len(shape) == 2
+    if ((dense_to_conv or conv_to_dense) and value.shape[-1] == shape[-1]
+            and value.size == int(np.prod(shape))):
+        return value.reshape(shape)  # dense kernel <-> convolution kernel, same units
     return None
 
 
@@ -64,7 +73,7 @@ def transfer_layer_weights(source: dict, model, *, strict=False) -> TransferRepo
         layer.set_weights(fitted)
         report.loaded.append(layer.name)
     if strict and (report.skipped or report.missing):
-        raise ValueError(f"incomplete weight transfer into {model.name}: {report}")
+        raise WeightsError(f"incomplete weight transfer into {model.name}: {report}")
     logger.debug("weights into %s: %s", model.name, report)
     return report
 
@@ -83,13 +92,24 @@ def read_weight_file(path) -> dict:
     """``{layer_name: [arrays]}`` from a ``.keras`` model, a Keras 3 ``.weights.h5`` file or a
     legacy Keras 2 / keras.applications ``.h5`` weights file."""
     path = str(path)
-    if path.endswith(".keras"):
-        import keras
+    if not path.endswith((".keras", ".h5")):
+        raise WeightsError(f"{path}: unsupported weights file (expected .keras, .weights.h5 "
+                           "or .h5)")
+    import os
 
-        return model_layer_weights(keras.models.load_model(path, compile=False))
-    if path.endswith(".h5"):
+    if not os.path.isfile(path):
+        raise WeightsError(f"{path}: no such weights file")
+    try:
+        if path.endswith(".keras"):
+            import keras
+
+            return model_layer_weights(keras.models.load_model(path, compile=False))
         return _read_h5(path)
-    raise ValueError(f"{path}: unsupported weights file (expected .keras, .weights.h5 or .h5)")
+    except WeightsError:
+        raise
+    except Exception as err:  # zip / HDF5 / deserialisation errors of a damaged file
+        raise WeightsError(f"{path}: cannot read weights ({type(err).__name__}: "
+                           f"{str(err).splitlines()[0] if str(err) else ''})") from None
 
 
 def _read_h5(path) -> dict:
@@ -109,7 +129,7 @@ def _read_h5(path) -> dict:
             return out
         if "layers" in root:  # Keras 3 .weights.h5
             return _read_keras3_h5(root["layers"])
-    raise ValueError(f"{path}: not a Keras weights file (no layer_names, no layers/ group)")
+    raise WeightsError(f"{path}: not a Keras weights file (no layer_names, no layers/ group)")
 
 
 def _read_keras3_h5(layers_group) -> dict:
@@ -136,8 +156,13 @@ def _read_keras3_h5(layers_group) -> dict:
 
 
 def load_weights(model, path, *, strict=False) -> TransferReport:
-    """Load a weights file into ``model`` by layer name and log what was and was not loaded."""
-    report = transfer_layer_weights(read_weight_file(path), model, strict=strict)
+    """Load a weights file into ``model`` by layer name and log what was and was not loaded;
+    ``strict``: a :class:`WeightsError` naming the file unless every layer loaded."""
+    source = read_weight_file(path)
+    try:
+        report = transfer_layer_weights(source, model, strict=strict)
+    except WeightsError as err:
+        raise WeightsError(f"{path} does not fit: {err}") from None
     incomplete = report.skipped or report.missing
     logger.log(logging.WARNING if incomplete else logging.INFO, "weights %s into %s: %s", path,
                model.name, report)

@@ -32,6 +32,7 @@ seed = 0
 
 
 def prepare():
-    """Write the demo data the first time (a few seconds)."""
+    """Write the demo data the first time (a few seconds); never rewrite what is there."""
     if train_dir.startswith(DEMO_ROOT):
-        make_demo_dataset(DEMO_ROOT, train_per_class=200, val_per_class=30, test_per_class=20)
+        make_demo_dataset(DEMO_ROOT, train_per_class=200, val_per_class=30, test_per_class=20,
+                          keep_existing=True)
