@@ -1,12 +1,18 @@
-"""CPU inference speed (images/s) of the registered networks, and the ratio to the RGB baseline of
-the same family (VGG16 for VGG networks, ResNet50 for ResNets).
+"""Inference speed (images/s) of the registered networks, and the ratio to the RGB baseline of
+the same family (VGG16 for VGG networks, ResNet50 for ResNets), at the papers' protocol: batch 8,
+forward pass only, one preloaded random batch.
 
-    python -m benchmarks.model_speed --batch 8 --size 224 --repeats 5   # from the repo root
+    python -m benchmarks.model_speed                          # CPU, float32, every network
     python -m benchmarks.model_speed --networks resnet50 late_concat_rfa
+    python -m benchmarks.model_speed --device gpu --modes float32 mixed xla mixed+xla
 
-Each network runs a compiled ``tf.function`` forward pass (inference mode) on one preloaded
-random batch: one warm-up call (tracing), then ``--repeats`` timed calls; the median is reported.
-Only the network is timed: no JPEG reading or decoding.
+Modes: ``float32``; ``mixed`` (Keras ``mixed_float16`` policy on a GPU, ``mixed_bfloat16`` on
+a CPU, outputs float32); ``xla`` (the forward pass XLA-compiled); ``mixed+xla``. Each
+(network, mode) runs one warm-up call (tracing / compiling), then ``--repeats`` timed calls of
+``--calls`` forward passes each; the median call time gives images/s. Only the network is timed:
+no JPEG reading or decoding. On the TensorFlow backend the forward pass is a ``tf.function`` on
+the chosen device; on the JAX backend (``KERAS_BACKEND=jax``) it is a ``jax.jit`` of the model's
+stateless call, which is always XLA-compiled, so ``float32`` and ``xla`` are the same there.
 """
 from __future__ import annotations
 
@@ -16,7 +22,6 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from jpeg_deep.networks import build, names
 
@@ -26,25 +31,74 @@ DEFAULT_NETWORKS = [
     "late_concat_rfa_thinner_dcode", "late_concat_rfa_y", "late_concat_rfa_y_thinner",
     "late_concat", "deconvolution_rfa", "downsampling", "upsampling", "upsampling_rfa",
 ]
+MODES = ("float32", "mixed", "xla", "mixed+xla")
 
 
 def baseline_of(name):
     return "vgg16" if name.startswith("vgg16") else "resnet50"
 
 
-def images_per_second(name, batch, size, repeats, seed=0):
-    model = build(name, input_size=size)
-    rng = np.random.default_rng(seed)
-    inputs = [tf.constant(rng.normal(0, 50, (batch,) + tuple(i.shape[1:])).astype("float32"))
-              for i in model.inputs]
-    forward = tf.function(lambda xs: model(xs, training=False), jit_compile=False)
-    forward(inputs).numpy()  # warm-up: trace and run once
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        forward(inputs).numpy()
-        times.append(time.perf_counter() - start)
-    params = model.count_params()
+def device_name(device: str) -> str:
+    """A readable name of the device the benchmark runs on."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return str(jax.devices()[0].device_kind)
+    import tensorflow as tf
+
+    if device == "gpu":
+        gpus = tf.config.list_physical_devices("GPU")
+        details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+        return details.get("device_name", "GPU")
+    import platform
+
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def _forward(model, inputs, device: str, xla: bool):
+    """A compiled inference-mode forward pass returning host memory (so the time includes the
+    device finishing its work)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        trainable = [v.value for v in model.trainable_variables]
+        frozen = [v.value for v in model.non_trainable_variables]
+        step = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
+        arrays = [jax.device_put(x) for x in inputs]
+        return lambda: np.asarray(step(trainable, frozen, arrays))
+    import tensorflow as tf
+
+    with tf.device(f"/{device.upper()}:0"):
+        tensors = [tf.constant(x) for x in inputs]
+    step = tf.function(lambda xs: model(xs, training=False), jit_compile=xla)
+
+    def call():
+        with tf.device(f"/{device.upper()}:0"):
+            return step(tensors).numpy()
+    return call
+
+
+def images_per_second(name, batch, size, repeats, *, device="cpu", mode="float32", calls=1,
+                      seed=0):
+    mixed = mode.startswith("mixed")
+    policy = ("mixed_float16" if device == "gpu" else "mixed_bfloat16") if mixed else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = build(name, input_size=size)
+        rng = np.random.default_rng(seed)
+        inputs = [rng.normal(0, 50, (batch,) + tuple(i.shape[1:])).astype("float32")
+                  for i in model.inputs]
+        forward = _forward(model, inputs, device, xla=mode.endswith("xla"))
+        forward()  # warm-up: trace / compile and run once
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(calls):
+                forward()
+            times.append((time.perf_counter() - start) / calls)
+        params = model.count_params()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     del model, forward
     keras.backend.clear_session()
     return batch / statistics.median(times), params
@@ -56,27 +110,49 @@ def main(argv=None):
                         help=f"registered names (default: a representative set); any of {names()}")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=224, help="image size in pixels")
-    parser.add_argument("--repeats", type=int, default=5, help="timed calls per network")
+    parser.add_argument("--repeats", type=int, default=5, help="timed measurements per network")
+    parser.add_argument("--calls", type=int, default=None,
+                        help="forward passes per measurement (default: 1 on CPU, 20 on GPU)")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=None,
+                        help="precision / compilation modes (default: float32 on CPU, all four "
+                        "on GPU)")
     args = parser.parse_args(argv)
 
     unknown = sorted(set(args.networks) - set(names()))
     if unknown:
         parser.error(f"unknown networks {unknown}; known: {', '.join(names())}")
+    if args.device == "gpu" and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            parser.error("--device gpu: TensorFlow sees no GPU (CPU-only build, or no driver); "
+                         "see the README's GPU install")
+    modes = args.modes or (list(MODES) if args.device == "gpu" else ["float32"])
+    calls = args.calls or (20 if args.device == "gpu" else 1)
     # baselines first, so every ratio has its denominator
     order = list(dict.fromkeys([baseline_of(n) for n in args.networks] + args.networks))
     results = {}
-    for name in order:
-        results[name] = images_per_second(name, args.batch, args.size, args.repeats)
-        print(f"  measured {name}: {results[name][0]:.1f} images/s", flush=True)
+    for mode in modes:
+        for name in order:
+            results[name, mode] = images_per_second(name, args.batch, args.size, args.repeats,
+                                                    device=args.device, mode=mode, calls=calls)
+            print(f"  measured {name} [{mode}]: {results[name, mode][0]:.1f} images/s",
+                  flush=True)
 
-    print(f"\nCPU inference, batch {args.batch}, {args.size}x{args.size} px, "
-          f"median of {args.repeats} timed runs after one warm-up")
-    print(f"{'network':32s} {'params':>12s} {'images/s':>9s} {'vs baseline':>12s}")
+    print(f"\n{args.device.upper()} inference ({device_name(args.device)}, Keras "
+          f"{keras.__version__} on {keras.backend.backend()}), batch {args.batch}, "
+          f"{args.size}x{args.size} px, median of {args.repeats} x {calls} calls after a warm-up")
+    header = f"{'network':30s} {'params':>12s}" + "".join(
+        f" {mode + ' img/s':>17s} {'ratio':>6s}" for mode in modes)
+    print(header + "   (ratio: to the RGB baseline of the family in the same mode)")
     for name in args.networks:
-        speed, params = results[name]
-        base = baseline_of(name)
-        ratio = speed / results[base][0]
-        print(f"{name:32s} {params:>12,d} {speed:>9.1f} {ratio:>8.2f}x {base}")
+        row = f"{name:30s} {results[name, modes[0]][1]:>12,d}"
+        for mode in modes:
+            speed = results[name, mode][0]
+            row += f" {speed:>17.1f} {speed / results[baseline_of(name), mode][0]:>5.2f}x"
+        print(row)
+    return results
 
 
 if __name__ == "__main__":
