@@ -87,12 +87,10 @@ def encode_targets(boxes, labels, anchors: Anchors, n_classes: int,
     matched_gt = np.full(n, -1, np.int64)
     bipartite = match_bipartite(iou)
     matched_gt[bipartite] = np.arange(len(gt))
-    iou[:, bipartite] = 0.0
     best_gt = np.argmax(iou, axis=0)
     best_iou = iou[best_gt, np.arange(n)]
     multi = (best_iou >= pos_iou_threshold) & (matched_gt < 0)
     matched_gt[multi] = best_gt[multi]
-    iou[:, multi] = 0.0
     neutral = (iou.max(axis=0) >= neg_iou_limit) & (matched_gt < 0)
     y[neutral, 0] = 0.0
 
