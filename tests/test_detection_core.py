@@ -254,9 +254,10 @@ def test_loss_as_keras_reduces_it_and_mixed_precision():
     y_true = y_true.astype(np.float32)
     expected = reference_loss(y_true, y_pred)
     model = keras.Sequential([keras.Input((n, c + 4)), keras.layers.Identity()])
-    model.compile(loss=MultiboxLoss())
-    assert model.evaluate(y_pred, y_true, batch_size=b, verbose=0) == pytest.approx(
-        expected, rel=1e-5)
+    for jit in (False, True):  # "auto" means XLA on a GPU: the loss must compile with it
+        model.compile(loss=MultiboxLoss(), jit_compile=jit)
+        assert model.evaluate(y_pred, y_true, batch_size=b, verbose=0) == pytest.approx(
+            expected, rel=1e-5)
     half = MultiboxLoss()(y_true, y_pred.astype(np.float16))
     assert half.dtype == "float32"
     assert float(half) == pytest.approx(

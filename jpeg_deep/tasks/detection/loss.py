@@ -52,10 +52,12 @@ class MultiboxLoss(keras.losses.Loss):
         n_nonzero = tf.math.count_nonzero(neg_ce, dtype=tf.int32)
         k = tf.minimum(tf.maximum(tf.cast(self.neg_pos_ratio * n_pos, tf.int32), self.n_neg_min),
                        n_nonzero)
+        # rank of every anchor's negative CE in the whole batch; the k first are kept (a sort
+        # has shapes that do not depend on the data, unlike top_k with a data-dependent k)
         flat = tf.reshape(neg_ce, [-1])
-        _, idx = tf.math.top_k(flat, k=k, sorted=False)
-        hard = tf.reshape(tf.scatter_nd(idx[:, None], tf.ones_like(idx, tf.float32),
-                                        tf.shape(flat, out_type=tf.int32)), tf.shape(neg_ce))
+        order = tf.argsort(flat, direction="DESCENDING", stable=True)
+        rank = tf.scatter_nd(order[:, None], tf.range(tf.size(flat)), tf.shape(flat))
+        hard = tf.reshape(tf.cast(rank < k, tf.float32), tf.shape(neg_ce))
         per_image = tf.reduce_sum(ce * (positives + hard) + self.alpha * smooth_l1 * positives,
                                   axis=-1)
         batch = tf.cast(tf.shape(y_true)[0], tf.float32)

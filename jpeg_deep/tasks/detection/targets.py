@@ -131,6 +131,10 @@ def decode_detections(y_pred, anchors: Anchors, *, confidence_threshold: float =
     400, 200. ``pre_nms_top_k`` (off by default) additionally keeps only that many best-scoring
     candidates per class *before* NMS, as Caffe SSD's ``top_k``. Boxes are not clipped.
     ``n_classes`` (C, background included) defaults to the last axis minus 4.
+
+    TensorFlow has no XLA kernel for this NMS: call it outside a ``jit_compile`` function (e.g.
+    on the output of ``model.predict``), or compile a model that contains it with
+    ``jit_compile=False``.
     """
     y_pred = tf.cast(y_pred, tf.float32)
     if n_classes is None:
