@@ -8,8 +8,8 @@ background at index 0 (VOC 21, COCO 81):
 * ``[:, C:C+4]`` offsets ``(t_cx, t_cy, t_w, t_h)`` of the matched ground truth relative to the
   anchor, divided by the variances; zero for background and neutral anchors.
 
-The model's output uses the same layout: ``[softmax over C | 4 predicted offsets]`` (further
-columns are ignored by the loss and the decoder).
+The model's output uses the same layout: ``[softmax over C | 4 predicted offsets]`` (the loss
+ignores further columns; the decoder then needs ``n_classes``).
 
 Encoding (:func:`encode_targets`) is numpy only: it runs in the data pipeline's forked worker
 processes, where TensorFlow must not be called. Decoding (:func:`decode_detections`) is
