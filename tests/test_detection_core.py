@@ -264,6 +264,8 @@ def test_loss_as_keras_reduces_it_and_mixed_precision():
         reference_loss(y_true, y_pred.astype(np.float16).astype(np.float32)), rel=1e-5)
     restored = keras.losses.deserialize(keras.losses.serialize(MultiboxLoss(alpha=0.5)))
     assert isinstance(restored, MultiboxLoss) and restored.alpha == 0.5
+    with pytest.raises(ValueError, match="sum_over_batch_size"):
+        MultiboxLoss(reduction="sum")
 
 
 # ----------------------------------------------------------------------------- VOC AP

@@ -26,10 +26,11 @@ class MultiboxLoss(keras.losses.Loss):
     """
 
     def __init__(self, neg_pos_ratio=3.0, n_neg_min=0, alpha=1.0, name="multibox_loss",
-                 **kwargs):
-        kwargs.pop("reduction", None)  # the per-sample scaling above assumes the mean
-        kwargs.pop("dtype", None)
-        super().__init__(name=name, reduction="sum_over_batch_size", dtype="float32")
+                 reduction="sum_over_batch_size"):
+        if reduction != "sum_over_batch_size":
+            raise ValueError(f"MultiboxLoss returns per-image values whose mean is the loss; "
+                             f"reduction must be 'sum_over_batch_size', got {reduction!r}")
+        super().__init__(name=name, reduction=reduction, dtype="float32")
         self.neg_pos_ratio = float(neg_pos_ratio)
         self.n_neg_min = int(n_neg_min)
         self.alpha = float(alpha)
