@@ -1,0 +1,1 @@
+"""Tasks built on the networks: what the targets are, how they are encoded, scored and lost."""
