@@ -27,34 +27,36 @@ What scanning does with bad annotations
 Errors are :class:`DatasetError` raised at scan time, naming the file (and the object) to fix.
 A skip is counted in the dataset's ``skipped`` (``{reason: [image ids]}``) and logged.
 
-=========================================================  =========================================
-case                                                       outcome
-=========================================================  =========================================
-VOC: image set file, ``JPEGImages/<id>.jpg`` missing       error
-VOC: ``Annotations/<id>.xml`` missing, not XML, no         error (``annotations=False`` reads no XML:
-``<object>/<name>`` or ``<bndbox>`` coordinate, a          for sets without public labels, e.g.
-non-number coordinate                                      VOC2012 test)
-VOC: ``<size>`` differs from the JPEG's size               error (``<size>`` may be absent: the JPEG
-                                                           header is the truth)
-VOC: class name not in ``class_names``                     error
-VOC: box outside the image (``xmin < 1``, ``ymin < 1``,    error
-``xmax > width``, ``ymax > height``)
-VOC: box of zero or negative size (``xmax < xmin`` or      error
-``ymax < ymin``; ``xmax == xmin`` is one pixel wide)
-VOC: the same image id twice                               error
-image with no object (COCO: no non-crowd box)              skipped with ``skip_empty=True`` (training)
-                                                           as ``"no_objects"``; kept otherwise (it
-                                                           still counts for false positives)
-COCO: json missing or not COCO, image file missing,        error
-annotation of an unknown category or image
-COCO: box of zero or negative width or height              skipped (``"degenerate_box"``; the
-                                                           official 2017 files hold a few)
-COCO: box more than 1 pixel outside the image              error; up to 1 pixel (float rounding in
-                                                           the official files): clipped, counted as
-                                                           ``"clipped_box"``
-COCO: crowd box (``iscrowd=1``)                            not a training target, counted as
-                                                           ``"crowd_box"``
-=========================================================  =========================================
+=============================================  ============================================
+case                                           outcome
+=============================================  ============================================
+VOC: image set file or ``<id>.jpg`` missing    error
+VOC: ``Annotations/<id>.xml`` missing, not     error (``annotations=False`` reads no XML:
+XML, an object without ``<name>`` or with a    for sets without public labels, e.g.
+missing / non-numeric ``<bndbox>`` coordinate  VOC2012 test)
+VOC: ``<size>`` differs from the JPEG's size   error (no ``<size>``: the JPEG header is
+                                               the truth)
+VOC: class name not in ``class_names``         error
+VOC: box outside the image (``xmin < 1``,      error
+``ymin < 1``, ``xmax > width``,
+``ymax > height``)
+VOC: box of zero or negative size              error
+(``xmax < xmin`` or ``ymax < ymin``;
+``xmax == xmin`` is one pixel wide)
+VOC: ``<difficult>`` not 0 or 1 (absent: 0)    error
+VOC: the same image id twice                   error
+image with no object (COCO: no non-crowd box)  with ``skip_empty=True`` (training): skipped,
+                                               ``"no_objects"``; else kept (it still
+                                               counts for false positives)
+COCO: json missing or not COCO, image file     error
+missing, annotation of an unknown category
+or image, ``bbox`` not four numbers
+COCO: box of zero or negative width or height  skipped, ``"degenerate_box"`` (real COCO
+                                               files can hold a few)
+COCO: box more than 1 pixel outside the image  error; up to 1 pixel (float rounding):
+                                               clipped, counted as ``"clipped_box"``
+COCO: crowd box (``iscrowd=1``)                not a training target, ``"crowd_box"``
+=============================================  ============================================
 
 Transforms
 ----------
@@ -66,7 +68,9 @@ result is re-encoded with :func:`jpeg_deep.data.augmentation.encode_jpeg` at
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -451,7 +455,8 @@ class COCODataset(DetectionDataset):
         coco = COCO()
         coco.dataset = raw
         try:
-            coco.createIndex()  # quiet: COCO(path) prints; the index is the same
+            with contextlib.redirect_stdout(io.StringIO()):  # createIndex prints progress
+                coco.createIndex()
         except (KeyError, TypeError) as err:
             raise DatasetError(f"{annotation_json}: malformed COCO entry ({err!r})") from None
 
@@ -532,6 +537,7 @@ class DetectionTransformConfig:
     min_box_size: float = 1.0     # boxes narrower or lower than this (output pixels) are dropped
 
     def __post_init__(self):
+        object.__setattr__(self, "mean", tuple(int(v) for v in self.mean))  # hashable
         if self.input_size < 1:
             raise ValueError(f"input_size must be positive, not {self.input_size}")
         if not 1 <= self.quality <= 100:
@@ -653,7 +659,8 @@ class SSDAugmentation:
     ``rgb``: ``(H, W, 3)`` uint8; ``boxes``: ``(K, 4)`` continuous pixel coordinates; ``labels``:
     any array whose first axis has K entries (e.g. ``np.stack([labels, difficult], 1)``), kept
     in step with the boxes. Boxes are clipped to the image and those less than
-    ``min_box_size`` output pixels wide or high dropped with their labels. ``rng``: a seed or a
+    ``min_box_size`` output pixels wide or high dropped with their labels; coordinates stay
+    floats (not rounded to integers). ``rng``: a seed or a
     ``np.random.Generator`` (the same seed gives the same result); None uses the transform's own
     generator (seeded 0 at construction). The flip and the resize are albumentations transforms
     with ``BboxParams("pascal_voc")`` (its pixel boxes are continuous coordinates too).
@@ -710,5 +717,5 @@ class SSDAugmentation:
 
 def make_detection_transform(split: str, config: DetectionTransformConfig =
                              DetectionTransformConfig()) -> SSDAugmentation:
-    """The SSD transform of ``split`` (``train``, ``val`` or ``test``); see :class:`SSDAugmentation`."""
+    """The SSD transform of ``split`` (``train``, ``val`` or ``test``): :class:`SSDAugmentation`."""
     return SSDAugmentation(split, config)
