@@ -39,6 +39,11 @@ Usage::
     python -m jpeg_deep.demo data/demo --seed 0 --per-class-train 60
 
 or ``make_demo_dataset("data/demo")`` from Python.
+
+Detection scenes (160-320 pixel sides, 1-6 shapes of any class, small and overlapping ones,
+some flagged difficult) are a separate set written by ``make_demo_detection_dataset(root)``
+(or ``--detection``) under ``<root>/detection``, in Pascal VOC layout and as COCO json files
+of the same scenes.
 """
 
 from __future__ import annotations
@@ -633,7 +638,8 @@ def make_demo_detection_dataset(root, seed: int = 0, train: int = 300, val: int 
 def main(argv: Optional[Sequence[str]] = None) -> Path:
     parser = argparse.ArgumentParser(
         prog="python -m jpeg_deep.demo",
-        description="Write a small synthetic shapes dataset in ImageNet and Pascal VOC layouts.")
+        description="Write a small synthetic shapes dataset in ImageNet and Pascal VOC layouts "
+                    "(and, with --detection, multi-object scenes in VOC and COCO layouts).")
     parser.add_argument("root", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--per-class-train", type=int, default=60, metavar="N",
@@ -642,14 +648,23 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
                         help="validation images per class (default: 15)")
     parser.add_argument("--per-class-test", type=int, default=10, metavar="N",
                         help="test images per class (default: 10)")
+    parser.add_argument("--detection", action="store_true",
+                        help="also write the detection scenes under ROOT/detection")
+    parser.add_argument("--scenes", type=int, nargs=3, default=(300, 60, 100),
+                        metavar=("TRAIN", "VAL", "TEST"),
+                        help="detection scenes per set (default: 300 60 100)")
     parser.add_argument("--force", action="store_true", help="rewrite an existing dataset")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or status line")
     args = parser.parse_args(argv)
     try:
-        return make_demo_dataset(args.root, seed=args.seed, train_per_class=args.per_class_train,
+        root = make_demo_dataset(args.root, seed=args.seed, train_per_class=args.per_class_train,
                                  val_per_class=args.per_class_val,
                                  test_per_class=args.per_class_test, force=args.force,
                                  verbose=not args.quiet)
+        if args.detection:
+            make_demo_detection_dataset(args.root, args.seed, *args.scenes, force=args.force,
+                                        verbose=not args.quiet)
+        return root
     except (ValueError, FileExistsError) as err:
         parser.error(str(err))
 

@@ -431,3 +431,13 @@ def test_transform_then_jpeg_then_dct(demo):
     y, cb, cr = read_dct(encode_jpeg(out, config.quality))
     assert y.shape[:2] == (38, 38) and cb.shape[:2] == (19, 19)
     assert len(boxes) == len(labels) >= 1
+
+
+def test_demo_cli_writes_detection(tmp_path, capsys):
+    from jpeg_deep.demo import main
+    main([str(tmp_path), "--per-class-train", "1", "--per-class-val", "0", "--per-class-test",
+          "0", "--detection", "--scenes", "2", "1", "1", "--quiet"])
+    manifest = json.loads((tmp_path / "detection" / "manifest.json").read_text())
+    assert manifest["scenes"] == {"train": 2, "val": 1, "test": 1}
+    assert (tmp_path / "detection/annotations/instances_test.json").is_file()
+    assert (tmp_path / "manifest.json").is_file()
