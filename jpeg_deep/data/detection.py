@@ -195,7 +195,8 @@ def voc_splits(name: str, held_out: bool = False) -> dict:
 
     Their ``val`` set is part of the training data (the test set must not steer training): a
     validation mAP on it shows progress but is not a held-out score. ``held_out=True`` gives
-    protocols that keep the validation images out of training (lower test scores):
+    protocols that keep the validation images out of training (the original jpeg_deep code's
+    splits; lower test scores):
 
     ==========  =====================================  ==================  ===================
     ``07``      VOC2007 train                          VOC2007 val         VOC2007 test
