@@ -454,3 +454,32 @@ def test_demo_cli_writes_detection(tmp_path, capsys):
     assert manifest["scenes"] == {"train": 2, "val": 1, "test": 1}
     assert (tmp_path / "detection/annotations/instances_test.json").is_file()
     assert (tmp_path / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("bound", [0.0, 0.5, 0.7])
+def test_iou_random_crop_rules(bound):
+    # pixel (x, y) holds (x, y, 0): the crop's position can be read back from its first pixel
+    ys, xs = np.mgrid[0:200, 0:240]
+    img = np.stack([xs, ys, np.zeros_like(xs)], axis=2).astype(np.uint8)
+    boxes = np.array([[10, 10, 120, 150], [100, 30, 230, 190], [50, 160, 70, 180]], np.float32)
+    labels = np.array([1, 2, 3])
+    cropped = 0
+    for seed in range(30):
+        out, kept, kept_labels = detection.iou_random_crop(img, boxes, labels,
+                                                           np.random.default_rng(seed), (bound,))
+        if out.shape == img.shape:
+            assert np.array_equal(kept, boxes)
+            continue
+        cropped += 1
+        x0, y0 = int(out[0, 0, 0]), int(out[0, 0, 1])
+        patch = np.array([x0, y0, x0 + out.shape[1], y0 + out.shape[0]])
+        assert out.shape[1] >= 0.3 * 240 - 1 and out.shape[0] >= 0.3 * 200 - 1
+        assert 0.5 <= out.shape[1] / out.shape[0] <= 2 + 0.05
+        assert (detection.box_iou(boxes, patch) > bound).any()
+        centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        inside = (centres > patch[:2]).all(1) & (centres < patch[2:]).all(1)
+        assert kept_labels.tolist() == labels[inside].tolist()
+        expected = np.clip(boxes[inside], np.tile(patch[:2], 2), np.tile(patch[2:], 2)) \
+            - np.tile(patch[:2], 2)
+        np.testing.assert_array_equal(kept, expected)
+    assert cropped >= 8      # 9 of these 30 seeds draw the bound first
