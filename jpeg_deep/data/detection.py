@@ -25,7 +25,8 @@ evaluation reads them from the original json).
 What scanning does with bad annotations
 ---------------------------------------
 Errors are :class:`DatasetError` raised at scan time, naming the file (and the object) to fix.
-A skip is counted in the dataset's ``skipped`` (``{reason: [image ids]}``) and logged.
+A skip is counted in the dataset's ``skipped`` (``{reason: [ids]}``: image ids for images, COCO
+annotation ids for boxes) and logged.
 
 =============================================  ============================================
 case                                           outcome
@@ -69,6 +70,7 @@ result is re-encoded with :func:`jpeg_deep.data.augmentation.encode_jpeg` at
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -140,7 +142,7 @@ class DetectionDataset:
 
     samples: tuple
     class_names: tuple
-    skipped: dict = field(default_factory=dict)   # reason -> list of image ids
+    skipped: dict = field(default_factory=dict)   # reason -> image ids (boxes: annotation ids)
 
     def __len__(self):
         return len(self.samples)
@@ -160,12 +162,7 @@ class DetectionDataset:
         """Every ``count``-th sample starting at ``index`` (one worker's part of the data)."""
         if not 0 <= index < count:
             raise ValueError(f"shard index {index} not in [0, {count})")
-        return _replace_samples(self, self.samples[index::count])
-
-
-def _replace_samples(dataset, samples):
-    import dataclasses
-    return dataclasses.replace(dataset, samples=tuple(samples))
+        return dataclasses.replace(self, samples=tuple(self.samples[index::count]))
 
 
 def _count_skip(skipped: dict, reason: str, image_id) -> None:
