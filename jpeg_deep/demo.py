@@ -39,6 +39,11 @@ Usage::
     python -m jpeg_deep.demo data/demo --seed 0 --per-class-train 60
 
 or ``make_demo_dataset("data/demo")`` from Python.
+
+Detection scenes (160-320 pixel sides, 1-6 shapes of any class, small and overlapping ones,
+some flagged difficult) are a separate set written by ``make_demo_detection_dataset(root)``
+(or ``--detection``) under ``<root>/detection``, in Pascal VOC layout and as COCO json files
+of the same scenes.
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-__all__ = ["CLASSES", "SPLITS", "ENCODINGS", "make_demo_dataset", "main"]
+__all__ = ["CLASSES", "SPLITS", "ENCODINGS", "make_demo_dataset", "make_demo_detection_dataset",
+           "main"]
 
 CLASSES: Tuple[str, ...] = ("circle", "square", "triangle", "cross", "ring")
 
@@ -320,7 +326,7 @@ def write_voc_annotation(path: Path, image_id: str, width: int, height: int,
         ET.SubElement(node, "name").text = obj["name"]
         ET.SubElement(node, "pose").text = "Unspecified"
         ET.SubElement(node, "truncated").text = "0"
-        ET.SubElement(node, "difficult").text = "0"
+        ET.SubElement(node, "difficult").text = str(int(bool(obj.get("difficult", False))))
         box = ET.SubElement(node, "bndbox")
         for key, value in zip(("xmin", "ymin", "xmax", "ymax"), obj["bbox"]):
             ET.SubElement(box, key).text = str(value)
@@ -350,10 +356,10 @@ def _is_complete(root: Path, params: dict) -> bool:
                for f in manifest.get("files", []) for k in ("imagenet_path", "voc_path"))
 
 
-def _prepare_root(root: Path) -> None:
+def _prepare_root(root: Path, output_dirs: Sequence[str] = _OUTPUT_DIRS) -> None:
     """Remove a previous demo dataset from ``root``; refuse to touch foreign data."""
     ours = (root / _MARKER_NAME).exists() or (root / MANIFEST_NAME).exists()
-    existing = [root / d for d in _OUTPUT_DIRS if (root / d).exists()]
+    existing = [root / d for d in output_dirs if (root / d).exists()]
     if existing and not ours:
         raise FileExistsError(f"{root} already holds {', '.join(d.name for d in existing)} "
                               "that jpeg_deep.demo did not write; choose another folder")
@@ -462,12 +468,196 @@ def make_demo_dataset(root, seed: int = 0, train_per_class: int = 60, val_per_cl
     return root
 
 
+# --------------------------------------------------------------------------- detection scenes
+
+DETECTION_DIR = "detection"
+DET_MIN_SIDE, DET_MAX_SIDE = 160, 320   # image width / height range (inclusive)
+DET_MAX_OBJECTS = 6
+DET_SIZE = (0.06, 0.6)                  # object extent / shorter side, drawn log-uniformly
+DET_MIN_VISIBLE = 0.5                   # share of an object's area left visible by later ones
+DIFFICULT_VISIBLE = 0.7                 # flagged difficult below this visible share ...
+DIFFICULT_SIDE = 16                     # ... or when the larger box side is under 16 pixels
+# COCO category id of each class: deliberately not 1..5 (COCO's own ids have gaps), so that
+# the mapping between contiguous labels and category ids is exercised.
+COCO_CATEGORY_IDS: Tuple[int, ...] = (1, 2, 4, 7, 9)
+DET_SETS: Tuple[str, ...] = ("train", "val", "test")
+_DET_OUTPUT_DIRS = ("VOCdevkit", "annotations")
+_TAG_DET_SCENE, _TAG_DET_ENCODING = 2, 3
+
+
+def make_detection_scene(rng: np.random.Generator) -> Tuple[np.ndarray, List[dict]]:
+    """Draw one detection scene: 1 to DET_MAX_OBJECTS shapes of random classes and sizes.
+
+    Objects may overlap; a later object never hides more than ``1 - DET_MIN_VISIBLE`` of an
+    earlier one. Returns the uint8 RGB image and its objects in drawing order, each
+    ``{"name", "bbox": [xmin, ymin, xmax, ymax] 1-based inclusive (visible part),
+    "difficult"}``; an object is difficult when less than DIFFICULT_VISIBLE of it is visible or
+    its box's larger side is under DIFFICULT_SIDE pixels.
+    """
+    width = int(rng.integers(DET_MIN_SIDE, DET_MAX_SIDE + 1))
+    height = int(rng.integers(DET_MIN_SIDE, DET_MAX_SIDE + 1))
+    short = min(width, height)
+    img = make_background(rng, width, height)
+    n = int(rng.integers(1, DET_MAX_OBJECTS + 1))
+    placed: List[Tuple[str, np.ndarray]] = []       # (class, full coverage)
+    visible: List[np.ndarray] = []
+    log_lo, log_hi = np.log(DET_SIZE[0]), np.log(DET_SIZE[1])
+    for _ in range(n):
+        cls = CLASSES[int(rng.integers(len(CLASSES)))]
+        shape = random_shape(cls, rng)
+        size = float(np.exp(rng.uniform(log_lo, log_hi))) * short
+        for _ in range(20):
+            alpha = render_alpha(shape, _place(rng, shape, size, width, height), size,
+                                 width, height)
+            if tight_box(alpha) is None:
+                continue
+            after = [v * (1 - alpha) for v in visible]
+            if all(a.sum() >= DET_MIN_VISIBLE * full.sum()
+                   for a, (_, full) in zip(after, placed)):
+                placed.append((cls, alpha))
+                visible = after + [alpha]
+                break
+    objects = []
+    for (cls, alpha), vis in zip(placed, visible):
+        _paint(img, alpha, rng)
+        box = tight_box(vis)
+        if box is None:       # cannot happen with DET_MIN_VISIBLE >= 0.5, kept as a guard
+            continue
+        share = float(vis.sum() / alpha.sum())
+        side = max(box[2] - box[0], box[3] - box[1]) + 1
+        objects.append({"name": cls, "bbox": box,
+                        "difficult": bool(share < DIFFICULT_VISIBLE or side < DIFFICULT_SIDE)})
+    return np.clip(np.round(img), 0, 255).astype(np.uint8), objects
+
+
+def coco_annotations(entries: Sequence[dict], split: str) -> dict:
+    """COCO instances dict of the detection ``entries`` (``bbox`` ``[x, y, w, h]`` in continuous
+    pixels: a VOC box ``xmin..xmax`` becomes ``x = xmin - 1``, ``w = xmax - xmin + 1``)."""
+    category = dict(zip(CLASSES, COCO_CATEGORY_IDS))
+    images, annotations = [], []
+    for e in entries:
+        images.append({"id": int(e["id"]), "file_name": f"{e['id']}.jpg",
+                       "width": e["width"], "height": e["height"]})
+        for obj in e["objects"]:
+            xmin, ymin, xmax, ymax = obj["bbox"]
+            w, h = xmax - xmin + 1, ymax - ymin + 1
+            annotations.append({"id": len(annotations) + 1, "image_id": int(e["id"]),
+                                "category_id": category[obj["name"]],
+                                "bbox": [xmin - 1, ymin - 1, w, h], "area": w * h,
+                                "iscrowd": 0, "difficult": int(obj["difficult"])})
+    return {"info": {"description": f"jpeg_deep demo shapes, detection {split}"},
+            "licenses": [], "images": images, "annotations": annotations,
+            "categories": [{"id": c, "name": n, "supercategory": "shape"}
+                           for n, c in zip(CLASSES, COCO_CATEGORY_IDS)]}
+
+
+def _det_is_complete(folder: Path, params: dict) -> bool:
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("version") != MANIFEST_VERSION or manifest.get("classes") != list(CLASSES):
+        return False
+    if any(manifest.get(k) != v for k, v in params.items()):
+        return False
+    return all((folder / f"annotations/instances_{s}.json").is_file() for s in DET_SETS) and \
+        all((folder / f[k]).is_file() for f in manifest.get("files", [])
+            for k in ("voc_path", "annotation"))
+
+
+def make_demo_detection_dataset(root, seed: int = 0, train: int = 300, val: int = 60,
+                                test: int = 100, force: bool = False,
+                                verbose: bool = True) -> Path:
+    """Write the demo detection scenes under ``root/detection`` and return that folder::
+
+        <root>/detection/
+          manifest.json                         parameters, counts, one entry per scene
+          VOCdevkit/VOC2007/
+            JPEGImages/<id>.jpg
+            Annotations/<id>.xml                1-based inclusive boxes, <difficult> flags
+            ImageSets/Main/{train,val,trainval,test}.txt
+          annotations/instances_{train,val,test}.json
+                                                COCO format, the same scenes; file_name is
+                                                relative to VOCdevkit/VOC2007/JPEGImages
+
+    ``train``, ``val``, ``test``: scenes per set (see :func:`make_detection_scene`); ids run
+    ``000001``... over train, val, then test. COCO category ids are COCO_CATEGORY_IDS, image
+    ids the integer file ids; an annotation's extra ``"difficult"`` field carries the VOC flag.
+    Files are encoded as in the classification demo (mostly baseline 4:2:0, quality 90).
+    Deterministic: each scene has its own generator seeded by (seed, set, index). Nothing is
+    written when the folder holds a complete set made with the same parameters, unless
+    ``force``; the classification demo in ``root`` is left alone.
+    """
+    folder = Path(root) / DETECTION_DIR
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    counts = {"train": train, "val": val, "test": test}
+    if any(int(c) != c or c < 0 for c in counts.values()):
+        raise ValueError(f"scene counts must be non-negative integers, got {counts}")
+    seed, counts = int(seed), {k: int(v) for k, v in counts.items()}
+    params = {"seed": seed, "scenes": counts}
+    if not force and _det_is_complete(folder, params):
+        if verbose:
+            print(f"Demo detection dataset already present in {folder} "
+                  "(pass force=True to rewrite)")
+        return folder
+
+    _prepare_root(folder, _DET_OUTPUT_DIRS)
+    voc = folder / "VOCdevkit" / "VOC2007"
+    for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
+        (voc / sub).mkdir(parents=True, exist_ok=True)
+    (folder / "annotations").mkdir()
+
+    files: List[dict] = []
+    with tqdm(total=sum(counts.values()), desc="demo detection", unit="img",
+              disable=not verbose) as bar:
+        for set_idx, name in enumerate(DET_SETS):
+            encodings = plan_encodings(counts[name],
+                                       np.random.default_rng([seed, _TAG_DET_ENCODING, set_idx]))
+            for i in range(counts[name]):
+                image, objects = make_detection_scene(
+                    np.random.default_rng([seed, _TAG_DET_SCENE, set_idx, i]))
+                height, width = image.shape[:2]
+                image_id = f"{len(files) + 1:06d}"
+                data = encode_jpeg(image, encodings[i])
+                entry = {"id": image_id, "split": name, "width": width, "height": height,
+                         "encoding": encodings[i], "num_bytes": len(data),
+                         "voc_path": f"VOCdevkit/VOC2007/JPEGImages/{image_id}.jpg",
+                         "annotation": f"VOCdevkit/VOC2007/Annotations/{image_id}.xml",
+                         "objects": objects}
+                (folder / entry["voc_path"]).write_bytes(data)
+                write_voc_annotation(folder / entry["annotation"], image_id, width, height,
+                                     objects)
+                files.append(entry)
+                bar.update()
+
+    sets = {name: [f for f in files if f["split"] == name] for name in DET_SETS}
+    sets["trainval"] = sets["train"] + sets["val"]
+    for name, entries in sets.items():
+        (voc / "ImageSets" / "Main" / f"{name}.txt").write_text(
+            "".join(f"{e['id']}\n" for e in entries), encoding="utf-8")
+    for name in DET_SETS:
+        _write_json(folder / "annotations" / f"instances_{name}.json",
+                    coco_annotations(sets[name], name))
+    objects = [o for f in files for o in f["objects"]]
+    manifest = {"version": MANIFEST_VERSION, **params, "classes": list(CLASSES),
+                "coco_category_ids": list(COCO_CATEGORY_IDS),
+                "objects": len(objects), "difficult": sum(o["difficult"] for o in objects),
+                "files": files}
+    _write_json(folder / MANIFEST_NAME, manifest)      # last: its presence marks completion
+    if verbose:
+        print(f"Demo detection dataset written to {folder} ({len(files)} images, "
+              f"{len(objects)} objects)")
+    return folder
+
+
 # --------------------------------------------------------------------------- CLI
 
 def main(argv: Optional[Sequence[str]] = None) -> Path:
     parser = argparse.ArgumentParser(
         prog="python -m jpeg_deep.demo",
-        description="Write a small synthetic shapes dataset in ImageNet and Pascal VOC layouts.")
+        description="Write a small synthetic shapes dataset in ImageNet and Pascal VOC layouts "
+                    "(and, with --detection, multi-object scenes in VOC and COCO layouts).")
     parser.add_argument("root", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--per-class-train", type=int, default=60, metavar="N",
@@ -476,14 +666,23 @@ def main(argv: Optional[Sequence[str]] = None) -> Path:
                         help="validation images per class (default: 15)")
     parser.add_argument("--per-class-test", type=int, default=10, metavar="N",
                         help="test images per class (default: 10)")
+    parser.add_argument("--detection", action="store_true",
+                        help="also write the detection scenes under ROOT/detection")
+    parser.add_argument("--scenes", type=int, nargs=3, default=(300, 60, 100),
+                        metavar=("TRAIN", "VAL", "TEST"),
+                        help="detection scenes per set (default: 300 60 100)")
     parser.add_argument("--force", action="store_true", help="rewrite an existing dataset")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or status line")
     args = parser.parse_args(argv)
     try:
-        return make_demo_dataset(args.root, seed=args.seed, train_per_class=args.per_class_train,
+        root = make_demo_dataset(args.root, seed=args.seed, train_per_class=args.per_class_train,
                                  val_per_class=args.per_class_val,
                                  test_per_class=args.per_class_test, force=args.force,
                                  verbose=not args.quiet)
+        if args.detection:
+            make_demo_detection_dataset(args.root, args.seed, *args.scenes, force=args.force,
+                                        verbose=not args.quiet)
+        return root
     except (ValueError, FileExistsError) as err:
         parser.error(str(err))
 

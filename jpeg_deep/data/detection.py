@@ -1,0 +1,719 @@
+"""Detection data: Pascal VOC and MS-COCO annotations, and the SSD transforms with boxes.
+
+Boxes
+-----
+Every box is ``float32 [xmin, ymin, xmax, ymax]`` in **continuous pixel coordinates**: the image
+spans ``[0, width] x [0, height]`` and pixel ``(i, j)`` (0-based column, row) covers
+``[i, i+1) x [j, j+1)``. COCO ``bbox`` values ``[x, y, w, h]`` are already in this system
+(``-> [x, y, x+w, y+h]``). VOC XML holds 1-based *inclusive* integer pixel indices (a box on the
+whole image is ``1, 1, W, H``), so a VOC box becomes ``[xmin-1, ymin-1, xmax, ymax]`` (its width is
+``xmax - xmin + 1`` pixels); :func:`to_voc_pixels` gives the XML values back (for devkit
+submission files). Keeping the raw 1-based numbers as continuous coordinates would shift every box
+by one pixel to the right and down and make a one-pixel-wide box zero-sized; with one convention,
+flips (``x -> W - x``) and resizes (``x -> x * s``) are exact and VOC and COCO boxes of the same
+scene are identical.
+
+Samples
+-------
+A dataset is a tuple of :class:`DetectionSample`: ``path``, ``image_id`` (VOC: the file stem,
+e.g. ``"000005"``; COCO: the integer image id), ``width``, ``height``, ``boxes`` ``(K, 4)``
+float32, ``labels`` ``(K,)`` int32 in ``1..C`` (0 is the background), ``difficult`` ``(K,)`` bool.
+VOC "difficult" boxes are kept and flagged (training keeps them as positives; the VOC evaluation
+ignores them). COCO crowd boxes are not training targets and are left out of ``boxes`` (the COCO
+evaluation reads them from the original json).
+
+What scanning does with bad annotations
+---------------------------------------
+Errors are :class:`DatasetError` raised at scan time, naming the file (and the object) to fix.
+A skip is counted in the dataset's ``skipped`` (``{reason: [ids]}``: image ids for images, COCO
+annotation ids for boxes) and logged.
+
+=============================================  ============================================
+case                                           outcome
+=============================================  ============================================
+VOC: image set file or ``<id>.jpg`` missing    error
+VOC: ``Annotations/<id>.xml`` missing, not     error (``annotations=False`` reads no XML:
+XML, an object without ``<name>`` or with a    for sets without public labels, e.g.
+missing / non-numeric ``<bndbox>`` coordinate  VOC2012 test)
+VOC: ``<size>`` differs from the JPEG's size   error (no ``<size>``: the JPEG header is
+                                               the truth)
+VOC: class name not in ``class_names``         error
+VOC: box outside the image (``xmin < 1``,      error
+``ymin < 1``, ``xmax > width``,
+``ymax > height``)
+VOC: box of zero or negative size              error
+(``xmax < xmin`` or ``ymax < ymin``;
+``xmax == xmin`` is one pixel wide)
+VOC: ``<difficult>`` not 0 or 1 (absent: 0)    error
+VOC: the same image id twice                   error
+image with no object (COCO: no non-crowd box)  with ``skip_empty=True`` (training): skipped,
+                                               ``"no_objects"``; else kept (it still
+                                               counts for false positives)
+COCO: json missing or not COCO, image file     error
+missing, annotation of an unknown category
+or image, ``bbox`` not four numbers
+COCO: box of zero or negative width or height  skipped, ``"degenerate_box"`` (real COCO
+                                               files can hold a few)
+COCO: box more than 1 pixel outside the image  error; up to 1 pixel (float rounding):
+                                               clipped, counted as ``"clipped_box"``
+COCO: crowd box (``iscrowd=1``)                not a training target, ``"crowd_box"``
+=============================================  ============================================
+
+Transforms
+----------
+:func:`make_detection_transform` returns the SSD training augmentation (photometric distortions,
+zoom-out, IoU-constrained crop, flip, resize) or the evaluation resize, as a callable
+``(rgb, boxes, labels, rng) -> (rgb, boxes, labels)``; see :class:`SSDAugmentation`. The
+result is re-encoded with :func:`jpeg_deep.data.augmentation.encode_jpeg` at
+``DetectionTransformConfig.quality`` (75 for detection) before the DCT read.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from jpeg_deep.data.datasets import DatasetError, _cache_dir
+
+logger = logging.getLogger(__name__)
+
+VOC_CLASSES = (
+    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
+    "tvmonitor",
+)
+_VOC_CACHE_VERSION = 1
+
+
+# --------------------------------------------------------------------------------- samples
+
+@dataclass(frozen=True, eq=False)
+class DetectionSample:
+    """One image and its boxes (continuous pixel coordinates, see the module docstring)."""
+
+    path: Path
+    image_id: object      # VOC: file stem (str); COCO: image id (int)
+    width: int
+    height: int
+    boxes: np.ndarray     # (K, 4) float32 xmin, ymin, xmax, ymax
+    labels: np.ndarray    # (K,) int32 in 1..C
+    difficult: np.ndarray  # (K,) bool
+
+    def __eq__(self, other):
+        if not isinstance(other, DetectionSample):
+            return NotImplemented
+        return (self.path, self.image_id, self.width, self.height) == \
+            (other.path, other.image_id, other.width, other.height) and \
+            np.array_equal(self.boxes, other.boxes) and \
+            np.array_equal(self.labels, other.labels) and \
+            np.array_equal(self.difficult, other.difficult)
+
+
+def _sample(path, image_id, width, height, boxes, labels, difficult) -> DetectionSample:
+    return DetectionSample(Path(path), image_id, int(width), int(height),
+                           np.asarray(boxes, np.float32).reshape(-1, 4),
+                           np.asarray(labels, np.int32).reshape(-1),
+                           np.asarray(difficult, bool).reshape(-1))
+
+
+def to_voc_pixels(boxes) -> np.ndarray:
+    """VOC 1-based inclusive ``xmin, ymin, xmax, ymax`` of continuous-coordinate boxes."""
+    boxes = np.asarray(boxes, np.float64).copy()
+    boxes[..., :2] += 1
+    return boxes
+
+
+@dataclass(frozen=True)
+class DetectionDataset:
+    """Samples plus the class names (label ``i`` is ``class_names[i - 1]``; 0 is background)."""
+
+    samples: tuple
+    class_names: tuple
+    skipped: dict = field(default_factory=dict)   # reason -> image ids (boxes: annotation ids)
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i) -> DetectionSample:
+        return self.samples[i]
+
+    @property
+    def num_classes(self) -> int:
+        """Object classes, background not included."""
+        return len(self.class_names)
+
+    def path(self, i: int) -> Path:
+        return self.samples[i].path
+
+    def shard(self, index: int, count: int):
+        """Every ``count``-th sample starting at ``index`` (one worker's part of the data)."""
+        if not 0 <= index < count:
+            raise ValueError(f"shard index {index} not in [0, {count})")
+        return dataclasses.replace(self, samples=tuple(self.samples[index::count]))
+
+
+def _count_skip(skipped: dict, reason: str, image_id) -> None:
+    skipped.setdefault(reason, []).append(image_id)
+
+
+def _log_skips(name, skipped: dict) -> None:
+    for reason, ids in skipped.items():
+        logger.info("%s: %d %s (e.g. %s)", name, len(ids), reason.replace("_", " "), ids[:3])
+
+
+# --------------------------------------------------------------------------------- VOC
+
+def voc_splits(name: str, held_out: bool = False) -> dict:
+    """Image sets ``(year, set)`` that the VOC protocol ``name`` trains, validates and tests on.
+
+    Published protocols (default; the numbers papers report):
+
+    ==========  =====================================  ==================  ===================
+    protocol    train                                  val                 test
+    ==========  =====================================  ==================  ===================
+    ``07``      VOC2007 trainval                       VOC2007 val         VOC2007 test
+    ``07+12``   VOC2007 trainval + VOC2012 trainval    VOC2007 val         VOC2007 test
+    ``07++12``  VOC2007 trainval + VOC2007 test +      VOC2012 val         VOC2012 test
+                VOC2012 trainval
+    ==========  =====================================  ==================  ===================
+
+    Their ``val`` set is part of the training data (the test set must not steer training): a
+    validation mAP on it shows progress but is not a held-out score. ``held_out=True`` gives
+    protocols that keep the validation images out of training (the original jpeg_deep code's
+    splits; lower test scores):
+
+    ==========  =====================================  ==================  ===================
+    ``07``      VOC2007 train                          VOC2007 val         VOC2007 test
+    ``07+12``   VOC2007 train + VOC2012 train          VOC2007 val +       VOC2007 test
+                                                       VOC2012 val
+    ``07++12``  VOC2007 trainval + VOC2012 trainval    VOC2007 test        VOC2012 test
+    ==========  =====================================  ==================  ===================
+
+    VOC2012 test has no public annotations: scan it with ``annotations=False`` and submit the
+    devkit result files to the evaluation server. Returns ``{"train": [...], "val": [...],
+    "test": [...]}``, each a list of ``(year, set)`` pairs.
+    """
+    published = {
+        "07": {"train": [("VOC2007", "trainval")], "val": [("VOC2007", "val")],
+               "test": [("VOC2007", "test")]},
+        "07+12": {"train": [("VOC2007", "trainval"), ("VOC2012", "trainval")],
+                  "val": [("VOC2007", "val")], "test": [("VOC2007", "test")]},
+        "07++12": {"train": [("VOC2007", "trainval"), ("VOC2007", "test"),
+                             ("VOC2012", "trainval")],
+                   "val": [("VOC2012", "val")], "test": [("VOC2012", "test")]},
+    }
+    separate = {
+        "07": {"train": [("VOC2007", "train")], "val": [("VOC2007", "val")],
+               "test": [("VOC2007", "test")]},
+        "07+12": {"train": [("VOC2007", "train"), ("VOC2012", "train")],
+                  "val": [("VOC2007", "val"), ("VOC2012", "val")],
+                  "test": [("VOC2007", "test")]},
+        "07++12": {"train": [("VOC2007", "trainval"), ("VOC2012", "trainval")],
+                   "val": [("VOC2007", "test")], "test": [("VOC2012", "test")]},
+    }
+    table = separate if held_out else published
+    if name not in table:
+        raise ValueError(f"unknown VOC protocol {name!r}; expected one of {', '.join(table)}")
+    return {k: list(v) for k, v in table[name].items()}
+
+
+def _voc_error(path, what) -> DatasetError:
+    return DatasetError(f"{path}: {what}")
+
+
+def parse_voc_annotation(xml_path, class_index: dict, image_size):
+    """Boxes (continuous pixels), labels and difficult flags of one VOC XML file.
+
+    ``class_index`` maps class names to labels 1..C; ``image_size`` is the JPEG's (width,
+    height). Raises :class:`DatasetError` naming the file for every case of the module table.
+    """
+    xml_path = Path(xml_path)
+    if not xml_path.is_file():
+        raise _voc_error(xml_path, "annotation file missing (every listed image needs one; "
+                         "scan with annotations=False for a set without labels)")
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as err:
+        raise _voc_error(xml_path, f"not well-formed XML ({err})") from None
+    if root.tag != "annotation":
+        raise _voc_error(xml_path, f"root element is <{root.tag}>, expected <annotation>")
+    width, height = image_size
+    size = root.find("size")
+    if size is not None:
+        try:
+            xml_size = (int(float(size.findtext("width"))), int(float(size.findtext("height"))))
+        except (TypeError, ValueError):
+            raise _voc_error(xml_path, "<size> without numeric <width> and <height>") from None
+        if xml_size != (width, height):
+            raise _voc_error(xml_path, f"<size> says {xml_size[0]}x{xml_size[1]} but the image "
+                             f"is {width}x{height}")
+    boxes, labels, difficult = [], [], []
+    for k, obj in enumerate(root.findall("object")):
+        name = (obj.findtext("name") or "").strip()
+        where = f"object {k} ({name or 'no name'})"
+        if not name:
+            raise _voc_error(xml_path, f"object {k} has no <name>")
+        if name not in class_index:
+            raise _voc_error(xml_path, f"{where}: unknown class {name!r} (known: "
+                             f"{', '.join(class_index)}); pass class_names to scan")
+        try:
+            xmin, ymin, xmax, ymax = (float(obj.findtext(f"bndbox/{c}"))
+                                      for c in ("xmin", "ymin", "xmax", "ymax"))
+        except (TypeError, ValueError):
+            raise _voc_error(xml_path, f"{where}: <bndbox> needs numeric xmin, ymin, xmax, "
+                             "ymax") from None
+        if xmax < xmin or ymax < ymin:
+            raise _voc_error(xml_path, f"{where}: box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) "
+                             "has zero or negative size")
+        if xmin < 1 or ymin < 1 or xmax > width or ymax > height:
+            raise _voc_error(xml_path, f"{where}: box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) "
+                             f"lies outside the {width}x{height} image (VOC boxes are 1-based, "
+                             f"1 <= x <= {width}, 1 <= y <= {height})")
+        flag = (obj.findtext("difficult") or "0").strip()
+        if flag not in ("0", "1"):
+            raise _voc_error(xml_path, f"{where}: <difficult> is {flag!r}, expected 0 or 1")
+        boxes.append((xmin - 1, ymin - 1, xmax, ymax))
+        labels.append(class_index[name])
+        difficult.append(flag == "1")
+    return boxes, labels, difficult
+
+
+def _image_size(path: Path):
+    if not path.is_file():
+        raise DatasetError(f"{path}: image file missing")
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: cannot read the image header ({err})") from None
+
+
+@dataclass(frozen=True)
+class VOCDataset(DetectionDataset):
+    """Pascal VOC images of one or several ``(year, image set)`` of a devkit."""
+
+    root: Path = None             # the VOCdevkit folder
+    image_sets: tuple = ()
+
+    @classmethod
+    def scan(cls, devkit_root, image_sets=(("VOC2007", "trainval"), ("VOC2012", "trainval")), *,
+             class_names=VOC_CLASSES, annotations: bool = True, skip_empty: bool = False,
+             cache: bool = True, progress: bool = True) -> "VOCDataset":
+        """Read ``devkit_root/<year>/ImageSets/Main/<set>.txt`` and the listed images'
+        ``Annotations/<id>.xml`` (see the module docstring for the error table).
+
+        ``class_names``: labels 1..C in this order (default: the 20 VOC classes, alphabetical).
+        ``annotations=False``: no XML is read (sets without public labels); samples have no box.
+        ``skip_empty``: leave out images without objects (training), counted in ``skipped``.
+        The parsed samples are cached in ``$JPEG_DEEP_CACHE`` (default ``~/.cache/jpeg_deep``),
+        keyed by the folders and the modification times of the image set files and of the
+        ``Annotations`` / ``JPEGImages`` folders (editing an XML in place: pass ``cache=False``).
+        """
+        root = Path(devkit_root).expanduser().resolve()
+        if not root.is_dir():
+            raise DatasetError(f"VOC devkit folder {root} does not exist")
+        image_sets = tuple((str(y), str(s)) for y, s in image_sets)
+        if not image_sets:
+            raise DatasetError("no image set given")
+        class_names = tuple(class_names)
+        if len(set(class_names)) != len(class_names) or "background" in class_names:
+            raise ValueError(f"class names must be distinct and not 'background': {class_names}")
+        class_index = {name: i + 1 for i, name in enumerate(class_names)}
+
+        lists = []
+        for year, name in image_sets:
+            set_file = root / year / "ImageSets" / "Main" / f"{name}.txt"
+            if not set_file.is_file():
+                raise DatasetError(f"{set_file}: image set file missing (VOC devkit layout: "
+                                   f"{root}/<year>/ImageSets/Main/<set>.txt)")
+            ids = [line.split()[0] for line in set_file.read_text().splitlines() if line.strip()]
+            lists.append((year, set_file, ids))
+
+        key = _voc_cache_key(root, lists, class_names, annotations)
+        records = _load_voc_cache(key) if cache else None
+        if records is None:
+            records = _scan_voc(root, lists, class_index, annotations, progress)
+            if cache:
+                _save_voc_cache(key, records)
+        samples, skipped = [], {}
+        for r in records:
+            if skip_empty and not r["boxes"]:
+                _count_skip(skipped, "no_objects", r["id"])
+                continue
+            samples.append(_sample(root / r["path"], r["id"], r["width"], r["height"],
+                                   r["boxes"], r["labels"], r["difficult"]))
+        _log_skips(f"VOC {image_sets}", skipped)
+        if not samples:
+            raise DatasetError(f"{root}: no usable image in {image_sets}")
+        return cls(tuple(samples), class_names, skipped, root, image_sets)
+
+
+def _scan_voc(root, lists, class_index, annotations, progress):
+    records, seen = [], {}
+    total = sum(len(ids) for _, _, ids in lists)
+    with tqdm(total=total, desc=f"scan {root.name}", unit="img", disable=not progress,
+              leave=False) as bar:
+        for year, set_file, ids in lists:
+            for image_id in ids:
+                if image_id in seen:
+                    raise DatasetError(f"{set_file}: image {image_id} listed twice (also in "
+                                       f"{seen[image_id]})")
+                seen[image_id] = set_file
+                rel = f"{year}/JPEGImages/{image_id}.jpg"
+                width, height = _image_size(root / rel)
+                boxes, labels, difficult = [], [], []
+                if annotations:
+                    boxes, labels, difficult = parse_voc_annotation(
+                        root / year / "Annotations" / f"{image_id}.xml", class_index,
+                        (width, height))
+                records.append({"id": image_id, "path": rel, "width": width, "height": height,
+                                "boxes": boxes, "labels": labels, "difficult": difficult})
+                bar.update()
+    return records
+
+
+def _voc_cache_key(root, lists, class_names, annotations) -> str:
+    h = hashlib.sha1(f"{_VOC_CACHE_VERSION}|{root}|{class_names}|{annotations}".encode())
+    for year, set_file, _ in lists:
+        for p in (set_file, root / year / "Annotations", root / year / "JPEGImages"):
+            try:
+                h.update(f"|{p}:{os.stat(p).st_mtime_ns}".encode())
+            except FileNotFoundError:
+                h.update(f"|{p}:-".encode())
+    return h.hexdigest()
+
+
+def _load_voc_cache(key):
+    try:
+        return json.loads((_cache_dir() / "voc" / f"{key}.json").read_text())["records"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _save_voc_cache(key, records):
+    folder = _cache_dir() / "voc"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{key}.json.tmp{os.getpid()}"
+        tmp.write_text(json.dumps({"records": records}))
+        tmp.replace(folder / f"{key}.json")
+    except OSError as err:  # a read-only home must not stop training
+        logger.info("VOC annotation cache not written: %s", err)
+
+
+# --------------------------------------------------------------------------------- COCO
+
+@dataclass(frozen=True)
+class COCODataset(DetectionDataset):
+    """MS-COCO images of one annotation file; labels 1..C are the categories sorted by id."""
+
+    annotation_file: Path = None
+    image_dir: Path = None
+    category_ids: tuple = ()      # category_ids[label - 1] is the original COCO category id
+
+    @classmethod
+    def scan(cls, annotation_json, image_dir, *, skip_empty: bool = False,
+             progress: bool = True) -> "COCODataset":
+        """Read a COCO ``instances_*.json`` with pycocotools; images are ``image_dir/file_name``.
+
+        Categories sorted by COCO id become labels 1..C (``category_ids`` maps back). Crowd boxes
+        are left out of the samples; ``skip_empty`` leaves out images without a box (training).
+        An annotation's optional ``"difficult": 1`` (written by the demo) sets the flag.
+        """
+        from pycocotools.coco import COCO
+
+        annotation_json = Path(annotation_json).expanduser().resolve()
+        image_dir = Path(image_dir).expanduser().resolve()
+        if not annotation_json.is_file():
+            raise DatasetError(f"{annotation_json}: COCO annotation file missing")
+        if not image_dir.is_dir():
+            raise DatasetError(f"{image_dir}: COCO image folder missing")
+        try:
+            raw = json.loads(annotation_json.read_text())
+        except (OSError, ValueError) as err:
+            raise DatasetError(f"{annotation_json}: not a JSON file ({err})") from None
+        missing = [k for k in ("images", "annotations", "categories")
+                   if not isinstance(raw, dict) or k not in raw]
+        if missing:
+            raise DatasetError(f"{annotation_json}: not a COCO instances file (no "
+                               f"{', '.join(missing)})")
+        coco = COCO()
+        coco.dataset = raw
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # createIndex prints progress
+                coco.createIndex()
+        except (KeyError, TypeError) as err:
+            raise DatasetError(f"{annotation_json}: malformed COCO entry ({err!r})") from None
+
+        category_ids = tuple(sorted(coco.getCatIds()))
+        label_of = {cid: i + 1 for i, cid in enumerate(category_ids)}
+        class_names = tuple(coco.cats[c]["name"] for c in category_ids)
+        for ann in raw["annotations"]:
+            if ann.get("category_id") not in label_of:
+                raise DatasetError(f"{annotation_json}: annotation {ann.get('id')} has unknown "
+                                   f"category {ann.get('category_id')}")
+            if ann.get("image_id") not in coco.imgs:
+                raise DatasetError(f"{annotation_json}: annotation {ann.get('id')} refers to "
+                                   f"unknown image {ann.get('image_id')}")
+
+        samples, skipped = [], {}
+        for image_id in tqdm(sorted(coco.imgs), desc=f"scan {annotation_json.name}", unit="img",
+                             disable=not progress, leave=False):
+            info = coco.imgs[image_id]
+            path = image_dir / info["file_name"]
+            if not path.is_file():
+                raise DatasetError(f"{path}: image file missing (image {image_id} of "
+                                   f"{annotation_json})")
+            width, height = int(info["width"]), int(info["height"])
+            boxes, labels, difficult = [], [], []
+            for ann in coco.imgToAnns.get(image_id, []):
+                where = f"{annotation_json}: annotation {ann['id']} (image {image_id})"
+                if ann.get("iscrowd", 0):
+                    _count_skip(skipped, "crowd_box", ann["id"])
+                    continue
+                try:
+                    x, y, w, h = (float(v) for v in ann["bbox"])
+                except (KeyError, TypeError, ValueError):
+                    raise DatasetError(f"{where}: bbox must be [x, y, w, h]") from None
+                if not (w > 0 and h > 0):
+                    _count_skip(skipped, "degenerate_box", ann["id"])
+                    continue
+                box = np.array([x, y, x + w, y + h])
+                limit = np.array([0, 0, width, height])
+                if (box[:2] < -1).any() or (box[2:] > limit[2:] + 1).any():
+                    raise DatasetError(f"{where}: bbox {ann['bbox']} lies outside the "
+                                       f"{width}x{height} image")
+                clipped = np.clip(box, 0, [width, height, width, height])
+                if not np.array_equal(clipped, box):
+                    _count_skip(skipped, "clipped_box", ann["id"])
+                    if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+                        _count_skip(skipped, "degenerate_box", ann["id"])
+                        continue
+                boxes.append(clipped)
+                labels.append(label_of[ann["category_id"]])
+                difficult.append(bool(ann.get("difficult", 0)))
+            if skip_empty and not boxes:
+                _count_skip(skipped, "no_objects", image_id)
+                continue
+            samples.append(_sample(path, image_id, width, height, boxes, labels, difficult))
+        _log_skips(str(annotation_json), skipped)
+        if not samples:
+            raise DatasetError(f"{annotation_json}: no usable image")
+        return cls(tuple(samples), class_names, skipped, annotation_json, image_dir,
+                   category_ids)
+
+
+# --------------------------------------------------------------------------------- transforms
+
+SSD_MEAN_RGB = (123, 117, 104)   # zoom-out canvas fill
+CROP_MIN_IOUS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)   # 0.0: any overlap
+_INTERPOLATIONS = (cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_AREA,
+                   cv2.INTER_LANCZOS4)
+
+
+@dataclass(frozen=True)
+class DetectionTransformConfig:
+    """Network input side (square, pixels), JPEG re-encoding quality and the zoom-out fill."""
+
+    input_size: int = 300
+    quality: int = 75
+    mean: tuple = SSD_MEAN_RGB
+    max_expand: float = 4.0
+    min_box_size: float = 1.0     # boxes narrower or lower than this (output pixels) are dropped
+
+    def __post_init__(self):
+        object.__setattr__(self, "mean", tuple(int(v) for v in self.mean))  # hashable
+        if self.input_size < 1:
+            raise ValueError(f"input_size must be positive, not {self.input_size}")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"JPEG quality must be in 1..100, not {self.quality}")
+        if self.max_expand < 1:
+            raise ValueError(f"max_expand must be >= 1, not {self.max_expand}")
+
+
+def box_iou(boxes, box) -> np.ndarray:
+    """IoU of each of ``boxes`` (K, 4) with one ``box`` (continuous coordinates)."""
+    boxes = np.asarray(boxes, np.float64)
+    iw = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    ih = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    inter = iw * ih
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / (area + (box[2] - box[0]) * (box[3] - box[1]) - inter)
+
+
+def photometric_distort(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Caffe SSD's colour distortions on a uint8 RGB image.
+
+    With p 0.5 order A: brightness, contrast, saturation, hue; else order B: brightness,
+    saturation, hue, contrast. Each step has p 0.5: brightness ``+U[-32, 32]``, contrast
+    ``x U[0.5, 1.5]`` around 127.5, saturation ``x U[0.5, 1.5]``, hue ``+U[-18, 18]`` in OpenCV's
+    0-180 hue units (mod 180). Values are clipped and rounded to uint8 after every step.
+    """
+    def to_uint8(x):
+        return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+    def brightness(img):
+        if rng.random() < 0.5:
+            img = to_uint8(img.astype(np.float32) + rng.uniform(-32, 32))
+        return img
+
+    def contrast(img):
+        if rng.random() < 0.5:
+            img = to_uint8((img.astype(np.float32) - 127.5) * rng.uniform(0.5, 1.5) + 127.5)
+        return img
+
+    def saturation_hue(img):
+        do_sat, sat = rng.random() < 0.5, rng.uniform(0.5, 1.5)
+        do_hue, hue = rng.random() < 0.5, rng.uniform(-18, 18)
+        if not (do_sat or do_hue):
+            return img
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+        if do_sat:
+            hsv[..., 1] = to_uint8(hsv[..., 1] * np.float32(sat))
+        if do_hue:
+            hsv[..., 0] = np.round(hsv[..., 0] + np.float32(hue)).astype(np.int32) % 180
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+    order_a = rng.random() < 0.5
+    rgb = brightness(rgb)
+    if order_a:
+        return saturation_hue(contrast(rgb))
+    return contrast(saturation_hue(rgb))
+
+
+def expand(rgb, boxes, rng, max_ratio=4.0, fill=SSD_MEAN_RGB):
+    """Zoom out: put the image at a random place on a ``f x`` larger canvas filled with ``fill``
+    (f ~ U[1, max_ratio], same for both sides); boxes are shifted with it."""
+    h, w = rgb.shape[:2]
+    ratio = rng.uniform(1, max_ratio)
+    out_h, out_w = int(h * ratio), int(w * ratio)
+    top, left = int(rng.integers(0, out_h - h + 1)), int(rng.integers(0, out_w - w + 1))
+    canvas = np.empty((out_h, out_w, 3), np.uint8)
+    canvas[...] = np.asarray(fill, np.uint8)
+    canvas[top:top + h, left:left + w] = rgb
+    return canvas, boxes + np.array([left, top, left, top], np.float32)
+
+
+def iou_random_crop(rgb, boxes, labels, rng, min_ious=CROP_MIN_IOUS, trials=50):
+    """Caffe SSD's random crop.
+
+    Repeat: with p 1/7 return the input; else draw a lower IoU bound from ``min_ious`` and try
+    up to ``trials`` patches of sides ``U[0.3, 1]`` x the image's (aspect w/h in [0.5, 2],
+    uniform position). A patch is taken when a box has an IoU with it above the bound and at
+    least one box centre lies inside it; boxes whose centre is inside are kept and clipped to
+    the patch, the others dropped (with their labels).
+    """
+    h, w = rgb.shape[:2]
+    if len(boxes) == 0:
+        return rgb, boxes, labels
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    while True:
+        choice = int(rng.integers(len(min_ious) + 1))
+        if choice == len(min_ious):
+            return rgb, boxes, labels
+        bound = min_ious[choice]
+        for _ in range(trials):
+            cw, ch = rng.uniform(0.3 * w, w), rng.uniform(0.3 * h, h)
+            if not 0.5 <= cw / ch <= 2:
+                continue
+            left, top = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
+            patch = np.array([int(left), int(top), int(left + cw), int(top + ch)])
+            if patch[2] <= patch[0] or patch[3] <= patch[1]:
+                continue
+            if not (box_iou(boxes, patch) > bound).any():
+                continue
+            inside = ((centres[:, 0] > patch[0]) & (centres[:, 1] > patch[1])
+                      & (centres[:, 0] < patch[2]) & (centres[:, 1] < patch[3]))
+            if not inside.any():
+                continue
+            kept = boxes[inside].copy()
+            kept[:, :2] = np.maximum(kept[:, :2], patch[:2])
+            kept[:, 2:] = np.minimum(kept[:, 2:], patch[2:])
+            kept -= np.array([patch[0], patch[1], patch[0], patch[1]], np.float32)
+            return rgb[patch[1]:patch[3], patch[0]:patch[2]], kept, labels[inside]
+
+
+class SSDAugmentation:
+    """The SSD transform of one split: ``(rgb, boxes, labels, rng) -> (rgb, boxes, labels)``.
+
+    ``train``: photometric distortion -> zoom-out (p 0.5, ``U[1, max_expand]``, mean fill) ->
+    IoU-constrained random crop -> horizontal flip (p 0.5) -> resize to ``input_size`` squared
+    with an interpolation drawn from nearest, linear, cubic, area, Lanczos-4.
+    ``val`` / ``test``: resize to ``input_size`` squared, bilinear. No aspect preservation.
+
+    ``rgb``: ``(H, W, 3)`` uint8; ``boxes``: ``(K, 4)`` continuous pixel coordinates; ``labels``:
+    any array whose first axis has K entries (e.g. ``np.stack([labels, difficult], 1)``), kept
+    in step with the boxes. Boxes are clipped to the image and those less than
+    ``min_box_size`` output pixels wide or high dropped with their labels; coordinates stay
+    floats (not rounded to integers). ``rng``: a seed or a
+    ``np.random.Generator`` (the same seed gives the same result); None uses the transform's own
+    generator (seeded 0 at construction). The flip and the resize are albumentations transforms
+    with ``BboxParams("pascal_voc")`` (its pixel boxes are continuous coordinates too).
+    """
+
+    def __init__(self, split: str, config: DetectionTransformConfig = DetectionTransformConfig()):
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"unknown split {split!r}; expected train, val or test")
+        self.split, self.config = split, config
+        self._rng = np.random.default_rng(0)
+        self._geometry = {}   # (flip, interpolation) -> albumentations pipeline
+
+    def _pipeline(self, flip: bool, interpolation: int) -> A.Compose:
+        key = (flip, interpolation)
+        if key not in self._geometry:
+            size = self.config.input_size
+            steps = [A.HorizontalFlip(p=1.0)] if flip else []
+            steps.append(A.Resize(size, size, interpolation=interpolation))
+            params = A.BboxParams(format="pascal_voc", label_fields=["index"], clip=True,
+                                  min_width=self.config.min_box_size,
+                                  min_height=self.config.min_box_size)
+            self._geometry[key] = A.Compose(steps, bbox_params=params, seed=0)
+        return self._geometry[key]
+
+    def __call__(self, rgb, boxes, labels, rng=None):
+        rng = self._rng if rng is None else np.random.default_rng(rng)
+        rgb = np.ascontiguousarray(rgb, np.uint8)
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got shape {rgb.shape}")
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        labels = np.asarray(labels)
+        if len(labels) != len(boxes):
+            raise ValueError(f"{len(boxes)} boxes but {len(labels)} labels")
+        h, w = rgb.shape[:2]
+        boxes = np.clip(boxes, 0, np.array([w, h, w, h], np.float32))
+        keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        boxes, labels = boxes[keep], labels[keep]
+        flip, interpolation = False, cv2.INTER_LINEAR
+        if self.split == "train":
+            rgb = photometric_distort(rgb, rng)
+            if rng.random() < 0.5:
+                rgb, boxes = expand(rgb, boxes, rng, self.config.max_expand, self.config.mean)
+            rgb, boxes, labels = iou_random_crop(rgb, boxes, labels, rng)
+            flip = bool(rng.random() < 0.5)
+            interpolation = _INTERPOLATIONS[int(rng.integers(len(_INTERPOLATIONS)))]
+            keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+            boxes, labels = boxes[keep], labels[keep]
+        out = self._pipeline(flip, interpolation)(image=rgb, bboxes=boxes,
+                                                  index=np.arange(len(boxes)))
+        index = np.asarray(out["index"], np.int64).reshape(-1)
+        out_boxes = np.asarray(out["bboxes"], np.float32).reshape(-1, 4)
+        return out["image"], out_boxes, labels[index]
+
+
+def make_detection_transform(split: str, config: DetectionTransformConfig =
+                             DetectionTransformConfig()) -> SSDAugmentation:
+    """The SSD transform of ``split`` (``train``, ``val`` or ``test``): :class:`SSDAugmentation`."""
+    return SSDAugmentation(split, config)
