@@ -402,3 +402,15 @@ def test_to_420_close_to_a_real_420_encode_and_grayscale():
     _, gcb, gcr = dct.to_420(y, None, None, "gray", size=(90, 121))
     assert gcb.shape == gcr.shape == (6, 8, 64) and not gcb.any() and not gcr.any()
     assert dct.to_420(y, cb, cr, "4:2:0")[1] is cb
+
+
+def test_stacked_components_share_one_product():
+    rng = np.random.default_rng(7)
+    cbcr = rng.integers(-300, 300, (2, 24, 32, 64)).astype(np.int16)
+    rows = dct.AxisOp(188).resize(128).window(3, 112)
+    cols = dct.AxisOp(250).resize(171).window(30, 112).flip()
+    both = dct.resample(cbcr, rows, cols, fill=5.0)
+    assert both.shape == (2, 14, 14, 64) and both.dtype == np.float32
+    for k in range(2):
+        np.testing.assert_allclose(both[k], dct.resample(cbcr[k], rows, cols, fill=5.0), atol=1e-4)
+    assert not np.allclose(both[0], both[1])
