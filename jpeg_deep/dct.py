@@ -182,11 +182,10 @@ def flip_horizontal(c: np.ndarray, width: int | None = None) -> np.ndarray:
     ``width`` that ends inside the last block the valid pixels are shifted too, so it is done
     by resampling (float output).
     """
-    bh, bw = c.shape[:2]
-    if width is None or width == 8 * bw:
-        out = c[:, ::-1].reshape(bh, bw, 8, 8).copy()
+    if width is None or width == 8 * c.shape[-2]:
+        out = c[..., ::-1, :].reshape(*c.shape[:-1], 8, 8).copy()
         out[..., 1::2] = -out[..., 1::2]
-        return out.reshape(bh, bw, 64)
+        return out.reshape(c.shape)
     return resample(c, None, AxisOp(width).flip())
 
 
@@ -194,20 +193,20 @@ def flip_vertical(c: np.ndarray, height: int | None = None) -> np.ndarray:
     """Mirror top-bottom: reverse the block rows and negate the coefficients of odd vertical
     frequency (exact, bit-identical to ``jpegtran -flip vertical`` on whole blocks; ``height``
     ending inside the last block -> resampling, as in :func:`flip_horizontal`)."""
-    bh, bw = c.shape[:2]
-    if height is None or height == 8 * bh:
-        out = c[::-1].reshape(bh, bw, 8, 8).copy()
+    if height is None or height == 8 * c.shape[-3]:
+        out = c[..., ::-1, :, :].reshape(*c.shape[:-1], 8, 8).copy()
         out[..., 1::2, :] = -out[..., 1::2, :]
-        return out.reshape(bh, bw, 64)
+        return out.reshape(c.shape)
     return resample(c, AxisOp(height).flip(), None)
 
 
 def _size(c, size):
+    bh, bw = c.shape[-3:-1]
     if size is None:
-        return 8 * c.shape[0], 8 * c.shape[1]
+        return 8 * bh, 8 * bw
     h, w = int(size[0]), int(size[1])
-    if not (8 * c.shape[0] - 8 < h <= 8 * c.shape[0] and 8 * c.shape[1] - 8 < w <= 8 * c.shape[1]):
-        raise ValueError(f"size {size} does not fit a component of {c.shape[:2]} blocks")
+    if not (8 * bh - 8 < h <= 8 * bh and 8 * bw - 8 < w <= 8 * bw):
+        raise ValueError(f"size {tuple(size)} does not fit a component of {(bh, bw)} blocks")
     return h, w
 
 
@@ -216,7 +215,7 @@ def crop(c: np.ndarray, top: int, left: int, height: int, width: int, *, size=No
     """The ``height x width`` window whose top-left pixel is ``(top, left)``.
 
     When ``top`` and ``left`` are multiples of 8 and the window lies inside the component, this
-    is slicing of whole blocks (exact, dtype kept; like ``jpegtran -crop WxH+X+Y``, a last
+    is slicing of whole blocks (exact, dtype kept, a view; like ``jpegtran -crop WxH+X+Y``, a last
     partial block keeps the source pixels beyond the window). Otherwise the window is
     resampled (float output, padding as in the module docstring); window pixels outside the
     image (``size``, default whole blocks) take the level-shifted value ``fill``.
@@ -224,7 +223,7 @@ def crop(c: np.ndarray, top: int, left: int, height: int, width: int, *, size=No
     h, w = _size(c, size)
     if (top % 8 == 0 and left % 8 == 0 and top >= 0 and left >= 0 and height > 0 and width > 0
             and top + height <= h and left + width <= w):
-        return c[top // 8: top // 8 + -(-height // 8), left // 8: left // 8 + -(-width // 8)]
+        return c[..., top // 8: top // 8 + -(-height // 8), left // 8: left // 8 + -(-width // 8), :]
     return resample(c, AxisOp(h).window(top, height), AxisOp(w).window(left, width), fill=fill)
 
 
@@ -546,10 +545,11 @@ def adjust_brightness(y: np.ndarray, delta: float) -> np.ndarray:
 def adjust_contrast(y: np.ndarray, factor: float, mean: float | None = None) -> np.ndarray:
     """``mean + factor * (Y - mean)``: AC coefficients scaled by ``factor``, DC scaled about
     ``8 * mean``. ``mean`` (level-shifted) defaults to the mean of Y over the whole block grid
-    (the mean of the DCs / 8); pass ``mean=-0.5`` for SSD's "about 127.5"."""
+    (the mean of the DCs / 8, padding pixels included); pass ``mean=-0.5`` for SSD's "about
+    127.5"."""
     out = np.array(y, _float_dtype(y))
     if mean is None:
-        mean = float(out[..., 0].mean()) / 8.0
+        mean = out[..., 0].mean(axis=(-2, -1), keepdims=True) / 8.0  # per component
     out *= factor
     out[..., 0] += 8.0 * mean * (1.0 - factor)
     return out
@@ -596,12 +596,16 @@ def quantization_table(quality: int, component: str = "luma", *,
 def requantize(c: np.ndarray, quality: int, component: str = "luma") -> np.ndarray:
     """The de-quantised coefficients a JPEG of ``quality`` would store for these coefficients:
     each rounded (half away from zero, as libjpeg does) to a multiple of its step in
-    :func:`quantization_table`. Float input, float output of the same dtype rules; the
-    pixel-domain rounding and clipping of a real decode / re-encode are not modelled."""
+    :func:`quantization_table`. Integer input (the reader's ``int16``) keeps its dtype, float
+    input gives float (module rules). The pixel-domain rounding and clipping of a real decode
+    and re-encode are not modelled: against PIL decoding and re-encoding a photo, 99 % of the
+    coefficients agree (see ``tests/test_dct.py``)."""
     table = quantization_table(quality, component).astype(np.float64)
-    x = np.asarray(c, np.float64)
-    q = np.sign(x) * np.floor(np.abs(x) / table + 0.5) * table
-    return q.astype(_float_dtype(c))
+    x = np.asarray(c)
+    q = np.sign(x) * np.floor(np.abs(x.astype(np.float64)) / table + 0.5) * table
+    if np.issubdtype(x.dtype, np.integer):
+        return q.astype(x.dtype)
+    return q.astype(_float_dtype(x))
 
 
 # ------------------------------------------------------------------------------------------
