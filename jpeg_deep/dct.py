@@ -269,21 +269,22 @@ def _area_up_matrix(n_in: int, n_out: int) -> np.ndarray:
     inv = n_out / n_in
     dst = np.arange(n_out)
     sx = np.floor(dst * scale).astype(np.int64)
-    fx = ((dst + 1) - (sx + 1) * inv).astype(np.float32).astype(np.float64)
-    fx = np.where(fx <= 0, 0.0, fx - np.floor(fx))
+    fx = ((dst + 1) - (sx + 1) * inv).astype(np.float32)  # OpenCV: float32 weights
+    fx = np.where(fx <= 0, np.float32(0), fx - np.floor(fx))
     low = sx < 0
     fx[low], sx[low] = 0.0, 0
     high = sx >= n_in - 1
     fx[high], sx[high] = 0.0, n_in - 1
-    r[dst, sx] += 1.0 - fx
-    r[dst, np.minimum(sx + 1, n_in - 1)] += fx
+    r[dst, sx] += (np.float32(1) - fx).astype(np.float64)
+    r[dst, np.minimum(sx + 1, n_in - 1)] += fx.astype(np.float64)
     return r
 
 
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
     """cv2.resize INTER_AREA along one axis when no axis is enlarged: each output pixel is the
     mean of the input interval ``[i * s, (i + 1) * s)``, ``s = n_in / n_out``, partial pixels
-    weighted by their overlap (OpenCV's computeResizeAreaTab)."""
+    weighted by their overlap (OpenCV's computeResizeAreaTab, weights rounded to float32 as
+    OpenCV stores them)."""
     r = np.zeros((n_out, n_in))
     scale = n_in / n_out
     for dx in range(n_out):
@@ -299,7 +300,7 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
             r[dx, sx] += 1.0 / cell
         if fsx2 - sx2 > 1e-3:
             r[dx, sx2] += min(min(fsx2 - sx2, 1.0), cell) / cell
-    return r
+    return r.astype(np.float32).astype(np.float64)  # OpenCV keeps these weights in float32
 
 
 def _halve_matrix(n_in: int) -> np.ndarray:

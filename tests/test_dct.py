@@ -187,6 +187,22 @@ def test_resize_equals_cv2_on_pixels_synthetic():
             resampled_ok(out, cv2.resize(p, (ow, oh), interpolation=flag))
 
 
+def test_resize_float64_reproduces_opencv_weights():
+    """In float64 the only differences left are rounding: the weights are OpenCV's own
+    (half-pixel centres, edge replication, INTER_AREA's float32 tables, its two-tap formula
+    when an axis is enlarged)."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(-128, 127, (101, 131))
+    coef = dct.pixels_to_blocks(p)
+    for oh, ow in ((37, 50), (224, 300), (50, 300), (300, 20), (101, 131)):
+        for interp, flag in (("linear", cv2.INTER_LINEAR), ("area", cv2.INTER_AREA)):
+            out = dct.resize(coef, oh, ow, interp, size=(101, 131))
+            assert out.dtype == np.float64
+            ref = cv2.resize(p, (ow, oh), interpolation=flag)
+            # measured 2e-12; any weight off by a float32 ulp (6e-8 x 128) would exceed 1e-9
+            assert np.abs(block_idct(out)[:oh, :ow] - ref).max() < 1e-9, (oh, ow, interp)
+
+
 def test_resize_real_photo_and_int16_input():
     img = photo("coffee")[:375, :500]  # 375 x 500: Y is 47 x 63 blocks, the last row partial
     y = luma(img).astype(np.float32)
@@ -390,6 +406,24 @@ def test_to_420_equals_pixel_downsampling(sampling, size):
                 p = 0.5 * (p[:, 0::2] + p[:, 1::2])
             ref = p
         resampled_ok(out, ref, padding=(vertical, horizontal))
+
+
+def test_to_420_real_444_camera_jpeg():
+    """scikit-image's rocket.jpg is a real 4:4:4 JPEG of 427 x 640 (odd chroma height)."""
+    data_mod = pytest.importorskip("skimage.data", reason="scikit-image not installed")
+    with open(data_mod.__path__[0] + "/rocket.jpg", "rb") as f:
+        data = f.read()
+    y, cb, cr = raw_components(data)
+    _, ocb, ocr = dct.to_420(y, cb, cr, "4:4:4", size=(427, 640))
+    assert ocb.shape == (27, 40, 64)
+    for coef, out in ((cb, ocb), (cr, ocr)):
+        pix = np.pad(block_idct(coef)[:427, :640], ((0, 1), (0, 0)), mode="edge")
+        ref = pix.reshape(214, 2, 320, 2).mean(axis=(1, 3))
+        resampled_ok(out, ref)
+    # the jpeglib reader's own DCT-domain conversion (int16, rounded) agrees except in the
+    # last block row (it repeats the last block, not the last pixel row, for an odd count)
+    via_reader = read_dct(data, "jpeglib")[1]
+    assert np.abs(via_reader[:-1] - ocb[:-1]).max() <= 0.5 + 1e-3
 
 
 def test_to_420_close_to_a_real_420_encode_and_grayscale():
