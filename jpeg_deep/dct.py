@@ -24,7 +24,8 @@ block depends on the few input blocks its pixels are interpolated from, so each 
 stored (cached per shape) as one ``(8, 8 * K)`` slice per output block row plus the index of its
 first input block, and applied as a batched product over those slices only. The result equals
 "inverse DCT, the same operation on float pixels (OpenCV ``cv2.resize`` / slicing / padding),
-forward DCT" up to float rounding: about 1e-4 of the 0..255 pixel scale in float32 (see the tests).
+forward DCT" up to float rounding: measured at most 3e-5 on the 0..255 pixel scale in float32
+and 2e-12 in float64 (the weights are OpenCV's own; see ``tests/test_dct.py``).
 
 Outputs of resampling operations have ``ceil(n/8)`` blocks per axis for ``n`` output pixels;
 when ``n`` is not a multiple of 8, the padding pixels of the last block repeat the last valid
@@ -215,15 +216,16 @@ def crop(c: np.ndarray, top: int, left: int, height: int, width: int, *, size=No
     """The ``height x width`` window whose top-left pixel is ``(top, left)``.
 
     When ``top`` and ``left`` are multiples of 8 and the window lies inside the component, this
-    is slicing of whole blocks (exact, dtype kept, a view; like ``jpegtran -crop WxH+X+Y``, a last
-    partial block keeps the source pixels beyond the window). Otherwise the window is
+    is slicing of whole blocks (exact, dtype kept, a view; like ``jpegtran -crop WxH+X+Y``, a
+    last partial block keeps the source pixels beyond the window). Otherwise the window is
     resampled (float output, padding as in the module docstring); window pixels outside the
     image (``size``, default whole blocks) take the level-shifted value ``fill``.
     """
     h, w = _size(c, size)
     if (top % 8 == 0 and left % 8 == 0 and top >= 0 and left >= 0 and height > 0 and width > 0
             and top + height <= h and left + width <= w):
-        return c[..., top // 8: top // 8 + -(-height // 8), left // 8: left // 8 + -(-width // 8), :]
+        i, j = top // 8, left // 8
+        return c[..., i: i + -(-height // 8), j: j + -(-width // 8), :]
     return resample(c, AxisOp(h).window(top, height), AxisOp(w).window(left, width), fill=fill)
 
 
