@@ -38,8 +38,8 @@ so 0 is mid-grey and, for Cb / Cr, no colour); :func:`ycbcr_levels` converts an 
 
 Timing (this project's 2-core CPU, one BLAS thread, float32): resize 375x500 -> 256x341,
 random 224x224 crop and horizontal flip of Y and of Cb + Cr stacked (4:2:0), one
-:func:`resample` each, take about 0.6 ms per image with cached operators (about 1.3 ms while
-the operator caches fill up: building one operator costs about 0.1-0.2 ms).
+:func:`resample` each, take 0.6-0.9 ms per image with cached operators (measured on a shared, busy machine; 1.3-2.3
+ms per image while the caches fill up with new crop offsets).
 """
 from __future__ import annotations
 
