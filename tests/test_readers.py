@@ -8,15 +8,9 @@ from PIL import Image
 from conftest import jpeg_bytes, smooth_image
 from jpeg_deep.data import InvalidJPEGError, backends, inspect_jpeg, read_dct, reader_stats
 from jpeg_deep.data.readers import _chroma_to_420
+from jpeg_deep.dct import dct_matrix  # checked against OpenCV's DCT in test_dct.py
 
 BACKENDS = ["jpeg2dct", "jpeglib"]
-
-
-def dct_matrix():
-    n = np.arange(8)
-    c = np.sqrt(2 / 8) * np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / 16)
-    c[0] /= np.sqrt(2)
-    return c
 
 
 def ycbcr_y(img):

@@ -39,6 +39,8 @@ from typing import Callable, Union
 
 import numpy as np
 
+from jpeg_deep.dct import dct_matrix
+
 logger = logging.getLogger(__name__)
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview]
@@ -327,8 +329,7 @@ def _tmp_dir():
 def _halving_operator() -> np.ndarray:
     """(8, 16) matrix: two neighbouring DCT blocks -> the DCT of their 2x box-downsampling."""
     n = np.arange(8)
-    c8 = np.sqrt(2 / 8) * np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / 16)
-    c8[0] /= np.sqrt(2)
+    c8 = dct_matrix(8)
     down = np.zeros((8, 16))
     down[n, 2 * n] = down[n, 2 * n + 1] = 0.5
     inverse_pair = np.kron(np.eye(2), c8.T)  # coefficients of 2 blocks -> 16 pixels

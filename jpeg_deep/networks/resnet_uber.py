@@ -15,6 +15,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from jpeg_deep.dct import dct_matrix
 from jpeg_deep.networks.resnet import (
     Block, apply_blocks, chroma_rows, conv5_stage, conv_bn_relu, early_merge, late_concat,
     lc_rfa_y_rows, network, norm, resnet50_blocks, resnet_stem, rfa_stage, stage,
@@ -89,9 +90,7 @@ _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype="float32")
 def dct_basis(n=8):
     """Conv kernel ``(n, n, 1, n*n)`` of the orthonormal 2-D DCT-II, channel ``n*v + u``
     (v vertical, u horizontal frequency: the jpeg2dct natural order)."""
-    k = np.arange(n)
-    c = np.sqrt(2.0 / n) * np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n))
-    c[0] /= np.sqrt(2.0)
+    c = dct_matrix(n)
     basis = np.einsum("vi,uj->ijvu", c, c).reshape(n, n, 1, n * n)
     return basis.astype("float32")
 
