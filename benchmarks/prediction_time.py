@@ -49,21 +49,22 @@ def main(argv=None):
 
     import numpy as np
 
-    from jpeg_deep.data.datasets import ImageFolder
     from jpeg_deep.data.pipeline import iter_samples
-    from jpeg_deep.training import Experiment, build_model, sample_loader
+    from jpeg_deep.tasks import task_for
+    from jpeg_deep.training import Experiment
 
     exp = Experiment.open(args.experiment)
     config = exp.load_config()
-    full_images = args.split == "test"
-    dataset = ImageFolder.scan(config.split_dir(args.split), config.class_index)
-    model = build_model(config, dataset.num_classes, inference=full_images)
+    task = task_for(config)
+    full_images = args.split == "test" and task.name == "classification"
+    dataset = task.dataset(args.split)
+    model = task.build(dataset, inference=full_images)
     if args.weights:
         from jpeg_deep.networks.weights import load_weights
 
         load_weights(model, args.weights)
     batch_size = 1 if full_images else (args.batch_size or config.batch_size)
-    loader = sample_loader(config, "test" if full_images else "val", inference=full_images)
+    loader = task.loader("test" if full_images else "val", inference=full_images)
     samples = []
     for _, inputs, _ in iter_samples(loader, (dataset.path(i) for i in range(len(dataset)))):
         if inputs is not None:

@@ -4,9 +4,10 @@ A config is *data*: module-level names say what to train; the trainer decides ho
 loaded without touching ``sys.path`` and checked before anything is built, so a wrong config
 fails at once with a message naming the problem. See the README for a full example.
 
-Required names: ``network`` (a registry name), ``train_dir``, ``val_dir`` (ImageNet-style
-folders). Everything else has a default (``DEFAULTS``). An optional ``prepare()`` function runs
-before the checks (the demo configs use it to write the demo data when it is missing).
+Required: ``network`` (a registry name) and the data of the task: ``train_dir``, ``val_dir``
+(ImageNet-style folders) for classification, ``data`` (a VOC devkit or COCO root) for detection.
+Everything else has a default (``DEFAULTS``). An optional ``prepare()`` function runs before the
+checks (the demo configs use it to write the demo data when it is missing).
 """
 from __future__ import annotations
 
@@ -18,18 +19,21 @@ import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-REQUIRED = ("network", "train_dir", "val_dir")
-TASKS = ("classification", "detection")  # detection (VOC / COCO, SSD) is the next step
+REQUIRED = ("network",)
 
 DEFAULTS = dict(
-    task="classification",
+    task="classification",        # or "detection" (jpeg_deep.tasks)
+    train_dir=None,               # classification: ImageNet-style split folders
+    val_dir=None,
+    test_dir=None,
+    data=None,                    # detection: dict(format="voc" | "coco", root=..., ...)
+    detection=None,               # detection: thresholds and options (DETECTION_DEFAULTS)
     description="",
     network_args={},              # extra keyword arguments of the network builder
     input_size=224,               # training input size in pixels (crop)
     inference_network=None,       # e.g. the fully convolutional twin; default: ``network``
-    test_dir=None,
     class_index=None,             # imagenet_class_index.json-format file, or None
-    transforms=dict(resize=256, crop=224, quality=95),
+    transforms=None,              # the task's transform settings; None: its defaults
     reader_backend="jpeg2dct",
     batch_size=64,
     epochs=1,
@@ -69,16 +73,18 @@ class Config:
 
     path: Path
     network: str
-    train_dir: str
-    val_dir: str
     task: str = _default("task")
+    train_dir: str | None = _default("train_dir")
+    val_dir: str | None = _default("val_dir")
+    test_dir: str | None = _default("test_dir")
+    data: dict | None = _default("data")
+    detection: dict | None = _default("detection")
     description: str = _default("description")
     network_args: dict = _default("network_args")
     input_size: int = _default("input_size")
     inference_network: str | None = _default("inference_network")
-    test_dir: str | None = _default("test_dir")
     class_index: str | None = _default("class_index")
-    transforms: dict = _default("transforms")
+    transforms: dict | None = _default("transforms")
     reader_backend: str = _default("reader_backend")
     batch_size: int = _default("batch_size")
     epochs: int = _default("epochs")
@@ -172,17 +178,10 @@ def validate(config: Config, *, check_paths=True) -> None:
     the builder / optimizer / callbacks, sizes, the reader backend and (``check_paths``) paths.
     The model itself is built by the trainer before it makes any folder."""
     from jpeg_deep.networks import names
+    from jpeg_deep.tasks import task_for
 
     where = config.path
-    if config.task not in TASKS:
-        raise ConfigError(f"{where}: task {config.task!r} unknown; known: {', '.join(TASKS)}")
-    if config.task != "classification":
-        raise ConfigError(f"{where}: task {config.task!r} is not implemented yet "
-                          "(implemented: 'classification')")
-    for attr, variable in (("train_dir", "DATASET_PATH_TRAIN"), ("val_dir", "DATASET_PATH_VAL")):
-        if not getattr(config, attr):
-            raise ConfigError(f"{where}: {attr} is not set; this config reads it from "
-                              f"${variable} (export it, or pass --{attr.replace('_', '-')})")
+    task = task_for(config)  # an unknown task name is refused here
     for attr in ("network", "inference_network"):
         value = getattr(config, attr)
         if value is not None and value not in names():
@@ -205,16 +204,9 @@ def validate(config: Config, *, check_paths=True) -> None:
                           f">= 0, not {config.keep_checkpoints!r}")
     _check_reader_backend(config)
     _check_network_args(config)
-    try:
-        from jpeg_deep.data.augmentation import TransformConfig
-
-        transforms = TransformConfig(**config.transforms)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{where}: transforms {config.transforms!r}: {err}") from None
-    if transforms.crop != config.input_size:
-        raise ConfigError(f"{where}: transforms crop {transforms.crop} differs from input_size "
-                          f"{config.input_size}: training crops are the network's input; set "
-                          "both to the same size")
+    if config.transforms is not None and not isinstance(config.transforms, dict):
+        raise ConfigError(f"{where}: transforms must be a dict or None, not {config.transforms!r}")
+    task.check(check_paths=check_paths)
     _check_optimizer(config)
     for attr in ("reduce_lr_on_plateau", "early_stopping"):
         _check_arguments(where, attr, getattr(config, attr), _callback_class(attr), strict=True)

@@ -35,11 +35,8 @@ import numpy as np
 
 from jpeg_deep import distribute
 from jpeg_deep.config import Config, ConfigError, load_config
-from jpeg_deep.data.augmentation import TransformConfig
-from jpeg_deep.data.datasets import ImageFolder
-from jpeg_deep.data.pipeline import (ClassificationBatches, EventLog, SampleLoader,
-                                     distributed_dataset)
-from jpeg_deep.networks import build, spec
+from jpeg_deep.data.pipeline import Batches, EventLog, distributed_dataset
+from jpeg_deep.tasks import task_for
 
 logger = logging.getLogger(__name__)
 
@@ -151,41 +148,14 @@ def make_optimizer(settings: dict, learning_rate_scale: float = 1.0):
     return keras.optimizers.get({"class_name": name, "config": settings})
 
 
-def sample_loader(config: Config, split: str, *, inference=False) -> SampleLoader:
-    """The loader that turns a file of ``split`` into inputs of the config's network (or of its
-    inference network)."""
-    name = (config.inference_network or config.network) if inference else config.network
-    return SampleLoader(spec(name).inputs, split, TransformConfig(**config.transforms),
-                        config.reader_backend)
-
-
-def make_batches(config: Config, split: str, dataset: ImageFolder, *, event_log=None,
-                 replicas=1, replica_ids=None):
-    """The batches of ``split`` that ``replica_ids`` (of ``replicas``) feed."""
-    return ClassificationBatches(
-        dataset, batch_size=config.batch_size, loader=sample_loader(config, split),
-        seed=config.seed, event_log=event_log, replicas=replicas, replica_ids=replica_ids)
-
-
-def build_model(config: Config, num_classes: int, *, inference=False):
-    name = (config.inference_network or config.network) if inference else config.network
-    kwargs = dict(config.network_args)
-    kwargs["classes"] = num_classes
-    if inference and spec(name).fully_convolutional:
-        kwargs.update(input_size=None, train_input_size=config.input_size)
-    elif inference:  # full-size test images where the network allows any size (global pooling)
-        try:
-            return build(name, input_size=None, **kwargs)
-        except ValueError:  # a dense classifier needs its training size
-            kwargs["input_size"] = config.input_size
-    else:
-        kwargs["input_size"] = config.input_size
-    return build(name, **kwargs)
-
-
-def classification_metrics(num_classes: int):
-    return [keras.metrics.CategoricalAccuracy(name="top1"),
-            keras.metrics.TopKCategoricalAccuracy(k=min(5, num_classes), name="top5")]
+def make_batches(task, split: str, dataset, model, *, event_log=None, replicas=1,
+                 replica_ids=None) -> Batches:
+    """The batches of ``split`` that ``replica_ids`` (of ``replicas``) feed, with ``model``'s
+    targets (the task's encoder)."""
+    config = task.config
+    return Batches(dataset, batch_size=config.batch_size, loader=task.loader(split, model=model),
+                   seed=config.seed, event_log=event_log, replicas=replicas,
+                   replica_ids=replica_ids)
 
 
 class LearningRateControl(keras.callbacks.Callback):
@@ -300,18 +270,6 @@ def _configure_numerics(config: Config):
     keras.mixed_precision.set_global_policy(config.mixed_precision or "float32")
 
 
-def build_checked(config: Config, num_classes: int, *, inference=False):
-    """:func:`build_model`, a builder's refusal (a size it cannot take...) turned into a
-    :class:`ConfigError` naming the settings."""
-    try:
-        return build_model(config, num_classes, inference=inference)
-    except (TypeError, ValueError) as err:
-        name = (config.inference_network or config.network) if inference else config.network
-        raise ConfigError(f"{config.path}: network {name!r} cannot be built with input_size "
-                          f"{config.input_size} and network_args {config.network_args!r}: "
-                          f"{err}") from None
-
-
 def _load_config(config_path, restart, overrides) -> tuple[Experiment | None, Config]:
     if restart is not None:
         exp = Experiment.open(restart)
@@ -341,21 +299,20 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
 
     keras.utils.set_random_seed(config.seed)
     _configure_numerics(config)
-    train_set = ImageFolder.scan(config.split_dir("train"), config.class_index)
-    val_set = ImageFolder.scan(config.split_dir("val"), config.class_index)
-    n_classes = train_set.num_classes
+    task = task_for(config)
+    train_set = task.dataset("train", training=True)
+    val_set = task.dataset("val")
     replicas = runtime.replicas
     lr_scale = replicas if config.scale_learning_rate else 1
     with runtime.strategy.scope():
-        model = build_checked(config, n_classes)
+        model = task.build(train_set)
         if config.weights:
             from jpeg_deep.networks.weights import load_weights
 
             load_weights(model, config.weights)
         optimizer = make_optimizer(config.optimizer, lr_scale)
-        model.compile(optimizer=optimizer, loss=config.loss,
-                      metrics=classification_metrics(n_classes),
-                      jit_compile=config.jit_compile)
+        model.compile(optimizer=optimizer, jit_compile=config.jit_compile,
+                      **task.compile_arguments(train_set))
 
     if exp is None:  # new run: the chief makes the folder, every worker learns its name
         made = Experiment.create(config, output_dir) if runtime.is_chief else None
@@ -380,7 +337,7 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     # neither can be trusted to say which epoch a batch belongs to); each worker loads only
     # its replicas' slice of every global batch.
     def batches_for(split, dataset):
-        return lambda n, ids: make_batches(config, split, dataset, event_log=events,
+        return lambda n, ids: make_batches(task, split, dataset, model, event_log=events,
                                            replicas=n, replica_ids=ids)
 
     train_batches = batches_for("train", train_set)(replicas, None)
@@ -401,8 +358,8 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
             multipliers=config.lr_schedule)
     if runtime.is_chief:
         exp.update_summary(
-            config=config.name, network=config.network, parameters=model.count_params(),
-            classes=list(train_set.class_names),
+            config=config.name, task=task.name, network=config.network,
+            parameters=model.count_params(), **task.summary(train_set),
             dataset_sizes={"train": len(train_set), "val": len(val_set)},
             settings={f.name: getattr(config, f.name) for f in fields(config)},
             distribution=runtime.as_dict(), batch_size_per_replica=config.batch_size,
@@ -419,7 +376,8 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     history = model.fit(
         train_data, validation_data=val_data, epochs=config.epochs,
         steps_per_epoch=steps, validation_steps=val_steps,
-        callbacks=_callbacks(config, work, lr_control), shuffle=False,
+        callbacks=task.callbacks(model, val_set) + _callbacks(config, work, lr_control),
+        shuffle=False,
         verbose=verbose if runtime.is_chief else 0,
     )
     model.save(work.checkpoints / "final.keras")

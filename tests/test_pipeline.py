@@ -7,9 +7,16 @@ import pytest
 from jpeg_deep.data.augmentation import TransformConfig, make_transform
 from jpeg_deep.data.datasets import DatasetError, ImageFolder
 from jpeg_deep.data.layout import dct_layout
-from jpeg_deep.data.pipeline import ClassificationBatches, SampleLoader, iter_samples
+import functools
+
+from jpeg_deep.data.pipeline import Batches, SampleLoader, iter_samples, one_hot
 
 SMALL = TransformConfig(resize=40, crop=32, quality=95)
+FIVE = functools.partial(one_hot, num_classes=5)  # the demo's classes
+
+
+def loader(kind, split):
+    return SampleLoader(kind, split, SMALL, encoder=FIVE)
 
 
 def test_scan_uses_class_index_order(tiny_demo):
@@ -72,7 +79,7 @@ def test_layout_pads_y_to_twice_chroma():
 ])
 def test_batch_shapes_and_dtypes(tiny_demo, kind, shapes):
     ds = ImageFolder.scan(tiny_demo / "imagenet" / "train")
-    batches = ClassificationBatches(ds, batch_size=8, loader=SampleLoader(kind, "train", SMALL))
+    batches = Batches(ds, batch_size=8, loader=loader(kind, "train"))
     x, y = batches[0]
     x = x if isinstance(x, tuple) else (x,)
     assert [a.shape for a in x] == shapes
@@ -85,8 +92,7 @@ def test_epochs_reshuffle_reproducibly(tiny_demo):
     ds = ImageFolder.scan(tiny_demo / "imagenet" / "train")
 
     def labels_of_epochs(seed):
-        b = ClassificationBatches(ds, batch_size=8, seed=seed,
-                                  loader=SampleLoader("y", "train", SMALL))
+        b = Batches(ds, batch_size=8, seed=seed, loader=loader("y", "train"))
         first = b[0][1].argmax(1)
         b.on_epoch_end()
         return first, b[0][1].argmax(1), b[0][0]
@@ -106,9 +112,8 @@ def test_corrupt_file_is_skipped_counted_and_replaced(tmp_path, tiny_demo):
     (root / "circle" / "000000_bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     (root / "ring" / "empty.jpg").write_bytes(b"")
     ds = ImageFolder.scan(root)
-    batches = ClassificationBatches(ds, batch_size=8, shuffle=False, drop_remainder=True,
-                                    event_log=tmp_path / "ev.tsv",
-                                    loader=SampleLoader("y_cbcr", "val", SMALL))
+    batches = Batches(ds, batch_size=8, shuffle=False, drop_remainder=True,
+                      event_log=tmp_path / "ev.tsv", loader=loader("y_cbcr", "val"))
     seen = 0
     for i in range(len(batches)):  # a whole epoch runs through
         x, y = batches[i]
@@ -123,9 +128,9 @@ def test_parallel_workers_give_the_same_batches(tiny_demo):
     import keras
 
     ds = ImageFolder.scan(tiny_demo / "imagenet" / "validation")
-    loader = SampleLoader("y_cbcr", "val", SMALL)
-    serial = ClassificationBatches(ds, batch_size=5, loader=loader)
-    parallel = ClassificationBatches(ds, batch_size=5, loader=loader, workers=2)
+    val = loader("y_cbcr", "val")
+    serial = Batches(ds, batch_size=5, loader=val)
+    parallel = Batches(ds, batch_size=5, loader=val, workers=2)
     model_in = [keras.Input((4, 4, 64)), keras.Input((2, 2, 128))]
     out = keras.layers.Dense(5, activation="softmax")(
         keras.layers.GlobalAveragePooling2D()(model_in[0]))

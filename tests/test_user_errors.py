@@ -80,13 +80,12 @@ def test_missing_jpeg2dct_is_one_line_at_the_config_check(tmp_path, tiny_demo, m
 
 def test_defaults_have_one_source(tmp_path, tiny_demo):
     config = load_config(write_config(tmp_path / "cfg", tiny_demo))
-    settings = {f for f in Config.__dataclass_fields__} - {"path", "network", "train_dir",
-                                                           "val_dir"}
+    settings = {f for f in Config.__dataclass_fields__} - {"path", "network"}
     assert settings == set(DEFAULTS)
-    bare = Config(path=tmp_path, network="vgg16", train_dir="t", val_dir="v")
+    bare = Config(path=tmp_path, network="vgg16")
     for name, value in DEFAULTS.items():
         assert getattr(bare, name) == value, name
-    assert bare.transforms is not DEFAULTS["transforms"]      # a copy, never shared
+    assert bare.network_args is not DEFAULTS["network_args"]  # a copy, never shared
     assert config.early_stopping is None and config.reduce_lr_on_plateau is None
 
 

@@ -76,6 +76,10 @@ class ImageFolder:
     def path(self, i: int) -> Path:
         return self.root / self.files[i]
 
+    def target(self, i: int) -> int:
+        """The class index of file ``i`` (what the pipeline one-hot encodes)."""
+        return self.labels[i]
+
     def balanced_subset(self, limit: int | None) -> "ImageFolder":
         """At most ``limit`` files spread evenly over the classes: round-robin over the classes,
         each class's files in order (a class with few files gives its share to the others).

@@ -158,6 +158,10 @@ class DetectionDataset:
     def path(self, i: int) -> Path:
         return self.samples[i].path
 
+    def target(self, i: int) -> DetectionSample:
+        """The sample itself: its boxes travel through the transforms with the image."""
+        return self.samples[i]
+
     def shard(self, index: int, count: int):
         """Every ``count``-th sample starting at ``index`` (one worker's part of the data)."""
         if not 0 <= index < count:

@@ -1,10 +1,16 @@
-"""Input pipeline: files -> (transform) -> DCT read -> layout -> batches for ``model.fit``.
+"""Input pipeline: files -> (transform, target alongside) -> DCT read -> layout -> target
+encoding -> batches for ``model.fit``.
 
-:class:`ClassificationBatches` is a ``keras.utils.PyDataset``: batches of ``((y, cbcr), one_hot)``
-(or ``y`` alone, ``(y, cb, cr)`` or ``rgb``, following the network's input kind), reshuffled every
-epoch from a seed, assembled in parallel *processes* (jpeg2dct holds the GIL, so threads do not
-help). A file that is not a readable JPEG is logged, written to the event log, counted and
-replaced by the next file of the epoch's order: it never kills an epoch.
+A dataset (:class:`~jpeg_deep.data.datasets.ImageFolder`, the detection datasets) gives for item
+``i`` a file ``path(i)`` and a target ``target(i)`` (a class index; an image's boxes). A
+:class:`SampleLoader` turns one file and its target into network inputs and the model's target
+``y``: the task's transform moves the target with the same random parameters as the image, the
+task's encoder turns it into ``y`` (one-hot; SSD anchor targets). :class:`Batches` is a
+``keras.utils.PyDataset`` of ``(inputs, y)``: inputs ``(y, cbcr)`` (or ``y`` alone,
+``(y, cb, cr)`` or ``rgb``, following the network's input kind), reshuffled every epoch from a
+seed, assembled in parallel *processes* (jpeg2dct holds the GIL, so threads do not help). A file
+that is not a readable JPEG is logged, written to the event log, counted and replaced by the next
+file of the epoch's order: it never kills an epoch.
 
 :func:`iter_samples` is the ordered, parallel loader used for inference, where a corrupt file is
 reported and left out instead of replaced.
@@ -20,52 +26,79 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
 
 from jpeg_deep.data.augmentation import TransformConfig, decode_rgb, encode_jpeg, make_transform
-from jpeg_deep.data.datasets import DatasetError, ImageFolder
+from jpeg_deep.data.datasets import DatasetError
 from jpeg_deep.data.layout import dct_layout, rgb_layout
 from jpeg_deep.data.readers import DEFAULT_BACKEND, InvalidJPEGError, inspect_jpeg, read_dct
 
 logger = logging.getLogger(__name__)
 
 
-_TRANSFORMS: dict = {}  # (split, TransformConfig) -> albumentations pipeline, per process
+_TRANSFORMS: dict = {}  # (factory, split, transform config) -> transform, per process
+
+
+class ClassificationTransform:
+    """The classification transform as every task's transform is called:
+    ``(rgb, target, seed) -> (rgb, target)``; the class index passes through unchanged."""
+
+    def __init__(self, split: str, config: TransformConfig):
+        self.pipeline = make_transform(split, config)
+
+    def __call__(self, rgb, target, seed=None):
+        if seed is not None:
+            self.pipeline.set_random_seed(seed)
+        return self.pipeline(image=rgb)["image"], target
 
 
 @dataclass(frozen=True)
 class SampleLoader:
-    """Everything needed to turn one file into network inputs (picklable, no state)."""
+    """Everything needed to turn one file (and its target) into network inputs and the model's
+    target (picklable, no state).
+
+    ``transform`` is a frozen config with a ``quality`` (the JPEG re-encoding quality) that
+    ``transform_factory(split, transform)`` turns into a ``(rgb, target, seed) -> (rgb,
+    target)`` callable (made once per process); ``encoder(target) -> y`` encodes the transformed
+    target for the model (None: no ``y``, as at inference)."""
 
     input_kind: str
     split: str = "train"
-    transform: TransformConfig | None = TransformConfig()
+    transform: object | None = TransformConfig()
     backend: str = DEFAULT_BACKEND
+    transform_factory: Callable = ClassificationTransform
+    encoder: Callable | None = None
 
     def __call__(self, path, rng_seed=None):
+        """The network inputs of ``path`` (its target, if any, is left aside)."""
+        return self.sample(path, None, rng_seed)[0]
+
+    def sample(self, path, target=None, rng_seed=None):
+        """``(inputs, y)`` of ``path`` and its ``target``; ``y`` is None without an encoder."""
         with open(path, "rb") as f:
             data = f.read()
         inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
         if self.transform is not None:
-            key = (self.split, self.transform)
-            if key not in _TRANSFORMS:  # one albumentations pipeline per process
-                _TRANSFORMS[key] = make_transform(self.split, self.transform)
-            pipeline = _TRANSFORMS[key]
-            if rng_seed is not None:
-                pipeline.set_random_seed(rng_seed)
-            rgb = pipeline(image=decode_rgb(data, path))["image"]
+            key = (self.transform_factory, self.split, self.transform)
+            if key not in _TRANSFORMS:  # one transform per process
+                _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
+            rgb, target = _TRANSFORMS[key](decode_rgb(data, path), target, rng_seed)
             if self.input_kind == "rgb":
-                return rgb_layout(rgb)
+                return rgb_layout(rgb), self._encode(target)
             data = encode_jpeg(rgb, self.transform.quality)
         elif self.input_kind == "rgb":
-            return rgb_layout(decode_rgb(data, path))
+            return rgb_layout(decode_rgb(data, path)), self._encode(target)
         try:
             y, cb, cr = read_dct(data, self.backend)
         except InvalidJPEGError as err:
             raise InvalidJPEGError(path, err.reason) from None
-        return dct_layout(y, cb, cr, self.input_kind)
+        return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
+
+    def _encode(self, target):
+        return None if self.encoder is None else self.encoder(target)
 
 
 class EventLog:
@@ -95,8 +128,21 @@ class EventLog:
         return out
 
 
-class ClassificationBatches(keras.utils.PyDataset):
-    """Batches of a classification :class:`ImageFolder` for ``fit`` / ``evaluate``.
+def one_hot(label, num_classes: int) -> np.ndarray:
+    """The classification encoder: a class index -> float32 one-hot vector."""
+    out = np.zeros(num_classes, np.float32)
+    out[int(label)] = 1
+    return out
+
+
+def _where(dataset) -> str:
+    root = getattr(dataset, "root", None)
+    return str(root) if root is not None else f"a dataset of {len(dataset)} images"
+
+
+class Batches(keras.utils.PyDataset):
+    """Batches ``(inputs, y)`` of a dataset (``path(i)``, ``target(i)``) for ``fit`` /
+    ``evaluate``; ``y`` comes from the loader's encoder (one-hot classes, SSD targets).
 
     ``shuffle`` (default: ``split == "train"``) draws a new order every epoch from ``seed`` and
     the epoch number; the random augmentation of each sample is seeded from ``(seed, epoch,
@@ -113,7 +159,7 @@ class ClassificationBatches(keras.utils.PyDataset):
     Several replicas always drop the last incomplete global batch (every replica must step).
     """
 
-    def __init__(self, dataset: ImageFolder, *, batch_size: int, loader: SampleLoader,
+    def __init__(self, dataset, *, batch_size: int, loader: SampleLoader,
                  shuffle=None, seed: int = 0, drop_remainder=None, event_log=None,
                  workers: int = 1, use_multiprocessing: bool = True, max_queue_size: int = 10,
                  replicas: int = 1, replica_ids=None):
@@ -135,8 +181,10 @@ class ClassificationBatches(keras.utils.PyDataset):
         self.events = event_log if isinstance(event_log, EventLog) else EventLog(event_log)
         self.epoch = 0  # set_epoch() moves to another epoch's order
         self._order = self._make_order()
+        if loader.encoder is None:
+            raise ValueError("training batches need a loader with a target encoder")
         if len(self) == 0:
-            raise DatasetError(f"{dataset.root}: {len(dataset)} files give no batch of "
+            raise DatasetError(f"{_where(dataset)}: {len(dataset)} files give no batch of "
                                f"{self.global_batch_size}")
 
     @property
@@ -183,7 +231,7 @@ class ClassificationBatches(keras.utils.PyDataset):
         positions = self.positions(index)
         n = len(self.dataset)
         step_end = (index // len(self.replica_ids) + 1) * self.global_batch_size
-        inputs, labels = [], []
+        inputs, targets = [], []
         pending = list(positions)
         replacement, failures = step_end, 0  # a skipped file is replaced by a later one
         while pending:
@@ -192,21 +240,21 @@ class ClassificationBatches(keras.utils.PyDataset):
             path = self.dataset.path(i)
             seed = int(np.random.default_rng([self.seed, self.epoch, position]).integers(2**31))
             try:
-                inputs.append(self.loader(path, seed))
+                x, y = self.loader.sample(path, self.dataset.target(i), seed)
             except InvalidJPEGError as err:
                 logger.warning("skipping %s: %s", err.source, err.reason)
                 self.events.corrupt(path, err.reason)
                 failures += 1
                 if failures >= n:
-                    raise DatasetError(f"{self.dataset.root}: no readable JPEG left "
+                    raise DatasetError(f"{_where(self.dataset)}: no readable JPEG left "
                                        f"(see {self.events.path})") from None
                 pending.append(replacement)
                 replacement += 1
                 continue
-            labels.append(self.dataset.labels[i])
+            inputs.append(x)
+            targets.append(y)
         x = tuple(np.stack(parts) for parts in zip(*inputs))
-        y = keras.utils.to_categorical(labels, self.dataset.num_classes).astype(np.float32)
-        return (x[0] if len(x) == 1 else x), y
+        return (x[0] if len(x) == 1 else x), np.stack(targets).astype(np.float32)
 
     def skipped(self) -> dict:
         return self.events.skipped()
@@ -237,7 +285,7 @@ def _load_batch(key, index):
     return _OPEN_BATCHES[key][index]
 
 
-def ordered_batches(batches: ClassificationBatches, workers: int, max_pending: int = 8):
+def ordered_batches(batches: Batches, workers: int, max_pending: int = 8):
     """Yield every batch of the current epoch in order, built by ``workers`` forked processes
     with at most ``max_pending`` batches in flight."""
     key = id(batches)
@@ -254,7 +302,7 @@ def distributed_dataset(strategy, make_batches, *, first_epoch=0, workers=1, pre
     strategy: epochs ``first_epoch, first_epoch + 1, ...`` of the batches, one after the other
     (give ``fit`` its ``steps_per_epoch`` / ``validation_steps``: one epoch's ``steps``).
 
-    ``make_batches(replicas, replica_ids)`` returns the :class:`ClassificationBatches` of the
+    ``make_batches(replicas, replica_ids)`` returns the :class:`Batches` of the
     replicas one input pipeline (one worker) feeds; each worker loads only its own files.
     ``prefetch`` batches are prepared ahead of the model (on top of the loader's own queue).
     """

@@ -1,1 +1,111 @@
-"""Tasks built on the networks: what the targets are, how they are encoded, scored and lost."""
+"""Tasks built on the networks: one object per task owns what differs between classification and
+detection (datasets, transforms, target encoding, model, loss, metrics, prediction files,
+evaluation); the trainer and the command-line tools only talk to it.
+
+``config.task`` picks the task: :func:`task_for` returns the task object of a config.
+"""
+from __future__ import annotations
+
+import functools
+
+from jpeg_deep.config import Config, ConfigError
+
+
+class Task:
+    """What the trainer, ``inference.py`` and ``evaluation.py`` ask of a task. A subclass holds
+    no state beyond its config."""
+
+    name = ""
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    # -- config ---------------------------------------------------------------------------------
+    def check(self, check_paths: bool = True) -> None:
+        """Task-specific config checks (no data read, no TensorFlow state): raise ConfigError;
+        ``check_paths``: also that its folders exist."""
+
+    def transform_config(self):
+        """The frozen transform config of this task (sizes, re-encoding quality...)."""
+        raise NotImplementedError
+
+    # -- data -----------------------------------------------------------------------------------
+    def dataset(self, split: str, *, training: bool = False):
+        """The dataset of ``split`` (``train``, ``val``, ``test``): ``len``, ``path(i)``,
+        ``target(i)``, ``shard(i, n)``; ``training``: the variant training reads."""
+        raise NotImplementedError
+
+    def loader(self, split: str, *, model=None, inference: bool = False):
+        """The :class:`~jpeg_deep.data.pipeline.SampleLoader` of ``split`` for the training
+        network (``inference``: the inference network), with the target encoder of ``model``'s
+        outputs when a model is given (training), without one otherwise."""
+        raise NotImplementedError
+
+    # -- model ----------------------------------------------------------------------------------
+    def network_name(self, inference: bool = False) -> str:
+        config = self.config
+        return (config.inference_network or config.network) if inference else config.network
+
+    def build(self, dataset, *, inference: bool = False):
+        """The model for ``dataset``'s classes; a builder's refusal becomes a ConfigError."""
+        name = self.network_name(inference)
+        try:
+            return self._build(name, dataset, inference)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                f"{self.config.path}: network {name!r} cannot be built with input_size "
+                f"{self.config.input_size} and network_args {self.config.network_args!r}: "
+                f"{err}") from None
+
+    def _build(self, name, dataset, inference):
+        raise NotImplementedError
+
+    def compile_arguments(self, dataset) -> dict:
+        """``loss`` and ``metrics`` for ``model.compile``."""
+        raise NotImplementedError
+
+    def callbacks(self, model, val_dataset) -> list:
+        """Callbacks that add to the epoch logs (run before checkpoints and logs see them)."""
+        return []
+
+    def summary(self, dataset) -> dict:
+        """What ``summary.json`` records of the training data (classes...)."""
+        return {}
+
+    # -- outputs --------------------------------------------------------------------------------
+    def predict(self, exp, weights, split="test", *, workers=None, limit=None):
+        """Predict ``split`` with ``weights`` and write the prediction files."""
+        raise NotImplementedError
+
+    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None) -> dict:
+        """Score ``split``: print a table, write ``evaluation/<split>_<weights>.json``."""
+        raise NotImplementedError
+
+
+@functools.cache
+def _tasks() -> dict:
+    from jpeg_deep.tasks.classification import ClassificationTask
+    from jpeg_deep.tasks.detection.task import DetectionTask
+
+    return {task.name: task for task in (ClassificationTask, DetectionTask)}
+
+
+def names() -> list[str]:
+    return sorted(_tasks())
+
+
+def task_for(config: Config) -> Task:
+    """The task object of ``config`` (``config.task``)."""
+    try:
+        return _tasks()[config.task](config)
+    except KeyError:
+        raise ConfigError(f"{config.path}: task {config.task!r} unknown; known: "
+                          f"{', '.join(names())}") from None
+
+
+def weights_tag(split: str, weights) -> str:
+    """``test_best`` for ``checkpoints/best.keras``: how prediction and evaluation files are
+    named."""
+    from pathlib import Path
+
+    return f"{split}_{Path(weights).name.split('.')[0]}"

@@ -1,0 +1,178 @@
+"""Classification: ImageNet-style folders, the reference transforms, one-hot targets,
+categorical cross-entropy, top-1 / top-5.
+
+Prediction files (``predictions/<split>_<weights>``):
+
+``.csv``   path, true class, predicted class, top-5 with probabilities
+``.npz``   ``paths``, ``labels``, ``probabilities`` (N x classes), ``class_ids``, ``skipped``
+
+Evaluation: ``evaluation/<split>_<weights>.json`` with ``images``, ``skipped``, ``top1``,
+``top5``.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import logging
+
+import numpy as np
+
+from jpeg_deep.config import ConfigError
+from jpeg_deep.tasks import Task, weights_tag
+
+logger = logging.getLogger(__name__)
+
+
+def top_k_accuracy(probabilities: np.ndarray, labels: np.ndarray, k: int) -> float:
+    if len(labels) == 0:
+        return float("nan")
+    k = min(k, probabilities.shape[1])
+    top = np.argsort(-probabilities, axis=1)[:, :k]
+    return float(np.mean(np.any(top == np.asarray(labels)[:, None], axis=1)))
+
+
+class ClassificationTask(Task):
+    name = "classification"
+
+    # -- config ---------------------------------------------------------------------------------
+    def check(self, check_paths=True):
+        config = self.config
+        for attr, variable in (("train_dir", "DATASET_PATH_TRAIN"),
+                               ("val_dir", "DATASET_PATH_VAL")):
+            if not getattr(config, attr):
+                raise ConfigError(f"{config.path}: {attr} is not set; this config reads it from "
+                                  f"${variable} (export it, or pass --{attr.replace('_', '-')})")
+        if config.data is not None:
+            raise ConfigError(f"{config.path}: data describes a detection dataset; a "
+                              "classification config reads train_dir / val_dir / test_dir")
+        try:
+            transforms = self.transform_config()
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{config.path}: transforms {config.transforms!r}: {err}") from None
+        if transforms.crop != config.input_size:
+            raise ConfigError(f"{config.path}: transforms crop {transforms.crop} differs from "
+                              f"input_size {config.input_size}: training crops are the "
+                              "network's input; set both to the same size")
+
+    def transform_config(self):
+        from jpeg_deep.data.augmentation import TransformConfig
+
+        settings = self.config.transforms
+        if settings is None:  # the reference's ratio: shorter side 256 for 224 crops
+            size = self.config.input_size
+            settings = dict(resize=size * 8 // 7, crop=size, quality=95)
+        return TransformConfig(**settings)
+
+    # -- data -----------------------------------------------------------------------------------
+    def dataset(self, split, *, training=False):
+        from jpeg_deep.data.datasets import ImageFolder
+
+        return ImageFolder.scan(self.config.split_dir(split), self.config.class_index)
+
+    def loader(self, split, *, model=None, inference=False):
+        from jpeg_deep.data.pipeline import SampleLoader, one_hot
+        from jpeg_deep.networks import spec
+
+        encoder = None
+        if model is not None:
+            encoder = functools.partial(one_hot, num_classes=int(model.output.shape[-1]))
+        return SampleLoader(spec(self.network_name(inference)).inputs, split,
+                            self.transform_config(), self.config.reader_backend, encoder=encoder)
+
+    # -- model ----------------------------------------------------------------------------------
+    def _build(self, name, dataset, inference):
+        from jpeg_deep.networks import build, spec
+
+        kwargs = dict(self.config.network_args, classes=dataset.num_classes)
+        if inference and spec(name).fully_convolutional:
+            kwargs.update(input_size=None, train_input_size=self.config.input_size)
+        elif inference:  # full-size test images where the network allows any size (pooling)
+            try:
+                return build(name, input_size=None, **kwargs)
+            except ValueError:  # a dense classifier needs its training size
+                kwargs["input_size"] = self.config.input_size
+        else:
+            kwargs["input_size"] = self.config.input_size
+        return build(name, **kwargs)
+
+    def compile_arguments(self, dataset):
+        import keras
+
+        return dict(loss=self.config.loss, metrics=[
+            keras.metrics.CategoricalAccuracy(name="top1"),
+            keras.metrics.TopKCategoricalAccuracy(k=min(5, dataset.num_classes), name="top5")])
+
+    def summary(self, dataset):
+        return dict(classes=list(dataset.class_names))
+
+    # -- outputs --------------------------------------------------------------------------------
+    def predict(self, exp, weights, split="test", *, workers=None, limit=None):
+        """Predict every file of ``split`` (at most ``limit``, spread over the classes), one at a
+        time at full size; returns the path of the ``.npz`` file."""
+        import keras
+
+        from jpeg_deep.data.pipeline import iter_samples
+        from jpeg_deep.networks.weights import load_weights
+
+        config = self.config
+        dataset = self.dataset(split)
+        model = self.build(dataset, inference=True)
+        load_weights(model, weights, strict=True)  # WeightsError naming the file if no fit
+        loader = self.loader(split, inference=True)
+        subset = dataset.balanced_subset(limit)
+        paths = [subset.path(i) for i in range(len(subset))]
+        labels = list(subset.labels)
+        probs, kept, kept_labels, skipped = [], [], [], {}
+        bar = keras.utils.Progbar(len(paths), unit_name="image")
+        n_workers = config.workers if workers is None else workers
+        for (path, inputs, error), label in zip(iter_samples(loader, paths, n_workers), labels):
+            if inputs is None:
+                logger.warning("skipping %s: %s", path, error)
+                skipped[str(path)] = error
+            else:
+                batch = [x[None] for x in inputs]
+                out = model.predict_on_batch(batch[0] if len(batch) == 1 else batch)
+                probs.append(np.asarray(out)[0])
+                kept.append(str(path))
+                kept_labels.append(label)
+            bar.add(1)
+        out_dir = exp.root / "predictions"
+        out_dir.mkdir(exist_ok=True)
+        tag = weights_tag(split, weights)
+        probabilities = (np.stack(probs) if probs
+                         else np.zeros((0, dataset.num_classes), np.float32))
+        npz = out_dir / f"{tag}.npz"
+        np.savez_compressed(npz, paths=np.array(kept), labels=np.array(kept_labels, np.int64),
+                            probabilities=probabilities, class_ids=np.array(dataset.class_ids),
+                            skipped=np.array(sorted(skipped)))
+        names = dataset.class_names
+        with open(out_dir / f"{tag}.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["path", "true_class", "predicted_class", "top5"])
+            for path, label, p in zip(kept, kept_labels, probabilities):
+                top = np.argsort(-p)[:5]
+                writer.writerow([path, names[label], names[top[0]],
+                                 " ".join(f"{names[t]}:{p[t]:.4f}" for t in top)])
+        print(f"predictions of {len(kept)} images written to {npz} "
+              f"({len(skipped)} unreadable files skipped)")
+        return npz
+
+    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None):
+        npz = self.predict(exp, weights, split, workers=workers, limit=limit)
+        data = np.load(npz)
+        result = {
+            "task": self.name, "experiment": str(exp.root), "weights": str(weights),
+            "split": split, "images": int(len(data["labels"])),
+            "skipped": int(len(data["skipped"])),
+            "top1": top_k_accuracy(data["probabilities"], data["labels"], 1),
+            "top5": top_k_accuracy(data["probabilities"], data["labels"], 5),
+        }
+        out_dir = exp.root / "evaluation"
+        out_dir.mkdir(exist_ok=True)
+        path = out_dir / f"{weights_tag(split, weights)}.json"
+        path.write_text(json.dumps(result, indent=2))
+        print(f"\n{'split':<8}{'images':>8}{'top-1':>9}{'top-5':>9}")
+        print(f"{split:<8}{result['images']:>8}{result['top1']:>9.4f}{result['top5']:>9.4f}")
+        print(f"written to {path}")
+        return result
