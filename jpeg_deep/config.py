@@ -47,6 +47,7 @@ DEFAULTS = dict(
     warmup_epochs=0,              # linear warm-up from lr to lr x replicas (Horovod's)
     lr_schedule=None,             # {epoch: factor}: step schedule (instead of RLRoP)
     weights=None,                 # weights file loaded by layer name before training
+    backbone_weights=None,        # detection: a classifier's weights for the backbone (all load)
     workers=2,                    # data-loading processes
     seed=0,
     keep_checkpoints=5,           # newest epoch-NNN.keras files kept (None: all); best, final kept
@@ -98,6 +99,7 @@ class Config:
     warmup_epochs: int = _default("warmup_epochs")
     lr_schedule: dict | None = _default("lr_schedule")
     weights: str | None = _default("weights")
+    backbone_weights: str | None = _default("backbone_weights")
     workers: int = _default("workers")
     seed: int = _default("seed")
     keep_checkpoints: int | None = _default("keep_checkpoints")
@@ -228,7 +230,8 @@ def validate(config: Config, *, check_paths=True) -> None:
             raise ConfigError(f"{where}: lr_schedule and reduce_lr_on_plateau both control the "
                               "learning rate; set reduce_lr_on_plateau = None")
     if check_paths:
-        for attr in ("train_dir", "val_dir", "test_dir", "class_index", "weights"):
+        for attr in ("train_dir", "val_dir", "test_dir", "class_index", "weights",
+                     "backbone_weights"):
             value = getattr(config, attr)
             if value is not None and not Path(value).exists():
                 raise ConfigError(f"{where}: {attr} {value} does not exist")

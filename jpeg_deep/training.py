@@ -306,10 +306,7 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     lr_scale = replicas if config.scale_learning_rate else 1
     with runtime.strategy.scope():
         model = task.build(train_set)
-        if config.weights:
-            from jpeg_deep.networks.weights import load_weights
-
-            load_weights(model, config.weights)
+        task.initialise(model)
         optimizer = make_optimizer(config.optimizer, lr_scale)
         model.compile(optimizer=optimizer, jit_compile=config.jit_compile,
                       **task.compile_arguments(train_set))

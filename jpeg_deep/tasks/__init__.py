@@ -60,6 +60,14 @@ class Task:
     def _build(self, name, dataset, inference):
         raise NotImplementedError
 
+    def initialise(self, model) -> None:
+        """Load the config's starting weights into a freshly built training model: ``weights``
+        by layer name (what loaded is logged)."""
+        if self.config.weights:
+            from jpeg_deep.networks.weights import load_weights
+
+            load_weights(model, self.config.weights)
+
     def compile_arguments(self, dataset) -> dict:
         """``loss`` and ``metrics`` for ``model.compile``."""
         raise NotImplementedError

@@ -43,9 +43,10 @@ class ClassificationTask(Task):
             if not getattr(config, attr):
                 raise ConfigError(f"{config.path}: {attr} is not set; this config reads it from "
                                   f"${variable} (export it, or pass --{attr.replace('_', '-')})")
-        if config.data is not None:
-            raise ConfigError(f"{config.path}: data describes a detection dataset; a "
-                              "classification config reads train_dir / val_dir / test_dir")
+        for attr in ("data", "detection", "backbone_weights"):
+            if getattr(config, attr) is not None:
+                raise ConfigError(f"{config.path}: {attr} is a detection setting; a "
+                                  "classification config reads train_dir / val_dir / test_dir")
         try:
             transforms = self.transform_config()
         except (TypeError, ValueError) as err:

@@ -295,6 +295,17 @@ class DetectionTask(Task):
         return build(name, classes=dataset.num_classes + 1, input_size=self.config.input_size,
                      **self.config.network_args)
 
+    def initialise(self, model):
+        """``weights`` by layer name, then ``backbone_weights``: a classifier's weights into the
+        backbone, every backbone layer loading or a WeightsError naming the file and the layers
+        (a VGG classifier's dense fc1 / fc2 become fc6 / fc7 on the way)."""
+        super().initialise(model)
+        if self.config.backbone_weights:
+            from jpeg_deep.networks.ssd import init_from_classifier
+
+            report = init_from_classifier(model, self.config.backbone_weights)
+            print(f"backbone weights {self.config.backbone_weights}: {report}")
+
     def compile_arguments(self, dataset):
         from jpeg_deep.tasks.detection.loss import MultiboxLoss
 
@@ -314,16 +325,13 @@ class DetectionTask(Task):
         return dict(classes=list(dataset.class_names), skipped=dataset.skipped)
 
     # -- outputs --------------------------------------------------------------------------------
-    def predict(self, exp, weights, split="test", *, workers=None, limit=None):
-        """Detect every image of ``split`` (at most ``limit``, evenly spaced) and write the
-        prediction files; returns ``(samples, detections, dataset)``."""
+    def detections(self, weights, split="test", *, workers=None, limit=None):
+        """Detect the images of ``split`` (at most ``limit``, evenly spaced) with ``weights``:
+        ``(samples, detections, dataset)``, detections in original image pixels."""
         import keras
 
-        from jpeg_deep.data.detection import COCODataset, to_voc_pixels
         from jpeg_deep.networks.ssd import anchors_for
         from jpeg_deep.networks.weights import load_weights
-        from jpeg_deep.tasks.detection.metrics import (coco_image_id, detections_to_coco,
-                                                       voc_to_coco)
 
         dataset = self.dataset(split)
         model = self.build(dataset, inference=True)
@@ -334,6 +342,17 @@ class DetectionTask(Task):
                             anchors_for(model), self.options, batch_size=self.config.batch_size,
                             workers=self.config.workers if workers is None else workers,
                             progress=bar)
+        return samples, detections, dataset
+
+    def predict(self, exp, weights, split="test", *, workers=None, limit=None):
+        """Detect every image of ``split`` (at most ``limit``, evenly spaced) and write the
+        prediction files; returns ``(samples, detections, dataset)``."""
+        from jpeg_deep.data.detection import COCODataset, to_voc_pixels
+        from jpeg_deep.tasks.detection.metrics import (coco_image_id, detections_to_coco,
+                                                       voc_to_coco)
+
+        samples, detections, dataset = self.detections(weights, split, workers=workers,
+                                                       limit=limit)
         out_dir = exp.root / "predictions"
         out_dir.mkdir(exist_ok=True)
         tag = weights_tag(split, weights)

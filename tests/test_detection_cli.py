@@ -1,0 +1,124 @@
+"""Detection end to end, as a user runs it on the demo scenes: training.py, inference.py,
+evaluation.py and python -m jpeg_deep.display on a VOC devkit and on the COCO layout of the same
+scenes; and the detection config checks."""
+import json
+
+import numpy as np
+import pytest
+
+from helpers import run
+from jpeg_deep.demo import CLASSES
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    from jpeg_deep.demo import make_demo_detection_dataset
+
+    root = tmp_path_factory.mktemp("scenes")
+    return make_demo_detection_dataset(root, train=32, val=8, test=8, verbose=False)
+
+
+def write_detection_config(folder, scenes, **extra):
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = dict(
+        task="detection", network="ssd300_vgg16_dct", network_args=dict(width=0.0625),
+        input_size=96,
+        data=dict(format="voc", root=str(scenes / "VOCdevkit"), protocol="07", held_out=True,
+                  class_names=list(CLASSES)),
+        transforms=dict(quality=75), detection=dict(map_every=1, map_images=4),
+        batch_size=8, epochs=2, optimizer=dict(name="adam", learning_rate=0.001), workers=2,
+    )
+    settings.update(extra)
+    folder.joinpath("config.py").write_text(
+        "\n".join(f"{k} = {v!r}" for k, v in settings.items()) + "\n")
+    return folder
+
+
+def test_voc_detection_end_to_end(tmp_path, scenes):
+    config = write_detection_config(tmp_path / "config" / "ssd", scenes)
+    out = tmp_path / "experiments"
+    result = run("training.py", "-c", config, "-o", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (exp,) = out.iterdir()
+    summary = json.loads((exp / "summary.json").read_text())
+    assert summary["task"] == "detection" and summary["classes"] == list(CLASSES)
+    history = summary["history"]
+    assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
+    assert len(history["val_map"]) == 2 and 0 <= history["val_map"][-1] <= 1
+    assert "validation mAP (4 images)" in result.stdout
+
+    inf = run("inference.py", exp)
+    assert inf.returncode == 0, inf.stderr[-3000:]
+    predictions = exp / "predictions"
+    results = json.loads((predictions / "test_best.coco.json").read_text())
+    truth = json.loads((predictions / "test_groundtruth.coco.json").read_text())
+    assert {i["id"] for i in truth["images"]} >= {r["image_id"] for r in results}
+    assert len(truth["images"]) == 8
+    sizes = {i["id"]: (i["width"], i["height"]) for i in truth["images"]}
+    for r in results[:50]:                       # boxes in original image pixels
+        x, y, w, h = r["bbox"]
+        width, height = sizes[r["image_id"]]
+        assert 0 <= x <= x + w <= width + 1e-3 and 0 <= y <= y + h <= height + 1e-3
+        assert 1 <= r["category_id"] <= len(CLASSES) and 0 < r["score"] <= 1
+    voc_files = sorted(p.name for p in (predictions / "test_best_voc").iterdir())
+    assert voc_files == sorted(f"comp4_det_test_{c}.txt" for c in CLASSES)
+    lines = [line.split() for c in CLASSES
+             for line in (predictions / "test_best_voc" / f"comp4_det_test_{c}.txt")
+             .read_text().splitlines()]
+    assert len(lines) == len(results) and all(len(parts) == 6 for parts in lines)
+
+    ev = run("evaluation.py", exp, "--limit", "6")
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    scores = json.loads((exp / "evaluation" / "test_best.json").read_text())
+    assert scores["task"] == "detection" and scores["images"] == 6
+    assert set(scores["voc"]) == {"map_11point", "map_area", "ap_11point", "ap_area"}
+    assert set(scores["voc"]["ap_area"]) == set(CLASSES)
+    assert set(scores["coco"]) == {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10",
+                                   "AR100"}
+    assert "mAP" in ev.stdout and "COCO: AP" in ev.stdout
+
+    shown = run("-m", "jpeg_deep.display", exp, "--images", "3", "--ground-truth",
+                "--threshold", "0.05")
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    pictures = sorted(p.name for p in (exp / "display" / "test_best").iterdir())
+    assert "grid.png" in pictures and len(pictures) == 4
+
+
+def test_coco_layout_trains_and_evaluates(tmp_path, scenes):
+    images = "VOCdevkit/VOC2007/JPEGImages"
+    data = dict(format="coco", root=str(scenes), train=("annotations/instances_train.json", images),
+                val=("annotations/instances_val.json", images),
+                test=("annotations/instances_test.json", images))
+    config = write_detection_config(tmp_path / "config" / "coco", scenes, data=data, epochs=1,
+                                    steps_per_epoch=2, detection=dict(map_every=0))
+    out = tmp_path / "experiments"
+    result = run("training.py", "-c", config, "-o", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (exp,) = out.iterdir()
+    ev = run("evaluation.py", exp, exp / "checkpoints" / "final.keras")
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    results = json.loads((exp / "predictions" / "test_final.coco.json").read_text())
+    coco_ids = {c["id"] for c in json.loads(
+        (scenes / "annotations" / "instances_test.json").read_text())["categories"]}
+    assert results and {r["category_id"] for r in results} <= coco_ids   # original COCO ids
+    assert not (exp / "predictions" / "test_final_voc").exists()
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(network="vgg16_dct"), "network 'vgg16_dct' is a classification network"),
+    (dict(data=dict(format="pascal", root=".")), "data must be dict(format='voc' or 'coco'"),
+    (dict(data=dict(format="voc", root=".", protocol="07+13")), "unknown VOC protocol '07+13'"),
+    (dict(data=dict(format="voc", root=".", split="07")), "data 'split' unknown for format 'voc'"),
+    (dict(detection=dict(iou=0.5)), "detection 'iou' unknown; known: confidence_threshold"),
+    (dict(transforms=dict(resize=300)), "unknown detection transform setting(s) resize"),
+    (dict(train_dir="somewhere"), "train_dir is for classification"),
+])
+def test_detection_config_mistakes(tmp_path, scenes, capsys, change, message):
+    from jpeg_deep import cli
+
+    config = write_detection_config(tmp_path / "cfg", scenes, **change)
+    out = tmp_path / "experiments"
+    assert cli.train_main(["-c", str(config), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert not out.exists()
