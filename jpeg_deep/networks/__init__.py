@@ -18,3 +18,4 @@ from jpeg_deep.networks import vgg  # noqa: F401,E402
 from jpeg_deep.networks import resnet  # noqa: F401,E402
 from jpeg_deep.networks import resnet_uber  # noqa: F401,E402
 from jpeg_deep.networks import resnet_insa  # noqa: F401,E402
+from jpeg_deep.networks import ssd  # noqa: F401,E402

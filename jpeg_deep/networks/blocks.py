@@ -19,23 +19,31 @@ def pixel_size(input_size):
     return h, w
 
 
-def _scaled(size, factor, name):
+def _scaled(size, factor, name, exact=True):
     if size is None:
         return None
-    if size % factor:
+    if exact and size % factor:
         raise ValueError(
             f"input_size {size} must be a multiple of {factor} pixels for {name} inputs"
         )
-    return size // factor
+    return -(-size // factor)
 
 
-def make_inputs(kind: str, input_size=224):
-    """Keras ``Input`` layers of one input kind (see ``registry.INPUT_KINDS``), in model order."""
+#: stride (pixels per cell) of each input of an input kind, in model order
+INPUT_STRIDES = {"rgb": (1,), "y": (8,), "y_cbcr": (8, 16), "y_cb_cr": (8, 16, 16)}
+
+
+def make_inputs(kind: str, input_size=224, *, exact=True):
+    """Keras ``Input`` layers of one input kind (see ``registry.INPUT_KINDS``), in model order.
+
+    ``exact``: a DCT input size must be a multiple of 16 pixels. Otherwise the chroma grid is
+    ``ceil(S / 16)`` and the Y grid twice that (the data layout pads Y to twice the chroma grid:
+    300 px -> Y 38, chroma 19)."""
     h, w = pixel_size(input_size)
     if kind == "rgb":
         return [keras.Input((h, w, 3), name="rgb")]
-    yh, yw = _scaled(h, 8, "DCT"), _scaled(w, 8, "DCT")
-    ch, cw = _scaled(h, 16, "DCT"), _scaled(w, 16, "DCT")
+    ch, cw = _scaled(h, 16, "DCT", exact), _scaled(w, 16, "DCT", exact)
+    yh, yw = (None if ch is None else 2 * ch), (None if cw is None else 2 * cw)
     y = keras.Input((yh, yw, 64), name="y")
     if kind == "y":
         return [y]
@@ -44,6 +52,41 @@ def make_inputs(kind: str, input_size=224):
     if kind == "y_cb_cr":
         return [y, keras.Input((ch, cw, 64), name="cb"), keras.Input((ch, cw, 64), name="cr")]
     raise ValueError(f"unknown input kind {kind!r}")
+
+
+class FeatureMaps(dict):
+    """The named maps of a backbone, filled while it is built: ``"stride{N}"`` is the deepest
+    map at stride N (pixels per cell), ``"last"`` the last one.
+
+    ``output_stride``: the largest stride the backbone may reach (32 for classifiers, 16 for
+    SSD); ``ceil``: pooling rounds sizes up (``"same"`` padding) so any input size gives
+    ``ceil(S / stride)`` grids. Builders call :meth:`mark` on every map they make (the blocks
+    helpers do it for their rows) and :meth:`allowed` before a reducing layer.
+    """
+
+    def __init__(self, output_stride=32, ceil=False):
+        super().__init__()
+        self.output_stride = output_stride
+        self.ceil = ceil
+        self._strides = {}
+
+    def mark(self, x, stride):
+        self._strides[id(x)] = (x, stride)
+        self[f"stride{stride}"] = x
+        return x
+
+    def stride(self, x):
+        try:
+            return self._strides[id(x)][1]
+        except KeyError:
+            raise ValueError("a backbone map was not marked with its stride") from None
+
+    def allowed(self, x, factor):
+        """``factor`` if reducing ``x`` by it stays within ``output_stride``, else 1."""
+        return factor if self.stride(x) * factor <= self.output_stride else 1
+
+    def strides(self):
+        return sorted(int(k[6:]) for k in self if k.startswith("stride"))
 
 
 def l2(value):
@@ -59,14 +102,24 @@ def filters(n, width):
 # VGG
 
 
-def vgg_block(x, block: int, convs: int, n_filters: int, *, l2_reg=5e-4, pool=True, start=1):
+def vgg_block(x, block: int, convs: int, n_filters: int, *, l2_reg=5e-4, pool=True, start=1,
+              maps=None):
+    """``convs`` 3x3 "same" ReLU convolutions ``block{block}_conv{i}`` then (``pool``) a 2x2/2
+    max-pool ``block{block}_pool``; with ``maps`` the maps are marked with their strides and the
+    pool rounds up when ``maps.ceil``."""
+    stride = maps.stride(x) if maps is not None else None
     for i in range(start, start + convs):
         x = layers.Conv2D(
             n_filters, 3, padding="same", activation="relu",
             kernel_regularizer=l2(l2_reg), name=f"block{block}_conv{i}",
         )(x)
+    if maps is not None:
+        maps.mark(x, stride)
     if pool:
-        x = layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
+        padding = "same" if maps is not None and maps.ceil else "valid"
+        x = layers.MaxPooling2D(2, strides=2, padding=padding, name=f"block{block}_pool")(x)
+        if maps is not None:
+            maps.mark(x, stride * 2)
     return x
 
 
@@ -79,7 +132,8 @@ def output_dtype():
 
 def vgg_dense_head(x, classes, *, units=4096, l2_reg=5e-4, dropout=0.5,
                    classifier_activation="softmax"):
-    """Flatten -> fc1 -> dropout -> fc2 -> dropout -> predictions (ARCHITECTURES.md 2.2)."""
+    """Flatten -> fc1 (4096, ReLU, L2 5e-4) -> dropout 0.5 -> fc2 (idem) -> dropout 0.5 ->
+    predictions (softmax, no regulariser)."""
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(units, activation="relu", kernel_regularizer=l2(l2_reg), name="fc1")(x)
     x = layers.Dropout(dropout, name="drop1")(x)
@@ -90,7 +144,8 @@ def vgg_dense_head(x, classes, *, units=4096, l2_reg=5e-4, dropout=0.5,
 
 
 def vgg_conv_head(x, classes, *, units=4096, kernel=7, classifier_activation="softmax"):
-    """Fully convolutional head (ARCHITECTURES.md 3.5): the dense layers as convolutions, a
+    """Fully convolutional head: the dense layers as convolutions (fc1 ``kernel`` x ``kernel``
+    valid, fc2 and predictions 1x1, no dropout), a
     probability per window, then their average. Same names as the dense head, so a trained
     classifier's fc1/fc2/predictions weights reshape into it."""
     x = layers.Conv2D(units, kernel, padding="valid", activation="relu", name="fc1")(x)
@@ -145,5 +200,6 @@ def resnet_stage(x, stage: int, widths, blocks: int, *, strides=2, kernel=3, fir
 
 
 def input_norm(x, name, **bn):
-    """The learned normalisation every DCT network starts with (ARCHITECTURES.md 1.3)."""
+    """The learned normalisation every DCT network starts with: a BatchNormalization on the raw
+    (de-quantised, unnormalised) coefficients."""
     return layers.BatchNormalization(name=name, **bn)(x)

@@ -167,3 +167,41 @@ def load_weights(model, path, *, strict=False) -> TransferReport:
     logger.log(logging.WARNING if incomplete else logging.INFO, "weights %s into %s: %s", path,
                model.name, report)
     return report
+
+
+def load_backbone_weights(model, path, expected, *, source=None) -> TransferReport:
+    """Load the layers named in ``expected`` (a detector's backbone layers) from a weights file
+    by name; a :class:`WeightsError` naming the file and every expected layer that did not load
+    (absent from the file, or of another shape). ``source``: the file's ``{layer: [arrays]}``
+    when already read (or converted). Layers outside ``expected`` are left as they are."""
+    source = read_weight_file(path) if source is None else source
+    wanted = {name: source[name] for name in expected if name in source}
+    report = transfer_layer_weights(wanted, model)
+    failed = [n for n in expected if n not in report.loaded]
+    if failed:
+        reasons = ", ".join(f"{n} ({report.skipped.get(n, 'not in the file')})" for n in failed)
+        raise WeightsError(f"{path}: {len(failed)} of {len(expected)} backbone layers of "
+                           f"{model.name} did not load: {reasons}")
+    logger.info("backbone weights %s into %s: %d layers loaded by name, %d others left as "
+                "initialised", path, model.name, len(report.loaded),
+                len(report.missing) + len(report.skipped))
+    return report
+
+
+def write_weight_file(weights: dict, path) -> None:
+    """Write ``{layer: [arrays]}`` as a by-name ``.h5`` file (the keras.applications layout:
+    ``layer_names`` attribute, one group per layer with ``weight_names``), atomically."""
+    import os
+
+    import h5py
+
+    path = str(path)
+    tmp = path + ".tmp"
+    with h5py.File(tmp, "w") as f:
+        f.attrs["layer_names"] = [n.encode() for n in weights]
+        for name, arrays in weights.items():
+            group = f.create_group(name)
+            group.attrs["weight_names"] = [str(i).encode() for i in range(len(arrays))]
+            for i, array in enumerate(arrays):
+                group.create_dataset(str(i), data=np.asarray(array))
+    os.replace(tmp, path)
