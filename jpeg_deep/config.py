@@ -186,9 +186,9 @@ def validate(config: Config, *, check_paths=True) -> None:
     task = task_for(config)  # an unknown task name is refused here
     for attr in ("network", "inference_network"):
         value = getattr(config, attr)
-        if value is not None and value not in names():
-            raise ConfigError(f"{where}: {attr} {value!r} is not a known network; "
-                              f"known: {', '.join(names())}")
+        if value is not None and value not in names(None):
+            raise ConfigError(f"{where}: {attr} {value!r} is not a known network; known "
+                              f"{config.task} networks: {', '.join(names(config.task))}")
     for attr in ("batch_size", "epochs", "workers", "input_size", "prefetch"):
         value = getattr(config, attr)
         if not _is_int(value) or value < (0 if attr in ("workers", "prefetch") else 1):

@@ -1,0 +1,39 @@
+"""SSD300-DCT (the VGG-DCT backbone) on the demo detection scenes, small enough for a CPU.
+
+The detector is the paper's graph at 1/4 width on 160-pixel inputs (Y 20x20x64, CbCr 10x10x128;
+six source maps 20, 10, 5, 3, 2, 1 cells, 2,440 anchors), trained from scratch on the demo's
+VOC devkit: ``train`` to train, ``val`` to validate, ``test`` to test. The scenes hold one to six
+shapes of five classes, some small, some overlapping, some flagged difficult.
+Data: $DATASET_PATH when set (a VOCdevkit folder), else ./demo_data/detection (written on first
+use).
+"""
+from jpeg_deep.config import env_path
+from jpeg_deep.demo import CLASSES, make_demo_detection_dataset
+
+DEMO_ROOT = "demo_data"
+
+description = "SSD300 on VGG-DCT, 1/4 width, 160 px, demo scenes"
+task = "detection"
+network = "ssd300_vgg16_dct"
+network_args = dict(width=0.25)
+input_size = 160
+
+data = dict(format="voc", root=env_path("DATASET_PATH", default=f"{DEMO_ROOT}/detection/VOCdevkit"),
+            protocol="07", held_out=True, class_names=CLASSES)
+transforms = dict(quality=75)
+detection = dict(map_every=5, map_images=60)
+reader_backend = "jpeg2dct"
+
+batch_size = 16
+epochs = 40
+optimizer = dict(name="adam", learning_rate=0.001)
+reduce_lr_on_plateau = dict(patience=4, factor=0.3)
+early_stopping = None
+workers = 2
+seed = 0
+
+
+def prepare():
+    """Write the demo scenes the first time (about ten seconds)."""
+    if data["root"].startswith(DEMO_ROOT):
+        make_demo_detection_dataset(DEMO_ROOT, train=600, val=60, test=100)
