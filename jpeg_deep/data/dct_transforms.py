@@ -273,12 +273,20 @@ def _positional(plan) -> _Positional:
     return _Positional(k, int(start.min()), int(start.max()) + k, tuple(layers), layer, pos)
 
 
+def _view(base, offset, shape, strides):
+    """A read-only strided view into the C-contiguous array ``base`` (cheaper than
+    ``as_strided``), ``offset`` in elements."""
+    v = np.ndarray(shape, base.dtype, base, offset * base.itemsize, strides)
+    v.flags.writeable = False
+    return v
+
+
 def _windows(m, p0, npos, k):
-    """Sliding windows of ``k`` block rows over axis 1 of ``m`` ``(L, 8 n, W)``, starting at
-    block ``p0``: a view ``(L, npos, 8k, W)``."""
+    """Sliding windows of ``k`` block rows over axis 1 of the C-contiguous ``m``
+    ``(L, 8 n, W)``, starting at block ``p0``: a view ``(L, npos, 8k, W)``."""
     s = m.strides
-    return np.lib.stride_tricks.as_strided(m[:, 8 * p0:], (m.shape[0], npos, 8 * k, m.shape[2]),
-                                           (s[0], 8 * s[1], s[1], s[2]), writeable=False)
+    return _view(m, 8 * p0 * m.shape[2], (m.shape[0], npos, 8 * k, m.shape[2]),
+                 (s[0], 8 * s[1], s[1], s[2]))
 
 
 def _pass(m, pp: _Positional):
@@ -310,15 +318,14 @@ def apply_plans(comps, rows, cols) -> np.ndarray:
     pc = cols if isinstance(cols, _Positional) else _positional(cols)
     m = _tile(comps, pr.lo, pr.hi, pc.lo, pc.hi)            # (L, 8 nr, 8 nc)
     n, w = m.shape[0], m.shape[2]
-    t = _pick(_pass(m, pr), pr, 1)                          # (L, nbo, 8, W)
+    t = np.ascontiguousarray(_pick(_pass(m, pr), pr, 1))    # (L, nbo, 8, W)
     nbo = t.shape[1]
     t = t.reshape(n, 8 * nbo, w)
     st = t.strides
     o = []
     for p0, bands, bands_t in pc.layers:                    # windows along the last axis
-        v = np.lib.stride_tricks.as_strided(
-            t[:, :, 8 * (p0 - pc.lo):], (n, len(bands), 8 * nbo, 8 * pc.k),
-            (st[0], 8 * st[2], st[1], st[2]), writeable=False)
+        v = _view(t, 8 * (p0 - pc.lo), (n, len(bands), 8 * nbo, 8 * pc.k),
+                  (st[0], 8 * st[2], st[1], st[2]))
         o.append(np.matmul(v, bands_t))                    # (L, npos, (I, v'), u')
     o = _pick(o, pc, 1)                                     # (L, nco, 8 nbo, 8)
     nco = o.shape[1]
