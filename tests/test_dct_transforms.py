@@ -235,3 +235,16 @@ def test_resample_layers_match_numpy():
     out = DCTResample(rows, cols)(cbcr).numpy()[0]
     np.testing.assert_allclose(out[..., :64], dct.resample(cb, rows, cols), atol=2e-3)
     np.testing.assert_allclose(out[..., 64:], dct.resample(cr, rows, cols), atol=2e-3)
+
+
+def test_config_conversion_pickling_and_default_size():
+    import pickle
+    t = make_dct_transform("val", TransformConfig(resize=64, crop=48, quality=80))
+    assert t.config == DCTTransformConfig(resize=64, crop=48, quality=80)
+    t2 = pickle.loads(pickle.dumps(t))
+    y, cb, cr = components(smooth_image(96, 128))  # whole blocks: size=None is exact
+    a = t(y, cb, cr, 0)
+    b = t2(y, cb, cr, np.random.default_rng(0), size=(96, 128))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert a[0].shape == (6, 6, 64) and a[1].shape == (3, 3, 64)
