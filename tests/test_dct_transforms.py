@@ -248,3 +248,18 @@ def test_config_conversion_pickling_and_default_size():
     for u, v in zip(a, b):
         np.testing.assert_array_equal(u, v)
     assert a[0].shape == (6, 6, 64) and a[1].shape == (3, 3, 64)
+
+
+def test_fast_operator_build_equals_jpeg_deep_dct():
+    from jpeg_deep.data import dct_transforms as m
+    ops = [(dct.AxisOp(375).resize(256).window(5, 248), 47),
+           (m._chroma_op(375).resize(256).window(7, 240).halve(), 24),
+           (m._chroma_op(101).resize(256).window(3, 240).halve(), 7),
+           (dct.AxisOp(131).window(-5, 50).resize(77).flip(), 17),
+           (dct.AxisOp(120).window(10, 30).resize(300).window(-3, 200), 15),
+           (dct.AxisOp(64).resize(200, "area_up"), 8)]  # not handled: dense fallback
+    for op, nb in ops:
+        start, band = m._band(op, nb)
+        ref = dct._band_operator(op, nb)
+        np.testing.assert_array_equal(start, ref.start)
+        np.testing.assert_allclose(band, ref.band, atol=1e-6)
