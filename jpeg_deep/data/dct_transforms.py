@@ -313,7 +313,7 @@ def _tile(comps, r0, r1, c0, c1):
         tmp = np.empty((len(comps), nr, 8, nc, 8), np.int16)
         units = tmp.view(_V16).reshape(len(comps), nr, 8, nc)
         for i, c in enumerate(comps):
-            src = np.ascontiguousarray(c[r0:r1, c0:c1]).reshape(nr, nc, 8, 8)
+            src = c[r0:r1, c0:c1].reshape(nr, nc, 8, 8)  # rows of 8 stay contiguous
             units[i] = src.view(_V16)[..., 0].transpose(0, 2, 1)
         return tmp.astype(np.float32).reshape(len(comps), 8 * nr, 8 * nc)
     out = np.empty((len(comps), nr, 8, nc, 8), np.float32)
