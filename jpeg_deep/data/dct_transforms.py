@@ -148,9 +148,10 @@ def _random_resized_crop(h, w, config, rng):
 # dense compositions of jpeg_deep.dct (milliseconds: they dominate on datasets of many sizes).
 
 
+@lru_cache(maxsize=512)
 def _linear_taps(n_in: int, n_out: int):
     """``jpeg_deep.dct._linear_matrix`` (cv2 INTER_LINEAR) as taps: column indices and weights
-    ``(n_out, 2)``."""
+    ``(n_out, 2)`` (cached, read-only)."""
     scale = n_in / n_out
     fx = (np.arange(n_out) + 0.5) * scale - 0.5
     sx = np.floor(fx).astype(np.int64)
@@ -159,7 +160,25 @@ def _linear_taps(n_in: int, n_out: int):
     fx[low], sx[low] = 0.0, 0
     high = sx >= n_in - 1
     fx[high], sx[high] = 0.0, n_in - 1
-    return (np.stack([sx, np.minimum(sx + 1, n_in - 1)], 1), np.stack([1.0 - fx, fx], 1))
+    cols, w = np.empty((n_out, 2), np.int64), np.empty((n_out, 2))
+    cols[:, 0], cols[:, 1] = sx, np.minimum(sx + 1, n_in - 1)
+    w[:, 0], w[:, 1] = 1.0 - fx, fx
+    cols.setflags(write=False)
+    w.setflags(write=False)
+    return cols, w
+
+
+@lru_cache(maxsize=512)
+def _halve_taps(n: int):
+    dst = np.arange(-(-n // 2))
+    mc = np.empty((len(dst), 2), np.int64)
+    mc[:, 0], mc[:, 1] = 2 * dst, np.minimum(2 * dst + 1, n - 1)
+    return mc, np.full(mc.shape, 0.5)
+
+
+def _compose_taps(cols, w, mc, mw):
+    """Taps of ``m @ r``: ``(m @ r)[i] = sum_t mw[i, t] * r[mc[i, t]]``."""
+    return cols[mc].reshape(len(mc), -1), (mw[:, :, None] * w[mc]).reshape(len(mc), -1)
 
 
 def _axis_taps(op: dct.AxisOp):
@@ -175,9 +194,7 @@ def _axis_taps(op: dct.AxisOp):
                 return None
             mc, mw = _linear_taps(n, step[1])
         elif step[0] == "halve":
-            dst = np.arange(-(-n // 2))
-            mc = np.stack([2 * dst, np.minimum(2 * dst + 1, n - 1)], 1)
-            mw = np.full(mc.shape, 0.5)
+            mc, mw = _halve_taps(n)
         elif step[0] == "window":
             idx = np.arange(step[1], step[1] + step[2])
             inside = (idx >= 0) & (idx < n)
@@ -187,9 +204,7 @@ def _axis_taps(op: dct.AxisOp):
             mc, mw = np.arange(n)[::-1, None], np.ones((n, 1))
         else:  # pragma: no cover - future step kinds
             return None
-        # (m @ r)[i] = sum_t mw[i, t] * r[mc[i, t]]
-        cols = cols[mc].reshape(len(mc), -1)
-        w = (mw[:, :, None] * w[mc]).reshape(len(mc), -1)
+        cols, w = _compose_taps(cols, w, mc, mw)
         n = len(mc)
     return cols, w
 
@@ -204,7 +219,16 @@ def _band(op: dct.AxisOp, nb_in: int):
         return b.start, b.band32
     if op.size_in > 8 * nb_in or op.size_in <= 8 * nb_in - 8:
         raise ValueError(f"{op.size_in} pixels do not fit {nb_in} blocks")
-    cols, w = taps
+    return _band_from_taps(*taps, nb_in)
+
+
+@lru_cache(maxsize=8)
+def _idct_right(k: int) -> np.ndarray:
+    return np.kron(np.eye(k), dct.dct_matrix(8).T)
+
+
+def _band_from_taps(cols, w, nb_in: int):
+    """``(start, band32)`` of the pixel matrix given by its taps, on ``nb_in`` input blocks."""
     n_out = len(cols)
     nb_out = -(-n_out // 8)
     rows = np.minimum(np.arange(8 * nb_out), n_out - 1)  # padding repeats the last pixel
@@ -224,8 +248,7 @@ def _band(op: dct.AxisOp, nb_in: int):
     q = np.broadcast_to(np.arange(8 * nb_out)[:, None], cols.shape)[nz]
     flat = q * (8 * k) + cols[nz] - 8 * start[q // 8]
     sub = np.bincount(flat, w[nz], minlength=64 * nb_out * k).reshape(nb_out, 8, 8 * k)
-    c8 = dct.dct_matrix(8)
-    band = np.matmul(c8, sub) @ np.kron(np.eye(k), c8.T)
+    band = np.matmul(dct._dct_matrix(8), sub) @ _idct_right(k)
     return start, band.astype(np.float32)
 
 
@@ -249,16 +272,24 @@ def _chroma_op(n_in: int) -> dct.AxisOp:
 def _phase_plan(n_in: int, n_res: int, phase: int, chroma: bool):
     """Resize ``n_in -> n_res`` then keep whole output blocks from pixel ``phase`` on (chroma:
     then halve): the operator whose block rows ``(offset - phase) // B ..`` are the crop at
-    ``offset`` (``B`` = 8 for luma, 16 for chroma)."""
+    ``offset`` (``B`` = 8 for luma, 16 for chroma). The resize's taps are shared by the
+    phases."""
+    cols, w = _resize_taps(n_in, n_res, chroma)
+    unit = 16 if chroma else 8
+    nb = (n_res - phase) // unit
+    cols, w = cols[phase: phase + unit * nb], w[phase: phase + unit * nb]
     if chroma:
-        nb = (n_res - phase) // 16
-        op = _chroma_op(n_in).resize(n_res).window(phase, 16 * nb).halve()
+        cols, w = _compose_taps(cols, w, *_halve_taps(unit * nb))
         nb_in = -(-(-(-n_in // 2)) // 8)
     else:
-        nb = (n_res - phase) // 8
-        op = _luma_op(n_in).resize(n_res).window(phase, 8 * nb)
         nb_in = -(-n_in // 8)
-    return _band(op, nb_in)
+    return _band_from_taps(cols, w, nb_in)
+
+
+@lru_cache(maxsize=64)
+def _resize_taps(n_in: int, n_res: int, chroma: bool):
+    op = (_chroma_op(n_in) if chroma else _luma_op(n_in)).resize(n_res)
+    return _axis_taps(op)
 
 
 def _flipped(start, band):
