@@ -26,7 +26,7 @@ filter of a 4:2:0 encoder -- all composed into one operator per axis.
 
 Accuracy (``tests/test_dct_transforms.py``): equal to "inverse DCT of the input, the same cv2 /
 slicing / flip operations on float Y, Cb, Cr planes, forward DCT" within 1e-3 on the 0..255
-pixel scale (float32 rounding, measured ~3e-5); against the real re-encoding path (decode,
+pixel scale (float32 rounding, measured <= 5e-5); against the real re-encoding path (decode,
 albumentations, JPEG q95 4:2:0 re-encode, read) the pixels differ by quantisation and 8-bit
 rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr (tested below
 1.5 / 1.25), worst pixel <= 9 (tested below 16).
