@@ -379,10 +379,11 @@ def _positional(plan) -> _Positional:
     k = band.shape[2] // 8
     start = np.asarray(start, np.int64)
     layer = np.zeros(len(start), np.int64)
-    seen: dict = {}
-    for i, s in enumerate(start.tolist()):
-        layer[i] = seen.get(s, 0)
-        seen[s] = layer[i] + 1
+    if len(np.unique(start)) < len(start):  # repeated starts (upscaling): several layers
+        seen: dict = {}
+        for i, s in enumerate(start.tolist()):
+            layer[i] = seen.get(s, 0)
+            seen[s] = layer[i] + 1
     layers, pos = [], np.zeros(len(start), np.int64)
     for l in range(int(layer.max()) + 1):
         idx = np.flatnonzero(layer == l)
