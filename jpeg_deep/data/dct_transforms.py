@@ -127,7 +127,8 @@ def train_params(h: int, w: int, config: DCTTransformConfig, rng) -> dict:
 
 
 def _random_resized_crop(h, w, config, rng):
-    """torchvision / albumentations ``RandomResizedCrop.get_params``."""
+    """albumentations 2.0 ``RandomResizedCrop`` (torchvision's algorithm): 10 tries of a
+    random area and log-uniform aspect ratio, else the centre crop of the clamped ratio."""
     area = h * w
     log_ratio = (math.log(config.ratio[0]), math.log(config.ratio[1]))
     for _ in range(10):
@@ -136,7 +137,9 @@ def _random_resized_crop(h, w, config, rng):
         cw = int(round(math.sqrt(target * aspect)))
         ch = int(round(math.sqrt(target / aspect)))
         if 0 < cw <= w and 0 < ch <= h:
-            return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+            top = int((h - ch + 1) * rng.random())  # get_crop_coords
+            left = int((w - cw + 1) * rng.random())
+            return top, left, ch, cw
     in_ratio = w / h
     if in_ratio < config.ratio[0]:
         cw, ch = w, int(round(w / config.ratio[0]))
