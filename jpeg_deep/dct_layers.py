@@ -1,4 +1,8 @@
-"""Keras preprocessing layers on DCT coefficients (TensorFlow ops, batched, GPU-capable).
+"""Keras preprocessing layers on DCT coefficients (batched, GPU-capable).
+
+Written with ``keras.ops``: TensorFlow ops on the TensorFlow backend (usable in a model or a
+``tf.data`` pipeline), and the same layers run on the JAX backend (how they were checked on a
+GPU: see ``benchmarks/input_pipeline.py``).
 
 They work on ``(batch, blocks_h, blocks_w, 64)`` tensors in the reader's layout
 (:mod:`jpeg_deep.dct`) -- Y, or Cb / Cr / CbCr stacked on the last axis (any multiple of 64
@@ -9,7 +13,7 @@ channels: each group of 64 is one component) -- and give the results of the nump
   (reverse the block columns, negate odd horizontal frequencies: exact). Called on a list of
   tensors (``[y, cbcr]``) it flips the same samples in all of them.
 * :class:`DCTResample`: a fixed separable resampling given as two :class:`jpeg_deep.dct.AxisOp`
-  chains (resize, window / crop, flip, halve), applied as two dense ``tf.einsum`` products with
+  chains (resize, window / crop, flip, halve), applied as two dense ``einsum`` products with
   the operators ``A = (I (x) C8) R (I (x) C8).T`` built in numpy (``jpeg_deep.dct``'s banded
   operators, densified: fine at network-input sizes).
 * :class:`DCTResize`, :class:`DCTCrop`: the common cases of :class:`DCTResample`.
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from jpeg_deep import dct
 
@@ -61,20 +65,20 @@ class DCTRandomFlip(keras.layers.Layer):
 
     @staticmethod
     def flip(x):
-        """The mirror of every sample of ``x`` (tf op)."""
+        """The mirror of every sample of ``x``."""
         n = _groups(x)
-        sign = tf.constant(np.tile(_FLIP_SIGN[:64], n), x.dtype)
-        return tf.reverse(x, axis=[2]) * sign
+        sign = ops.convert_to_tensor(np.tile(_FLIP_SIGN[:64], n), x.dtype)
+        return ops.flip(x, axis=2) * sign
 
     def call(self, inputs, training=None):
         many = isinstance(inputs, (list, tuple))
         xs = list(inputs) if many else [inputs]
         if not training:
             return inputs
-        batch = tf.shape(xs[0])[0]
+        batch = ops.shape(xs[0])[0]
         draw = keras.random.uniform((batch,), seed=self._generator)
-        mask = tf.reshape(draw < self.p, (-1, 1, 1, 1))
-        outs = [tf.where(mask, self.flip(x), x) for x in xs]
+        mask = ops.reshape(draw < self.p, (-1, 1, 1, 1))
+        outs = [ops.where(mask, self.flip(x), x) for x in xs]
         return outs if many else outs[0]
 
     def compute_output_shape(self, input_shape):
@@ -105,21 +109,21 @@ class DCTResample(keras.layers.Layer):
                 self._ops.append(None)
                 continue
             a = dense_operator(op, nb)
-            self._ops.append(tf.constant(a.reshape(a.shape[0] // 8, 8, nb, 8), tf.float32))
+            self._ops.append(a.reshape(a.shape[0] // 8, 8, nb, 8).astype(np.float32))
 
     def call(self, x):
-        x = tf.cast(x, tf.float32)
-        s = tf.shape(x)
+        x = ops.cast(x, "float32")
+        batch = ops.shape(x)[0]
         n = _groups(x)
         bh, bw = x.shape[1], x.shape[2]
         # (b, i, j, g, v, u): component g, block (i, j), frequencies (v, u)
-        x = tf.reshape(x, (s[0], bh, bw, n, 8, 8))
+        x = ops.reshape(x, (batch, bh, bw, n, 8, 8))
         ah, aw = self._ops
         if ah is not None:
-            x = tf.einsum("Paiv,bijgvu->bPjgau", ah, x)
+            x = ops.einsum("Paiv,bijgvu->bPjgau", ops.convert_to_tensor(ah), x)
         if aw is not None:
-            x = tf.einsum("Qcju,bPjgau->bPQgac", aw, x)
-        return tf.reshape(x, (s[0], x.shape[1], x.shape[2], 64 * n))
+            x = ops.einsum("Qcju,bPjgau->bPQgac", ops.convert_to_tensor(aw), x)
+        return ops.reshape(x, (batch, x.shape[1], x.shape[2], 64 * n))
 
     def compute_output_shape(self, input_shape):
         bh, bw = input_shape[1], input_shape[2]
