@@ -1,8 +1,9 @@
 """Keras preprocessing layers on DCT coefficients (batched, GPU-capable).
 
 Written with ``keras.ops``: TensorFlow ops on the TensorFlow backend (usable in a model or a
-``tf.data`` pipeline), and the same layers run on the JAX backend (how they were checked on a
-GPU: see ``benchmarks/input_pipeline.py``).
+``tf.data`` pipeline); the same layers run on the JAX backend, e.g. on a GPU machine without
+TensorFlow (``KERAS_BACKEND=jax python benchmarks/dct_layers.py``: agreement with numpy and
+images/s). Not yet run on a GPU.
 
 They work on ``(batch, blocks_h, blocks_w, 64)`` tensors in the reader's layout
 (:mod:`jpeg_deep.dct`) -- Y, or Cb / Cr / CbCr stacked on the last axis (any multiple of 64
