@@ -1,0 +1,525 @@
+"""The classification transforms of :mod:`jpeg_deep.data.augmentation`, in the DCT domain.
+
+:func:`make_dct_transform` returns a callable ``(y, cb, cr, rng, size=None) -> (y, cb, cr)`` on
+the reader's layout (:func:`jpeg_deep.data.readers.read_dct`: ``(ceil(h/8), ceil(w/8), 64)``
+components, 4:2:0 chroma). It draws the same random parameters, with the same formulas, as the
+albumentations pipeline of :func:`jpeg_deep.data.augmentation.make_transform`:
+
+============  ===========================================================================
+split         geometry (one banded resampling per axis and component)
+============  ===========================================================================
+``train``     SmallestMaxSize(resize) -> RandomCrop(crop) -> HorizontalFlip(p=0.5)
+              (or, with ``random_resized_crop``, RandomResizedCrop(crop, scale, ratio) ->
+              HorizontalFlip), then optional JPEG-quality augmentation (requantisation)
+``val``       SmallestMaxSize(resize) -> CenterCrop(crop)
+``test``      SmallestMaxSize(resize) (full image, any size)
+============  ===========================================================================
+
+The output is float32 and lays out like the reader's output for a JPEG of the transformed size
+(``train`` / ``val``: Y ``(crop/8, crop/8, 64)``, Cb / Cr ``(crop/16, crop/16, 64)``), so
+:func:`jpeg_deep.data.layout.dct_layout` works unchanged.
+
+Geometry of the chroma: what decoding, transforming the RGB image and re-encoding it as 4:2:0
+does, without its rounding: chroma upsampled 2x (``cv2.resize`` INTER_LINEAR, which is libjpeg's
+"fancy" triangle upsampling), the luma geometry applied at full resolution, then the 2:1 box
+filter of a 4:2:0 encoder -- all composed into one operator per axis.
+
+Accuracy (``tests/test_dct_transforms.py``): equal to "inverse DCT of the input, the same cv2 /
+slicing / flip operations on float Y, Cb, Cr planes, forward DCT" within 1e-3 on the 0..255
+pixel scale (float32 rounding, measured <= 5e-5); against the real re-encoding path (decode,
+albumentations, JPEG q95 4:2:0 re-encode, read) the pixels differ by quantisation and 8-bit
+rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr (tested below
+1.5 / 1.25), worst pixel <= 9 (tested below 16).
+
+Speed: the operators of a training crop are cached per (input size, resized size, crop offset
+modulo the block size): the crop is then a slice of the block rows of one cached resize
+operator and the flip a reversal of them, so a dataset with a few image sizes never rebuilds
+operators; a new operator is built from the few taps per row of its pixel matrix (~0.05-0.1
+ms). Only the input blocks that the crop reads are tiled, and each axis is one batched float32
+product over a sliding-window view. Measured on this project's 2-core CPU (one thread, busy
+with other jobs): 500x375 -> 256 -> 224 crop + flip of Y, Cb, Cr in ~0.3 ms with warm caches
+(reading the coefficients: ~0.56 ms); ~0.7 ms when none of the image's operators is cached yet.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+import numpy as np
+
+from jpeg_deep import dct
+from jpeg_deep.data.augmentation import SPLITS, TransformConfig
+
+__all__ = ["DCTTransformConfig", "make_dct_transform", "train_params", "DCTTransform"]
+
+# Sign of each output row of an 8x8 block under a mirror: odd frequencies are negated.
+_FLIP_SIGN = np.array([1, -1] * 4, np.float32)[:, None]
+
+
+@dataclass(frozen=True)
+class DCTTransformConfig:
+    """:class:`TransformConfig`'s sizes plus the DCT-domain-only options.
+
+    ``quality`` is only used by the re-encoding path (kept so a ``TransformConfig`` converts
+    without loss). ``random_resized_crop``: the train crop is albumentations'
+    ``RandomResizedCrop(crop, scale, ratio)`` (on the original image) instead of
+    ``SmallestMaxSize(resize) -> RandomCrop(crop)``. ``quality_range=(lo, hi)``: with probability
+    ``quality_p`` the train output is re-quantised to a JPEG quality drawn uniformly in
+    ``lo..hi`` (:func:`jpeg_deep.dct.requantize`). ``flip_p``: probability of the horizontal flip.
+    """
+
+    resize: int = 256
+    crop: int = 224
+    quality: int = 95
+    random_resized_crop: bool = False
+    scale: tuple = (0.08, 1.0)
+    ratio: tuple = (3 / 4, 4 / 3)
+    quality_range: tuple | None = None
+    quality_p: float = 1.0
+    flip_p: float = 0.5
+
+    def __post_init__(self):
+        TransformConfig(self.resize, self.crop, self.quality)  # same checks
+        if self.crop % 8:
+            raise ValueError(f"crop ({self.crop}) must be a multiple of 8 (whole blocks)")
+        if self.quality_range is not None:
+            lo, hi = self.quality_range
+            if not 1 <= lo <= hi <= 100:
+                raise ValueError(f"quality_range {self.quality_range} not within 1..100")
+        if not (0 < self.scale[0] <= self.scale[1] and 0 < self.ratio[0] <= self.ratio[1]):
+            raise ValueError(f"bad scale {self.scale} / ratio {self.ratio}")
+
+    @classmethod
+    def of(cls, config) -> "DCTTransformConfig":
+        if isinstance(config, cls):
+            return config
+        if config is None:
+            return cls()
+        return cls(**{f.name: getattr(config, f.name) for f in fields(TransformConfig)})
+
+
+# ------------------------------------------------------------------------------------------
+# Random parameters: albumentations 2.0's formulas.
+
+
+def smallest_max_size(h: int, w: int, resize: int) -> tuple[int, int]:
+    """``SmallestMaxSize(resize)``: ``scale = resize / min(h, w)``, ``int(h * scale)``, ..."""
+    scale = resize / min(h, w)
+    return int(h * scale), int(w * scale)
+
+
+def train_params(h: int, w: int, config: DCTTransformConfig, rng) -> dict:
+    """The random parameters of one training sample of an ``h x w`` image:
+    ``{"window": (top, left, height, width) in the original image or None, "size": resized
+    (height, width), "offset": (top, left) of the crop in the resized image, "flip": bool}``."""
+    crop = config.crop
+    if config.random_resized_crop:
+        top, left, ch, cw = _random_resized_crop(h, w, config, rng)
+        return {"window": (top, left, ch, cw), "size": (crop, crop), "offset": (0, 0),
+                "flip": bool(rng.random() < config.flip_p)}
+    rh, rw = smallest_max_size(h, w, config.resize)
+    rh, rw = max(rh, crop), max(rw, crop)  # float rounding can give resize - 1
+    top = int((rh - crop + 1) * rng.random())  # albumentations get_crop_coords
+    left = int((rw - crop + 1) * rng.random())
+    return {"window": None, "size": (rh, rw), "offset": (top, left),
+            "flip": bool(rng.random() < config.flip_p)}
+
+
+def _random_resized_crop(h, w, config, rng):
+    """albumentations 2.0 ``RandomResizedCrop`` (torchvision's algorithm): 10 tries of a
+    random area and log-uniform aspect ratio, else the centre crop of the clamped ratio."""
+    area = h * w
+    log_ratio = (math.log(config.ratio[0]), math.log(config.ratio[1]))
+    for _ in range(10):
+        target = area * rng.uniform(*config.scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        cw = int(round(math.sqrt(target * aspect)))
+        ch = int(round(math.sqrt(target / aspect)))
+        if 0 < cw <= w and 0 < ch <= h:
+            top = int((h - ch + 1) * rng.random())  # get_crop_coords
+            left = int((w - cw + 1) * rng.random())
+            return top, left, ch, cw
+    in_ratio = w / h
+    if in_ratio < config.ratio[0]:
+        cw, ch = w, int(round(w / config.ratio[0]))
+    elif in_ratio > config.ratio[1]:
+        ch, cw = h, int(round(h * config.ratio[1]))
+    else:
+        ch, cw = h, w
+    return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+
+# ------------------------------------------------------------------------------------------
+# Fast operator construction: the pixel matrix R of an AxisOp chain kept as a few taps per row,
+# so that building the banded DCT operator of a new image size costs ~0.1 ms instead of the
+# dense compositions of jpeg_deep.dct (milliseconds: they dominate on datasets of many sizes).
+
+
+@lru_cache(maxsize=512)
+def _linear_taps(n_in: int, n_out: int):
+    """``jpeg_deep.dct._linear_matrix`` (cv2 INTER_LINEAR) as taps: column indices and weights
+    ``(n_out, 2)`` (cached, read-only)."""
+    scale = n_in / n_out
+    fx = (np.arange(n_out) + 0.5) * scale - 0.5
+    sx = np.floor(fx).astype(np.int64)
+    fx = fx - sx
+    low = sx < 0
+    fx[low], sx[low] = 0.0, 0
+    high = sx >= n_in - 1
+    fx[high], sx[high] = 0.0, n_in - 1
+    cols, w = np.empty((n_out, 2), np.int64), np.empty((n_out, 2))
+    cols[:, 0], cols[:, 1] = sx, np.minimum(sx + 1, n_in - 1)
+    w[:, 0], w[:, 1] = 1.0 - fx, fx
+    cols.setflags(write=False)
+    w.setflags(write=False)
+    return cols, w
+
+
+@lru_cache(maxsize=512)
+def _halve_taps(n: int):
+    dst = np.arange(-(-n // 2))
+    mc = np.empty((len(dst), 2), np.int64)
+    mc[:, 0], mc[:, 1] = 2 * dst, np.minimum(2 * dst + 1, n - 1)
+    return mc, np.full(mc.shape, 0.5)
+
+
+def _compose_taps(cols, w, mc, mw):
+    """Taps of ``m @ r``: ``(m @ r)[i] = sum_t mw[i, t] * r[mc[i, t]]``."""
+    return cols[mc].reshape(len(mc), -1), (mw[:, :, None] * w[mc]).reshape(len(mc), -1)
+
+
+def _axis_taps(op: dct.AxisOp):
+    """``op.matrix()`` as taps ``(cols, weights)``, each ``(size_out, T)`` (a row's taps may
+    repeat a column: they add up), or None for steps not handled here (non-linear resize
+    kinds: the caller falls back to the dense path). Composing two tap matrices multiplies
+    their tap counts (chroma chains: 8), never builds an ``n x n`` array."""
+    n = op.size_in
+    cols, w = np.arange(n)[:, None], np.ones((n, 1))
+    for step in op.steps:
+        if step[0] == "resize":
+            if step[2] != "linear":
+                return None
+            mc, mw = _linear_taps(n, step[1])
+        elif step[0] == "halve":
+            mc, mw = _halve_taps(n)
+        elif step[0] == "window":
+            idx = np.arange(step[1], step[1] + step[2])
+            inside = (idx >= 0) & (idx < n)
+            mc = np.where(inside, idx, 0)[:, None]
+            mw = inside.astype(np.float64)[:, None]
+        elif step[0] == "flip":
+            mc, mw = np.arange(n)[::-1, None], np.ones((n, 1))
+        else:  # pragma: no cover - future step kinds
+            return None
+        cols, w = _compose_taps(cols, w, mc, mw)
+        n = len(mc)
+    return cols, w
+
+
+def _band(op: dct.AxisOp, nb_in: int):
+    """``(start, band32)`` of ``op`` for ``nb_in`` input blocks: the same operator as
+    ``jpeg_deep.dct._band_operator`` (to float64 rounding), built from the pixel matrix's taps
+    (~0.1 ms, against milliseconds for the dense compositions)."""
+    taps = _axis_taps(op)
+    if taps is None:
+        b = dct._band_operator(op, nb_in)
+        return b.start, b.band32
+    if op.size_in > 8 * nb_in or op.size_in <= 8 * nb_in - 8:
+        raise ValueError(f"{op.size_in} pixels do not fit {nb_in} blocks")
+    return _band_from_taps(*taps, nb_in)
+
+
+@lru_cache(maxsize=8)
+def _idct_right(k: int) -> np.ndarray:
+    return np.kron(np.eye(k), dct.dct_matrix(8).T)
+
+
+def _band_from_taps(cols, w, nb_in: int):
+    """``(start, band32)`` of the pixel matrix given by its taps, on ``nb_in`` input blocks."""
+    n_out = len(cols)
+    nb_out = -(-n_out // 8)
+    rows = np.minimum(np.arange(8 * nb_out), n_out - 1)  # padding repeats the last pixel
+    cols, w = cols[rows], w[rows]                          # (8 nb_out, T)
+    nz = w != 0
+    blocks = cols // 8
+    has = nz.any(1).reshape(nb_out, 8)
+    first = np.where(nz, blocks, nb_in).min(1).reshape(nb_out, 8).min(1)
+    last = np.where(nz, blocks, -1).max(1).reshape(nb_out, 8).max(1)
+    any_row = has.any(1)
+    first = np.where(any_row, first, 0)
+    last = np.where(any_row, last, 0)
+    k = int(min(nb_in, max(1, (last - first + 1).max())))
+    start = np.minimum(first, nb_in - k)
+    # scatter-add the taps into the (nb_out, 8, 8k) slices: row q of the padded output sits
+    # in block q // 8, its column c at c - 8 * start[q // 8]
+    q = np.broadcast_to(np.arange(8 * nb_out)[:, None], cols.shape)[nz]
+    flat = q * (8 * k) + cols[nz] - 8 * start[q // 8]
+    sub = np.bincount(flat, w[nz], minlength=64 * nb_out * k).reshape(nb_out, 8, 8 * k)
+    band = np.matmul(dct._dct_matrix(8), sub) @ _idct_right(k)
+    return start, band.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------
+# Operators of one axis: (start, band) -- output block I = band[I] @ input blocks
+# start[I] .. start[I] + k - 1 (k = band.shape[2] // 8), float32.
+
+
+def _luma_op(n_in: int) -> dct.AxisOp:
+    return dct.AxisOp(n_in)
+
+
+def _chroma_op(n_in: int) -> dct.AxisOp:
+    """Chroma of an ``n_in``-pixel axis brought to full resolution: ``ceil(n/2)`` pixels
+    upsampled 2x (cv2 INTER_LINEAR = libjpeg fancy upsampling), cut to ``n_in``."""
+    cn = -(-n_in // 2)
+    return dct.AxisOp(cn).resize(2 * cn).window(0, n_in)
+
+
+@lru_cache(maxsize=1024)  # ~25 KB each
+def _phase_plan(n_in: int, n_res: int, phase: int, chroma: bool):
+    """Resize ``n_in -> n_res`` then keep whole output blocks from pixel ``phase`` on (chroma:
+    then halve): the operator whose block rows ``(offset - phase) // B ..`` are the crop at
+    ``offset`` (``B`` = 8 for luma, 16 for chroma). The resize's taps are shared by the
+    phases."""
+    cols, w = _resize_taps(n_in, n_res, chroma)
+    unit = 16 if chroma else 8
+    nb = (n_res - phase) // unit
+    cols, w = cols[phase: phase + unit * nb], w[phase: phase + unit * nb]
+    if chroma:
+        cols, w = _compose_taps(cols, w, *_halve_taps(unit * nb))
+        nb_in = -(-(-(-n_in // 2)) // 8)
+    else:
+        nb_in = -(-n_in // 8)
+    return _band_from_taps(cols, w, nb_in)
+
+
+@lru_cache(maxsize=64)
+def _resize_taps(n_in: int, n_res: int, chroma: bool):
+    op = (_chroma_op(n_in) if chroma else _luma_op(n_in)).resize(n_res)
+    return _axis_taps(op)
+
+
+def _flipped(start, band):
+    return start[::-1], band[::-1] * _FLIP_SIGN
+
+
+@lru_cache(maxsize=1024)  # ~60 KB each; rebuilt from a phase plan in ~30 us
+def _crop_plan(n_in, n_res, offset, crop, flip, chroma):
+    unit = 16 if chroma else 8
+    phase = offset % unit
+    start, band = _phase_plan(n_in, n_res, phase, chroma)
+    i0 = (offset - phase) // unit
+    start, band = start[i0: i0 + crop // unit], band[i0: i0 + crop // unit]
+    return _positional(_flipped(start, band) if flip else (start, band))
+
+
+@lru_cache(maxsize=512)
+def _chain_plan(op: dct.AxisOp, nb_in: int):
+    return _positional(_band(op, nb_in))
+
+
+def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma):
+    """Plan of one axis: [window] -> resize to ``n_res`` -> [crop at ``offset``] -> [flip]
+    (chroma: from upsampled chroma, halved at the end)."""
+    if window is None and crop is not None and crop % (16 if chroma else 8) == 0:
+        return _crop_plan(n_in, n_res, offset, crop, flip, chroma)
+    op = _chroma_op(n_in) if chroma else _luma_op(n_in)
+    if window is not None:
+        op = op.window(*window)
+    op = op.resize(n_res)
+    if crop is not None and (offset, crop) != (0, n_res):
+        op = op.window(offset, crop)
+    if flip:
+        op = op.flip()
+    if chroma:
+        op = op.halve()
+    nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
+    return _chain_plan(op, nb_in)
+
+
+# ------------------------------------------------------------------------------------------
+# Application: one banded product per axis, Cb and Cr together.
+
+_V16 = np.dtype((np.void, 16))  # 8 int16 coefficients: one row of a block
+
+
+def _tile(comps, r0, r1, c0, c1):
+    """Blocks ``[r0:r1, c0:c1]`` of each component -> float32 tiled ``(L, 8 nr, 8 nc)``."""
+    nr, nc = r1 - r0, c1 - c0
+    first = np.asarray(comps[0])
+    if first.dtype == np.int16:  # transpose rows of 8 coefficients as 16-byte units, then cast
+        tmp = np.empty((len(comps), nr, 8, nc, 8), np.int16)
+        units = tmp.view(_V16).reshape(len(comps), nr, 8, nc)
+        for i, c in enumerate(comps):
+            src = c[r0:r1, c0:c1].reshape(nr, nc, 8, 8)  # rows of 8 stay contiguous
+            units[i] = src.view(_V16)[..., 0].transpose(0, 2, 1)
+        return tmp.astype(np.float32).reshape(len(comps), 8 * nr, 8 * nc)
+    out = np.empty((len(comps), nr, 8, nc, 8), np.float32)
+    for i, c in enumerate(comps):
+        out[i] = np.asarray(c)[r0:r1, c0:c1].reshape(nr, nc, 8, 8).transpose(0, 2, 1, 3)
+    return out.reshape(len(comps), 8 * nr, 8 * nc)
+
+
+@dataclass(frozen=True, eq=False)
+class _Positional:
+    """An axis plan re-indexed by input position: output block ``I`` reads input blocks
+    ``s_I .. s_I + k - 1``; ``layers[l]`` is ``(p0, bands)`` with ``bands[p - p0]`` the band of
+    the output block whose start is ``p`` (zero where none), so one layer is a single batched
+    product over a *strided sliding-window view* of the input (no gather copy). Outputs with
+    the same start (upscaling) go to different layers. ``pick[I] = (layer, p - p0)``."""
+
+    k: int
+    lo: int        # first input block read
+    hi: int        # one past the last input block read
+    layers: tuple  # ((p0, bands (npos, 8, 8k) float32, bands transposed, contiguous), ...)
+    pick_layer: np.ndarray
+    pick_pos: np.ndarray
+
+
+def _positional(plan) -> _Positional:
+    start, band = plan
+    k = band.shape[2] // 8
+    start = np.asarray(start, np.int64)
+    layer = np.zeros(len(start), np.int64)
+    if len(np.unique(start)) < len(start):  # repeated starts (upscaling): several layers
+        seen: dict = {}
+        for i, s in enumerate(start.tolist()):
+            layer[i] = seen.get(s, 0)
+            seen[s] = layer[i] + 1
+    layers, pos = [], np.zeros(len(start), np.int64)
+    for l in range(int(layer.max()) + 1):
+        idx = np.flatnonzero(layer == l)
+        p0 = int(start[idx].min())
+        bands = np.zeros((int(start[idx].max()) - p0 + 1, 8, 8 * k), np.float32)
+        bands[start[idx] - p0] = band[idx]
+        pos[idx] = start[idx] - p0
+        layers.append((p0, bands, np.ascontiguousarray(bands.transpose(0, 2, 1))))
+    return _Positional(k, int(start.min()), int(start.max()) + k, tuple(layers), layer, pos)
+
+
+def _view(base, offset, shape, strides):
+    """A read-only strided view into the C-contiguous array ``base`` (cheaper than
+    ``as_strided``), ``offset`` in elements."""
+    v = np.ndarray(shape, base.dtype, base, offset * base.itemsize, strides)
+    v.flags.writeable = False
+    return v
+
+
+def _windows(m, p0, npos, k):
+    """Sliding windows of ``k`` block rows over axis 1 of the C-contiguous ``m``
+    ``(L, 8 n, W)``, starting at block ``p0``: a view ``(L, npos, 8k, W)``."""
+    s = m.strides
+    return _view(m, 8 * p0 * m.shape[2], (m.shape[0], npos, 8 * k, m.shape[2]),
+                 (s[0], 8 * s[1], s[1], s[2]))
+
+
+def _pass(m, pp: _Positional):
+    """``A @ m`` along axis 1 for each layer -> list of ``(L, npos, 8, W)``."""
+    return [np.matmul(bands, _windows(m, p0 - pp.lo, len(bands), pp.k))
+            for p0, bands, _ in pp.layers]
+
+
+def _pick(results, pp: _Positional, axis: int):
+    """The output blocks, in order, from the per-layer results (positions on ``axis``)."""
+    if len(results) == 1:
+        return np.take(results[0], pp.pick_pos, axis=axis)
+    idx = [np.flatnonzero(pp.pick_layer == l) for l in range(len(results))]
+    cat = np.concatenate([np.take(r, pp.pick_pos[i], axis=axis)
+                          for r, i in zip(results, idx)], axis=axis)
+    return np.take(cat, np.argsort(np.concatenate(idx), kind="stable"), axis=axis)
+
+
+def apply_plans(comps, rows, cols) -> np.ndarray:
+    """Resample same-shaped components ``(bh, bw, 64)`` with the axis plans ``rows`` and
+    ``cols`` (``(start, band)`` or :class:`_Positional`) -> float32 ``(L, out_bh, out_bw, 64)``.
+
+    Only the input blocks the plans read are tiled (one cast + transpose copy). Each axis is
+    one batched product over a sliding-window view of its input (no gathered copy): vertical
+    ``(8, 8k) @ (8k, W)`` per block row position, whose wanted rows are then picked (contiguous
+    copies), horizontal ``(R, 8k) @ (8k, 8)`` per block column position on a strided view of
+    the last axis; the wanted columns are picked while untiling."""
+    pr = rows if isinstance(rows, _Positional) else _positional(rows)
+    pc = cols if isinstance(cols, _Positional) else _positional(cols)
+    m = _tile(comps, pr.lo, pr.hi, pc.lo, pc.hi)            # (L, 8 nr, 8 nc)
+    n, w = m.shape[0], m.shape[2]
+    t = np.ascontiguousarray(_pick(_pass(m, pr), pr, 1))    # (L, nbo, 8, W)
+    nbo = t.shape[1]
+    t = t.reshape(n, 8 * nbo, w)
+    st = t.strides
+    o = []
+    for p0, bands, bands_t in pc.layers:                    # windows along the last axis
+        v = _view(t, 8 * (p0 - pc.lo), (n, len(bands), 8 * nbo, 8 * pc.k),
+                  (st[0], 8 * st[2], st[1], st[2]))
+        o.append(np.matmul(v, bands_t))                    # (L, npos, (I, v'), u')
+    o = _pick(o, pc, 1)                                     # (L, nco, 8 nbo, 8)
+    nco = o.shape[1]
+    out = np.empty((n, nbo, nco, 8, 8), np.float32)
+    out[...] = o.reshape(n, nco, nbo, 8, 8).transpose(0, 2, 1, 3, 4)
+    return out.reshape(n, nbo, nco, 64)
+
+
+# ------------------------------------------------------------------------------------------
+# The transform.
+
+
+class DCTTransform:
+    """``(y, cb, cr, rng, size=None) -> (y, cb, cr)`` float32 (see the module docstring).
+
+    ``size`` is the image's ``(height, width)`` (the JPEG header's; :class:`JpegInfo`); by
+    default the whole Y block grid (``8 * blocks``), which counts the encoder's edge padding as
+    image. ``rng`` is a ``numpy.random.Generator`` (or a seed); only ``train`` draws from it.
+    Picklable (for worker processes)."""
+
+    def __init__(self, split: str, config=None):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        self.split = split
+        self.config = DCTTransformConfig.of(config)
+
+    def __repr__(self):
+        return f"DCTTransform({self.split!r}, {self.config})"
+
+    def params(self, h: int, w: int, rng) -> dict:
+        """Geometry of one sample (the train parameters are random)."""
+        cfg = self.config
+        if self.split == "train":
+            return train_params(h, w, cfg, rng)
+        rh, rw = smallest_max_size(h, w, cfg.resize)
+        if self.split == "test":
+            return {"window": None, "size": (rh, rw), "offset": (0, 0), "flip": False,
+                    "crop": None}
+        rh, rw = max(rh, cfg.crop), max(rw, cfg.crop)
+        return {"window": None, "size": (rh, rw), "flip": False,
+                "offset": ((rh - cfg.crop) // 2, (rw - cfg.crop) // 2)}  # CenterCrop
+
+    def plans(self, h, w, p, chroma):
+        crop = p.get("crop", self.config.crop)
+        win = p["window"]
+        rows = _axis_plan(h, None if win is None else (win[0], win[2]), p["size"][0],
+                          p["offset"][0], crop, False, chroma)
+        cols = _axis_plan(w, None if win is None else (win[1], win[3]), p["size"][1],
+                          p["offset"][1], crop, p["flip"], chroma)
+        return rows, cols
+
+    def __call__(self, y, cb, cr, rng=None, size=None):
+        if not isinstance(rng, np.random.Generator):
+            rng = np.random.default_rng(rng)
+        h, w = (8 * y.shape[0], 8 * y.shape[1]) if size is None else (int(size[0]),
+                                                                      int(size[1]))
+        p = self.params(h, w, rng)
+        y_out = apply_plans([y], *self.plans(h, w, p, False))[0]
+        cb_out, cr_out = apply_plans([cb, cr], *self.plans(h, w, p, True))
+        q = self.config.quality_range
+        if self.split == "train" and q is not None and rng.random() < self.config.quality_p:
+            quality = int(rng.integers(q[0], q[1] + 1))
+            y_out = dct.requantize(y_out, quality, "luma")
+            cb_out = dct.requantize(cb_out, quality, "chroma")
+            cr_out = dct.requantize(cr_out, quality, "chroma")
+        return y_out, cb_out, cr_out
+
+
+def make_dct_transform(split: str, config=None) -> DCTTransform:
+    """The DCT-domain transform of ``split`` (``train``, ``val``, ``test``) for a
+    :class:`TransformConfig` or :class:`DCTTransformConfig` (default sizes 256 / 224)."""
+    return DCTTransform(split, config)

@@ -1,0 +1,265 @@
+"""DCT-domain classification transforms and Keras layers against pixel-domain oracles.
+
+Oracle ("unquantised"): inverse DCT of the input coefficients -> chroma upsampled 2x with
+cv2 INTER_LINEAR (libjpeg's fancy upsampling) -> the same cv2.resize / slicing / flip on float32
+Y, Cb, Cr planes -> chroma 2:1 box filter (a 4:2:0 encoder) -> forward DCT. Tolerance
+``PIXEL_TOL`` on the 0..255 scale (float32 rounding only; measured ~5e-5).
+
+Real path: decode (OpenCV), albumentations with the same parameters, JPEG re-encode at q95 4:2:0,
+read. It quantises and rounds to 8 bits, so it is compared loosely (``REENCODE_*``).
+"""
+import albumentations as A
+import cv2
+import numpy as np
+import pytest
+
+from conftest import smooth_image
+from jpeg_deep import dct
+from jpeg_deep.data.augmentation import TransformConfig, decode_rgb, encode_jpeg
+from jpeg_deep.data.dct_transforms import DCTTransformConfig, make_dct_transform
+from jpeg_deep.data.layout import dct_layout
+from jpeg_deep.data.readers import read_dct
+
+PIXEL_TOL = 1e-3          # max |difference| on the 0..255 scale vs the unquantised oracle
+REENCODE_MEAN_TOL = (1.5, 1.25, 1.25)  # mean |difference| (grey levels) Y, Cb, Cr; measured ~1.0, 0.9, 0.9
+REENCODE_MAX_TOL = 16.0   # worst pixel (quantised edges); measured <= 9
+
+
+def photo_500x375():
+    data = pytest.importorskip("skimage.data", reason="scikit-image not installed")
+    return cv2.resize(data.astronaut(), (500, 375), interpolation=cv2.INTER_AREA)
+
+
+def components(img, quality=90):
+    return read_dct(encode_jpeg(img, quality), "jpeg2dct")
+
+
+def to_pixels(c, h=None, w=None):
+    p = dct.blocks_to_pixels(c)
+    return p[:h, :w]
+
+
+def oracle(y, cb, cr, p, h, w, crop):
+    """The unquantised pixel-domain oracle of one sample with parameters ``p``."""
+    ch, cw = -(-h // 2), -(-w // 2)
+    outs = []
+    for comp, chroma in ((y, False), (cb, True), (cr, True)):
+        px = to_pixels(comp, ch if chroma else h, cw if chroma else w).astype(np.float32)
+        if chroma:
+            px = cv2.resize(px, (2 * cw, 2 * ch), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        if p["window"] is not None:
+            t, left, hh, ww = p["window"]
+            px = px[t:t + hh, left:left + ww]
+        rh, rw = p["size"]
+        px = cv2.resize(px, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        if crop is not None:
+            t, left = p["offset"]
+            px = px[t:t + crop, left:left + crop]
+        if p["flip"]:
+            px = px[:, ::-1]
+        if chroma:
+            hh, ww = px.shape
+            px = np.pad(px, ((0, hh % 2), (0, ww % 2)), mode="edge")
+            px = px.reshape(-(-hh // 2), 2, -(-ww // 2), 2).mean(axis=(1, 3))
+        outs.append(dct.pixels_to_blocks(px))
+    return outs
+
+
+def assert_close_pixels(out, ref, tol=PIXEL_TOL):
+    for a, b in zip(out, ref):
+        assert a.shape == b.shape
+        err = np.abs(dct.blocks_to_pixels(a) - dct.blocks_to_pixels(b)).max()
+        assert err < tol, err
+
+
+SIZES = [(101, 131), (131, 101), (375, 500)]
+
+
+@pytest.mark.parametrize("h,w", SIZES)
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_shapes_layout_and_oracle(split, h, w):
+    img = photo_500x375() if (h, w) == (375, 500) else smooth_image(h, w)
+    y, cb, cr = components(img)
+    config = TransformConfig(resize=256, crop=224)
+    transform = make_dct_transform(split, config)
+    for seed in range(3 if split == "train" else 1):
+        out = transform(y, cb, cr, np.random.default_rng(seed), size=(h, w))
+        assert all(o.dtype == np.float32 for o in out)
+        p = transform.params(h, w, np.random.default_rng(seed))
+        if split == "test":
+            rh, rw = p["size"]
+            assert out[0].shape == (-(-rh // 8), -(-rw // 8), 64)
+            assert out[1].shape == out[2].shape == (-(-rh // 16), -(-rw // 16), 64)
+        else:
+            assert out[0].shape == (28, 28, 64)
+            assert out[1].shape == out[2].shape == (14, 14, 64)
+            ly, lc = dct_layout(*out, "y_cbcr")
+            assert ly.shape == (28, 28, 64) and lc.shape == (14, 14, 128)
+            # the same layout as the reader gives for a real 224x224 JPEG
+            ry, rcb, _ = read_dct(encode_jpeg(np.zeros((224, 224, 3), np.uint8), 95))
+            assert (ry.shape, rcb.shape) == (out[0].shape, out[1].shape)
+        assert_close_pixels(out, oracle(y, cb, cr, p, h, w, None if split == "test" else 224))
+
+
+def test_params_are_albumentations_formulas():
+    t = make_dct_transform("val", TransformConfig(256, 224))
+    assert t.params(375, 500, None)["size"] == (256, 341)
+    assert t.params(375, 500, None)["offset"] == ((256 - 224) // 2, (341 - 224) // 2)
+    # the albumentations val pipeline gives the same size
+    rgb = np.zeros((375, 500, 3), np.uint8)
+    resized = A.SmallestMaxSize(max_size=256, interpolation=cv2.INTER_LINEAR)(image=rgb)["image"]
+    assert resized.shape[:2] == (256, 341)
+    p = make_dct_transform("train").params(375, 500, np.random.default_rng(1))
+    assert 0 <= p["offset"][0] <= 256 - 224 and 0 <= p["offset"][1] <= 341 - 224
+
+
+def test_determinism_and_flip_rate():
+    y, cb, cr = components(smooth_image(101, 131))
+    t = make_dct_transform("train", TransformConfig(128, 96))
+    a = t(y, cb, cr, np.random.default_rng(5), size=(101, 131))
+    b = t(y, cb, cr, np.random.default_rng(5), size=(101, 131))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    c = t(y, cb, cr, np.random.default_rng(6), size=(101, 131))
+    assert not np.array_equal(a[0], c[0])
+    rng = np.random.default_rng(0)
+    flips = [t.params(101, 131, rng)["flip"] for _ in range(2000)]
+    assert 0.45 < np.mean(flips) < 0.55
+    # a flipped sample is the exact mirror of the unflipped one with the same crop
+    p = t.params(101, 131, np.random.default_rng(3))
+    outs = {}
+    for flip in (False, True):
+        q = dict(p, flip=flip)
+        ry, rc = t.plans(101, 131, q, False), t.plans(101, 131, q, True)
+        from jpeg_deep.data.dct_transforms import apply_plans
+        outs[flip] = (apply_plans([y], *ry)[0], *apply_plans([cb, cr], *rc))
+    for u, v in zip(outs[False], outs[True]):
+        np.testing.assert_allclose(dct.flip_horizontal(u), v, atol=2e-3)
+
+
+def test_random_resized_crop_and_quality_augmentation():
+    img = smooth_image(131, 101)
+    y, cb, cr = components(img)
+    cfg = DCTTransformConfig(resize=64, crop=48, random_resized_crop=True, scale=(0.2, 1.0))
+    t = make_dct_transform("train", cfg)
+    for seed in range(4):
+        out = t(y, cb, cr, np.random.default_rng(seed), size=(131, 101))
+        p = t.params(131, 101, np.random.default_rng(seed))
+        assert out[0].shape == (6, 6, 64) and out[1].shape == (3, 3, 64)
+        assert_close_pixels(out, oracle(y, cb, cr, p, 131, 101, None))
+    tq = make_dct_transform("train", DCTTransformConfig(64, 48, quality_range=(30, 30)))
+    out = tq(y, cb, cr, np.random.default_rng(0), size=(131, 101))
+    for c, table in ((out[0], dct.quantization_table(30, "luma")),
+                     (out[1], dct.quantization_table(30, "chroma"))):
+        np.testing.assert_allclose(np.round(c / table) * table, c, atol=1e-3)
+    with pytest.raises(ValueError):
+        DCTTransformConfig(crop=100)  # not whole blocks
+    with pytest.raises(ValueError):
+        make_dct_transform("nope")
+
+
+def reencode_path(img, p, crop):
+    """Decode -> albumentations with the parameters ``p`` -> q95 4:2:0 re-encode -> read."""
+    rgb = decode_rgb(encode_jpeg(img, 90))
+    rh, rw = p["size"]
+    steps = [A.Resize(rh, rw, interpolation=cv2.INTER_LINEAR)]
+    if crop is not None:
+        t, left = p["offset"]
+        steps.append(A.Crop(left, t, left + crop, t + crop))
+    if p["flip"]:
+        steps.append(A.HorizontalFlip(p=1.0))
+    out = A.Compose(steps)(image=rgb)["image"]
+    return read_dct(encode_jpeg(out, 95), "jpeg2dct")
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_close_to_the_reencoding_path(split):
+    img = photo_500x375()
+    y, cb, cr = components(img)
+    t = make_dct_transform(split, TransformConfig(256, 224))
+    p = t.params(375, 500, np.random.default_rng(2))
+    if split == "train":
+        p["flip"] = True
+    crop = None if split == "test" else 224
+    ry, rc = t.plans(375, 500, p, False), t.plans(375, 500, p, True)
+    from jpeg_deep.data.dct_transforms import apply_plans
+    out = (apply_plans([y], *ry)[0], *apply_plans([cb, cr], *rc))
+    ref = reencode_path(img, p, crop)
+    for a, b, tol in zip(out, ref, REENCODE_MEAN_TOL):
+        assert a.shape == b.shape
+        d = np.abs(dct.blocks_to_pixels(a) - dct.blocks_to_pixels(b))
+        assert d.mean() < tol, d.mean()
+        assert d.max() < REENCODE_MAX_TOL, d.max()
+
+
+# ------------------------------------------------------------------------------------------
+# Keras layers vs numpy.
+
+
+def test_flip_layer_matches_numpy():
+    from jpeg_deep.dct_layers import DCTRandomFlip
+    rng = np.random.default_rng(0)
+    y = rng.normal(0, 50, (6, 4, 5, 64)).astype(np.float32)
+    c = rng.normal(0, 50, (6, 2, 3, 128)).astype(np.float32)
+    np.testing.assert_array_equal(DCTRandomFlip(p=1.0)(y, training=True).numpy(),
+                                  dct.flip_horizontal(y))
+    np.testing.assert_array_equal(DCTRandomFlip(p=0.0)(y, training=True).numpy(), y)
+    np.testing.assert_array_equal(DCTRandomFlip(p=1.0)(y, training=False), y)
+    oy, oc = DCTRandomFlip(p=0.5, seed=3)([y, c], training=True)
+    oy, oc = oy.numpy(), oc.numpy()
+    flipped = [not np.array_equal(oy[i], y[i]) for i in range(6)]
+    for i in range(6):  # the same samples flipped in Y and in each chroma component
+        fy = dct.flip_horizontal(y[i]) if flipped[i] else y[i]
+        np.testing.assert_array_equal(oy[i], fy)
+        for g in range(2):
+            comp = c[i, ..., 64 * g: 64 * g + 64]
+            fc = dct.flip_horizontal(comp) if flipped[i] else comp
+            np.testing.assert_array_equal(oc[i, ..., 64 * g: 64 * g + 64], fc)
+
+
+def test_resample_layers_match_numpy():
+    from jpeg_deep.dct_layers import DCTCrop, DCTResample, DCTResize
+    img = smooth_image(101, 131)
+    y, cb, cr = components(img)
+    batch = np.stack([y, y[:, ::-1]]).astype(np.float32)
+    out = DCTResize(64, 90, size=(101, 131))(batch).numpy()
+    for i in range(2):
+        ref = dct.resize(batch[i], 64, 90, size=(101, 131))
+        assert out[i].shape == ref.shape == (8, 12, 64)
+        assert np.abs(out[i] - ref).max() < 2e-3
+    out = DCTCrop(5, 11, 48, 64)(batch).numpy()
+    np.testing.assert_allclose(out[0], dct.crop(batch[0], 5, 11, 48, 64), atol=2e-3)
+    cbcr = np.concatenate([cb, cr], -1)[None].astype(np.float32)
+    rows = dct.AxisOp(51).resize(40).window(3, 32)
+    cols = dct.AxisOp(66).resize(50).window(7, 32).flip()
+    out = DCTResample(rows, cols)(cbcr).numpy()[0]
+    np.testing.assert_allclose(out[..., :64], dct.resample(cb, rows, cols), atol=2e-3)
+    np.testing.assert_allclose(out[..., 64:], dct.resample(cr, rows, cols), atol=2e-3)
+
+
+def test_config_conversion_pickling_and_default_size():
+    import pickle
+    t = make_dct_transform("val", TransformConfig(resize=64, crop=48, quality=80))
+    assert t.config == DCTTransformConfig(resize=64, crop=48, quality=80)
+    t2 = pickle.loads(pickle.dumps(t))
+    y, cb, cr = components(smooth_image(96, 128))  # whole blocks: size=None is exact
+    a = t(y, cb, cr, 0)
+    b = t2(y, cb, cr, np.random.default_rng(0), size=(96, 128))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert a[0].shape == (6, 6, 64) and a[1].shape == (3, 3, 64)
+
+
+def test_fast_operator_build_equals_jpeg_deep_dct():
+    from jpeg_deep.data import dct_transforms as m
+    ops = [(dct.AxisOp(375).resize(256).window(5, 248), 47),
+           (m._chroma_op(375).resize(256).window(7, 240).halve(), 24),
+           (m._chroma_op(101).resize(256).window(3, 240).halve(), 7),
+           (dct.AxisOp(131).window(-5, 50).resize(77).flip(), 17),
+           (dct.AxisOp(120).window(10, 30).resize(300).window(-3, 200), 15),
+           (dct.AxisOp(64).resize(200, "area_up"), 8)]  # not handled: dense fallback
+    for op, nb in ops:
+        start, band = m._band(op, nb)
+        ref = dct._band_operator(op, nb)
+        np.testing.assert_array_equal(start, ref.start)
+        np.testing.assert_allclose(band, ref.band, atol=1e-6)
