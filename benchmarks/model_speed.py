@@ -161,11 +161,11 @@ def main(argv=None):
     print(f"\n{args.device.upper()} inference ({device_name(args.device)}, Keras "
           f"{keras.__version__} on {keras.backend.backend()}), batch {args.batch}, "
           f"{args.size}x{args.size} px, median of {args.repeats} x {calls} calls after a warm-up")
-    header = f"{'network':30s} {'params':>12s}" + "".join(
+    header = f"{'network':34s} {'params':>12s}" + "".join(
         f" {mode + ' img/s':>17s} {'ratio':>6s}" for mode in modes)
     print(header + "   (ratio: to the RGB baseline of the family in the same mode)")
     for name in args.networks:
-        row = f"{name:30s} {results[name, modes[0]][1]:>12,d}"
+        row = f"{name:34s} {results[name, modes[0]][1]:>12,d}"
         for mode in modes:
             speed = results[name, mode][0]
             row += f" {speed:>17.1f} {speed / results[baseline_of(name), mode][0]:>5.2f}x"
