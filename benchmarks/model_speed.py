@@ -5,6 +5,11 @@ forward pass only, one preloaded random batch.
     python -m benchmarks.model_speed                          # CPU, float32, every network
     python -m benchmarks.model_speed --networks resnet50 late_concat_rfa
     python -m benchmarks.model_speed --device gpu --modes float32 mixed xla mixed+xla
+    python -m benchmarks.model_speed --ssd --repeats 3      # SSD300 pairs, 300 px
+
+``--ssd``: the detectors instead (default size 300 px): SSD300 on VGG16 and on each ResNet
+backbone against SSD300 on the DCT backbones, each ratio to the RGB SSD of its family
+(``ssd300_vgg16`` for VGG backbones, ``ssd300_resnet50`` for ResNets).
 
 Modes: ``float32``; ``mixed`` (Keras ``mixed_float16`` policy on a GPU, ``mixed_bfloat16`` on
 a CPU, outputs float32); ``xla`` (the forward pass XLA-compiled); ``mixed+xla``. Each
@@ -31,10 +36,17 @@ DEFAULT_NETWORKS = [
     "late_concat_rfa_thinner_dcode", "late_concat_rfa_y", "late_concat_rfa_y_thinner",
     "late_concat", "deconvolution_rfa", "downsampling", "upsampling", "upsampling_rfa",
 ]
+SSD_NETWORKS = [
+    "ssd300_vgg16", "ssd300_vgg16_dct", "ssd300_vgg16_dct_y", "ssd300_vgg16_dct_deconv",
+    "ssd300_resnet50", "ssd300_late_concat_rfa", "ssd300_late_concat_rfa_thinner",
+    "ssd300_late_concat_rfa_y", "ssd300_late_concat_rfa_y_thinner", "ssd300_deconvolution_rfa",
+]
 MODES = ("float32", "mixed", "xla", "mixed+xla")
 
 
 def baseline_of(name):
+    if name.startswith("ssd"):
+        return "ssd300_vgg16" if name.startswith("ssd300_vgg16") else "ssd300_resnet50"
     return "vgg16" if name.startswith("vgg16") else "resnet50"
 
 
@@ -106,10 +118,14 @@ def images_per_second(name, batch, size, repeats, *, device="cpu", mode="float32
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--networks", nargs="+", default=DEFAULT_NETWORKS,
-                        help=f"registered names (default: a representative set); any of {names()}")
+    parser.add_argument("--networks", nargs="+", default=None,
+                        help="registered names (default: a representative set of classifiers, "
+                        f"or with --ssd the SSD300 pairs); any of {names(task=None)}")
+    parser.add_argument("--ssd", action="store_true",
+                        help=f"benchmark the detectors (default networks {SSD_NETWORKS}, 300 px)")
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--size", type=int, default=224, help="image size in pixels")
+    parser.add_argument("--size", type=int, default=None,
+                        help="image size in pixels (default 224, 300 with --ssd)")
     parser.add_argument("--repeats", type=int, default=5, help="timed measurements per network")
     parser.add_argument("--calls", type=int, default=None,
                         help="forward passes per measurement (default: 1 on CPU, 20 on GPU)")
@@ -118,10 +134,12 @@ def main(argv=None):
                         help="precision / compilation modes (default: float32 on CPU, all four "
                         "on GPU)")
     args = parser.parse_args(argv)
+    args.networks = args.networks or (SSD_NETWORKS if args.ssd else DEFAULT_NETWORKS)
+    args.size = args.size or (300 if args.ssd else 224)
 
-    unknown = sorted(set(args.networks) - set(names()))
+    unknown = sorted(set(args.networks) - set(names(task=None)))
     if unknown:
-        parser.error(f"unknown networks {unknown}; known: {', '.join(names())}")
+        parser.error(f"unknown networks {unknown}; known: {', '.join(names(task=None))}")
     if args.device == "gpu" and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -143,11 +161,11 @@ def main(argv=None):
     print(f"\n{args.device.upper()} inference ({device_name(args.device)}, Keras "
           f"{keras.__version__} on {keras.backend.backend()}), batch {args.batch}, "
           f"{args.size}x{args.size} px, median of {args.repeats} x {calls} calls after a warm-up")
-    header = f"{'network':30s} {'params':>12s}" + "".join(
+    header = f"{'network':34s} {'params':>12s}" + "".join(
         f" {mode + ' img/s':>17s} {'ratio':>6s}" for mode in modes)
     print(header + "   (ratio: to the RGB baseline of the family in the same mode)")
     for name in args.networks:
-        row = f"{name:30s} {results[name, modes[0]][1]:>12,d}"
+        row = f"{name:34s} {results[name, modes[0]][1]:>12,d}"
         for mode in modes:
             speed = results[name, mode][0]
             row += f" {speed:>17.1f} {speed / results[baseline_of(name), mode][0]:>5.2f}x"

@@ -261,3 +261,15 @@ def test_fc_conversion_against_hand_computation(tmp_path):
     back = read_weight_file(tmp_path / "ssd.h5")
     np.testing.assert_array_equal(back["fc6"][0], fc6)
     assert main([str(tmp_path / "ssd.h5"), str(tmp_path / "again.h5")]) == 2  # no fc1 any more
+
+
+def test_resnet_ssd_regularisation():
+    model = build("ssd300_resnet50", input_size=96, width=0.0625)
+    block = model.get_layer("conv4_block2_2_conv")
+    assert np.isclose(block.kernel_regularizer.l2, 5e-4) and np.isclose(block.bias.regularizer.l2,
+                                                                         5e-4)
+    assert np.isclose(model.get_layer("fc7_mbox_conf").bias_regularizer.l2, 5e-4)
+    vgg = build("ssd300_vgg16", input_size=96, width=0.0625)
+    assert vgg.get_layer("block4_conv1").bias_regularizer is None
+    assert np.isclose(vgg.get_layer("conv6_2").kernel_regularizer.l2, 5e-4)
+    keras.backend.clear_session()

@@ -23,6 +23,10 @@ anchors; other sizes (a 128 px demo, 512) work unchanged. Anchor scales are the 
 (0.1, 0.2, 0.37, 0.54, 0.71, 0.88, 1.05) unless ``anchors="coco"`` (0.07, 0.15, 0.33, 0.51, 0.69,
 0.87, 1.05), which is the default for 81 classes.
 
+Regularisation: L2 5e-4 on the kernels of the extras and heads (and of VGG, as in its
+classifier); on ResNet backbones also on the backbone's kernels (5e-5 in the classifiers) and on
+every convolution's bias.
+
 The ResNet SSDs of Deguerre et al. are built on the [D]-code backbones (``*_dcode`` for LC-RFA
 and LC-RFA-Thinner): ``ssd300_late_concat_rfa`` is LC-RFA [D] with an SSD head.
 """
@@ -108,9 +112,24 @@ def _extra(x, name, mid, out, stride, width):
     return _conv(filters(out, width), 3, f"{name}_2", padding="same" if small else "valid")(x)
 
 
+def _resnet_ssd_regularisers(model, backbone_layers):
+    """SSD on a ResNet: L2 5e-4 on the kernels of the backbone (the classifiers use 5e-5) and on
+    the biases of every convolution."""
+    for layer in model.layers:
+        if not isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
+            continue
+        if layer.name in backbone_layers:
+            layer.kernel_regularizer = l2(SSD_L2)
+            layer.kernel.regularizer = layer.kernel_regularizer
+        if layer.use_bias:
+            layer.bias_regularizer = l2(SSD_L2)
+            layer.bias.regularizer = layer.bias_regularizer
+
+
 def ssd(backbone_name, *, classes=21, input_size=300, weights=None, width=1.0, anchors=None,
-        design=SSD300, name=None):
-    """SSD on backbone ``backbone_name``; ``classes`` includes background."""
+        design=SSD300, name=None, resnet=False):
+    """SSD on backbone ``backbone_name``; ``classes`` includes background. ``resnet``: the
+    regularisation of SSD on ResNets (L2 5e-4 on backbone kernels and on every conv bias)."""
     if input_size is None:
         raise ValueError("an SSD needs a fixed input_size in pixels (its anchors depend on it)")
     anchor_set = anchors or ("coco" if classes == 81 else "voc")
@@ -143,6 +162,8 @@ def ssd(backbone_name, *, classes=21, input_size=300, weights=None, width=1.0, a
     size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
     out = SSDOutput(size, anchor_set, names, name="predictions")([conf, loc])
     model = keras.Model(inputs, out, name=name or f"ssd_{backbone_name}")
+    if resnet:
+        _resnet_ssd_regularisers(model, set(backbone_layer_names(model)))
     if weights is not None:
         from jpeg_deep.networks.weights import load_weights
 
@@ -241,9 +262,9 @@ _DETECTORS = [
 def _register():
     for name, bb, design, description in _DETECTORS:
         def builder(classes=21, input_size=300, weights=None, width=1.0, anchors=None,
-                    _bb=bb, _design=design, _name=name):
+                    _bb=bb, _design=design, _name=name, _resnet=not bb.startswith("vgg16")):
             return ssd(_bb, classes=classes, input_size=input_size, weights=weights, width=width,
-                       anchors=anchors, design=_design, name=_name)
+                       anchors=anchors, design=_design, name=_name, resnet=_resnet)
 
         builder.__name__ = name
         builder.__doc__ = description
