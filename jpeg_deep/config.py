@@ -34,6 +34,8 @@ DEFAULTS = dict(
     inference_network=None,       # e.g. the fully convolutional twin; default: ``network``
     class_index=None,             # imagenet_class_index.json-format file, or None
     transforms=None,              # the task's transform settings; None: its defaults
+    augmentation="rgb",           # classification, DCT networks: "rgb" (decode, augment,
+                                  # re-encode, read) or "dct" (on the coefficients)
     reader_backend="jpeg2dct",
     batch_size=64,
     epochs=1,
@@ -86,6 +88,7 @@ class Config:
     inference_network: str | None = _default("inference_network")
     class_index: str | None = _default("class_index")
     transforms: dict | None = _default("transforms")
+    augmentation: str = _default("augmentation")
     reader_backend: str = _default("reader_backend")
     batch_size: int = _default("batch_size")
     epochs: int = _default("epochs")

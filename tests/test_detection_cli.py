@@ -89,12 +89,18 @@ def test_coco_layout_trains_and_evaluates(tmp_path, scenes):
     data = dict(format="coco", root=str(scenes), train=("annotations/instances_train.json", images),
                 val=("annotations/instances_val.json", images),
                 test=("annotations/instances_test.json", images))
+    # also under mixed precision (bfloat16 on a CPU): the multibox loss stays float32
     config = write_detection_config(tmp_path / "config" / "coco", scenes, data=data, epochs=1,
-                                    steps_per_epoch=2, detection=dict(map_every=0))
+                                    steps_per_epoch=2, detection=dict(map_every=0),
+                                    mixed_precision="mixed_bfloat16")
     out = tmp_path / "experiments"
     result = run("training.py", "-c", config, "-o", out)
     assert result.returncode == 0, result.stderr[-3000:]
     (exp,) = out.iterdir()
+    summary = json.loads((exp / "summary.json").read_text())
+    assert summary["dtype_policy"] == "mixed_bfloat16"
+    assert np.isfinite(summary["history"]["loss"][0]) and np.isfinite(
+        summary["history"]["val_loss"][0])
     ev = run("evaluation.py", exp, exp / "checkpoints" / "final.keras")
     assert ev.returncode == 0, ev.stderr[-3000:]
     results = json.loads((exp / "predictions" / "test_final.coco.json").read_text())

@@ -148,3 +148,28 @@ def test_iter_samples_reports_bad_files_in_order(tmp_path, tiny_demo):
     assert [p for p, _, _ in out] == paths
     assert out[1][1] is None and "not a JPEG" in out[1][2]
     assert all(o[1] is not None for i, o in enumerate(out) if i != 1)
+
+
+def test_dct_domain_augmentation_matches_the_reencoding_path(tiny_demo):
+    """augmentation="dct": the same crops from the coefficients, no decode or re-encode; close
+    to the reference path (which adds a JPEG quantisation), same layout."""
+    from jpeg_deep.data.dct_transforms import DCTTransformConfig
+    from jpeg_deep.data.pipeline import ClassificationDCTTransform
+
+    ds = ImageFolder.scan(tiny_demo / "imagenet" / "validation")
+    rgb_path = SampleLoader("y_cbcr", "val", SMALL, encoder=FIVE)
+    dct_path = SampleLoader("y_cbcr", "val", DCTTransformConfig.of(SMALL),
+                            transform_factory=ClassificationDCTTransform, encoder=FIVE)
+    for i in range(0, len(ds), 4):
+        (y_r, c_r), t_r = rgb_path.sample(ds.path(i), ds.target(i))
+        (y_d, c_d), t_d = dct_path.sample(ds.path(i), ds.target(i))
+        assert y_d.shape == y_r.shape and c_d.shape == c_r.shape
+        np.testing.assert_array_equal(t_d, t_r)
+        # DC coefficients are 8x the block mean: 8 grey levels of mean difference at most
+        assert np.abs(y_d[..., 0] - y_r[..., 0]).mean() < 8 * 8
+        assert np.corrcoef(y_d[..., 0].ravel(), y_r[..., 0].ravel())[0, 1] > 0.98
+    train = Batches(ds, batch_size=4, loader=SampleLoader(
+        "y_cbcr", "train", DCTTransformConfig.of(SMALL),
+        transform_factory=ClassificationDCTTransform, encoder=FIVE))
+    (x_y, x_c), y = train[0]
+    assert x_y.shape == (4, 4, 4, 64) and x_c.shape == (4, 2, 2, 128) and y.shape == (4, 5)

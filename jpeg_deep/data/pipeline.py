@@ -44,7 +44,11 @@ _TRANSFORMS: dict = {}  # (factory, split, transform config) -> transform, per p
 
 class ClassificationTransform:
     """The classification transform as every task's transform is called:
-    ``(rgb, target, seed) -> (rgb, target)``; the class index passes through unchanged."""
+    ``(rgb, target, seed) -> (rgb, target)``; the class index passes through unchanged. A
+    transform's ``domain`` says what it works on: ``"rgb"`` decoded pixels (then re-encoded
+    for DCT networks), ``"dct"`` the file's coefficients."""
+
+    domain = "rgb"
 
     def __init__(self, split: str, config: TransformConfig):
         self.pipeline = make_transform(split, config)
@@ -53,6 +57,23 @@ class ClassificationTransform:
         if seed is not None:
             self.pipeline.set_random_seed(seed)
         return self.pipeline(image=rgb)["image"], target
+
+
+class ClassificationDCTTransform:
+    """The classification transform in the DCT domain (no decode, no re-encode):
+    ``(coefficients, target, seed, size) -> (coefficients, target)`` with ``coefficients`` the
+    reader's ``(y, cb, cr)`` and ``size`` the image's ``(height, width)``; see
+    :mod:`jpeg_deep.data.dct_transforms`."""
+
+    domain = "dct"
+
+    def __init__(self, split: str, config):
+        from jpeg_deep.data.dct_transforms import make_dct_transform
+
+        self.transform = make_dct_transform(split, config)
+
+    def __call__(self, coefficients, target, seed=None, size=None):
+        return self.transform(*coefficients, rng=seed, size=size), target
 
 
 @dataclass(frozen=True)
@@ -80,22 +101,31 @@ class SampleLoader:
         """``(inputs, y)`` of ``path`` and its ``target``; ``y`` is None without an encoder."""
         with open(path, "rb") as f:
             data = f.read()
-        inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
+        info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
+        transform = None
         if self.transform is not None:
             key = (self.transform_factory, self.split, self.transform)
             if key not in _TRANSFORMS:  # one transform per process
                 _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
-            rgb, target = _TRANSFORMS[key](decode_rgb(data, path), target, rng_seed)
+            transform = _TRANSFORMS[key]
+        if transform is not None and transform.domain == "dct":
+            (y, cb, cr), target = transform(self._read(data, path), target, rng_seed,
+                                            (info.height, info.width))
+            return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
+        if transform is not None:
+            rgb, target = transform(decode_rgb(data, path), target, rng_seed)
             if self.input_kind == "rgb":
                 return rgb_layout(rgb), self._encode(target)
             data = encode_jpeg(rgb, self.transform.quality)
         elif self.input_kind == "rgb":
             return rgb_layout(decode_rgb(data, path)), self._encode(target)
+        return dct_layout(*self._read(data, path), self.input_kind), self._encode(target)
+
+    def _read(self, data, path):
         try:
-            y, cb, cr = read_dct(data, self.backend)
+            return read_dct(data, self.backend)
         except InvalidJPEGError as err:
             raise InvalidJPEGError(path, err.reason) from None
-        return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
 
     def _encode(self, target):
         return None if self.encoder is None else self.encoder(target)

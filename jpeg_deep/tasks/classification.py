@@ -47,6 +47,14 @@ class ClassificationTask(Task):
             if getattr(config, attr) is not None:
                 raise ConfigError(f"{config.path}: {attr} is a detection setting; a "
                                   "classification config reads train_dir / val_dir / test_dir")
+        if config.augmentation not in ("rgb", "dct"):
+            raise ConfigError(f"{config.path}: augmentation must be 'rgb' or 'dct', not "
+                              f"{config.augmentation!r}")
+        from jpeg_deep.networks import spec
+
+        if config.augmentation == "dct" and spec(config.network).inputs == "rgb":
+            raise ConfigError(f"{config.path}: augmentation 'dct' works on DCT coefficients; "
+                              f"{config.network!r} reads RGB (use augmentation = 'rgb')")
         try:
             transforms = self.transform_config()
         except (TypeError, ValueError) as err:
@@ -57,13 +65,24 @@ class ClassificationTask(Task):
                               "network's input; set both to the same size")
 
     def transform_config(self):
+        """``TransformConfig`` (``augmentation="rgb"``) or ``DCTTransformConfig`` ("dct", which
+        also takes ``random_resized_crop``, ``scale``, ``ratio``, ``quality_range``,
+        ``quality_p``, ``flip_p``)."""
         from jpeg_deep.data.augmentation import TransformConfig
+        from jpeg_deep.data.dct_transforms import DCTTransformConfig
 
         settings = self.config.transforms
         if settings is None:  # the reference's ratio: shorter side 256 for 224 crops
             size = self.config.input_size
             settings = dict(resize=size * 8 // 7, crop=size, quality=95)
-        return TransformConfig(**settings)
+        cls = DCTTransformConfig if self.config.augmentation == "dct" else TransformConfig
+        return cls(**settings)
+
+    def _factory(self):
+        from jpeg_deep.data.pipeline import ClassificationDCTTransform, ClassificationTransform
+
+        return (ClassificationDCTTransform if self.config.augmentation == "dct"
+                else ClassificationTransform)
 
     # -- data -----------------------------------------------------------------------------------
     def dataset(self, split, *, training=False):
@@ -79,7 +98,8 @@ class ClassificationTask(Task):
         if model is not None:
             encoder = functools.partial(one_hot, num_classes=int(model.output.shape[-1]))
         return SampleLoader(spec(self.network_name(inference)).inputs, split,
-                            self.transform_config(), self.config.reader_backend, encoder=encoder)
+                            self.transform_config(), self.config.reader_backend,
+                            transform_factory=self._factory(), encoder=encoder)
 
     # -- model ----------------------------------------------------------------------------------
     def _build(self, name, dataset, inference):

@@ -61,7 +61,9 @@ DATA_FORMATS = {
 class DetectionSampleTransform:
     """The SSD transform as the pipeline calls a task's transform:
     ``(rgb, sample, seed) -> (rgb, (boxes, labels))`` in network-input pixels; without a sample
-    (inference) only the image is transformed."""
+    (inference) only the image is transformed. It works on decoded pixels (``domain``)."""
+
+    domain = "rgb"
 
     def __init__(self, split, config):
         from jpeg_deep.data.detection import make_detection_transform
@@ -205,6 +207,9 @@ class DetectionTask(Task):
             if name is not None and spec(name).task != "detection":
                 raise ConfigError(f"{where}: {attr} {name!r} is a {spec(name).task} network; "
                                   "a detection config needs a detector (e.g. ssd300_vgg16_dct)")
+        if config.augmentation != "rgb":
+            raise ConfigError(f"{where}: augmentation {config.augmentation!r}: detection "
+                              "augments in RGB (the SSD chain); only 'rgb' is available")
         data = config.data
         if not isinstance(data, dict) or data.get("format") not in DATA_FORMATS:
             raise ConfigError(f"{where}: data must be dict(format='voc' or 'coco', root=...), "
