@@ -62,10 +62,10 @@ def display(experiment, weights=None, split="test", *, images=16, ground_truth=F
 
     from jpeg_deep.config import ConfigError
     from jpeg_deep.data.augmentation import decode_rgb
-    from jpeg_deep.evaluation import _open
+    from jpeg_deep.evaluation import open_experiment
     from jpeg_deep.tasks import weights_tag
 
-    exp, task, weights = _open(experiment, weights)
+    exp, task, weights = open_experiment(experiment, weights)
     if task.name != "detection":
         raise ConfigError(f"{exp.root}: display draws detections; this is a {task.name} "
                           "experiment")

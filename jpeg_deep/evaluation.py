@@ -25,7 +25,9 @@ def default_weights(exp: Experiment) -> Path:
     return path
 
 
-def _open(experiment, weights):
+def open_experiment(experiment, weights=None):
+    """``(experiment, task, weights)`` of an experiment folder; ``weights`` default to
+    ``best.keras``."""
     exp = Experiment.open(experiment)
     weights = Path(weights) if weights is not None else default_weights(exp)
     return exp, task_for(exp.load_config()), weights
@@ -35,7 +37,7 @@ def predict_split(experiment, weights=None, split="test", *, workers=None, limit
     """Predict ``split`` (``train``, ``val`` or ``test``) with ``weights`` (default: the
     experiment's ``best.keras``) and write the task's prediction files; ``limit`` predicts at
     most that many images (classification: spread over the classes)."""
-    exp, task, weights = _open(experiment, weights)
+    exp, task, weights = open_experiment(experiment, weights)
     return task.predict(exp, weights, split, workers=workers, limit=limit)
 
 
@@ -43,5 +45,5 @@ def evaluate_split(experiment, weights=None, split="test", *, workers=None,
                    limit=None) -> dict:
     """Score ``weights`` (default: ``best.keras``) on ``split``; prints a table and writes a
     JSON file. Returns the scores."""
-    exp, task, weights = _open(experiment, weights)
+    exp, task, weights = open_experiment(experiment, weights)
     return task.evaluate(exp, weights, split, workers=workers, limit=limit)
