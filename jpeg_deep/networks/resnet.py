@@ -15,8 +15,8 @@ Each network is registered twice from one definition: its backbone (``register_b
 With ``output_stride=16`` (SSD) a block that would take the map to stride 32 keeps stride 1:
 stage 5 then runs at stride 16 (19x19 at 300 px), as in SSD300 on ResNets.
 
-Every classifier builder takes ``classes``, ``input_size`` (pixels: int, ``(h, w)``, or ``None`` for any
-size: global average pooling makes every ResNet fully convolutional), ``weights`` (a local file,
+Every classifier builder takes ``classes``, ``input_size`` (pixels: int, ``(h, w)``, or ``None``
+for any size: global average pooling makes every ResNet fully convolutional), ``weights`` (a local file,
 transferred by layer name), ``width`` (multiplies every bottleneck width; 1.0 is the paper) and
 ``classifier_activation``.
 
