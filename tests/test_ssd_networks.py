@@ -273,3 +273,16 @@ def test_resnet_ssd_regularisation():
     assert vgg.get_layer("block4_conv1").bias_regularizer is None
     assert np.isclose(vgg.get_layer("conv6_2").kernel_regularizer.l2, 5e-4)
     keras.backend.clear_session()
+
+
+def test_dilated_conv_equals_keras_conv():
+    from jpeg_deep.networks.layers import DilatedConv2D
+
+    x = np.random.default_rng(2).normal(size=(2, 7, 9, 5)).astype("float32")
+    ref = keras.layers.Conv2D(6, 3, dilation_rate=(3, 2), padding="same", activation="relu")
+    ours = DilatedConv2D(6, 3, dilation_rate=(3, 2), padding="same", activation="relu")
+    want = np.asarray(ref(x))
+    ours.build(x.shape)
+    ours.set_weights(ref.get_weights())
+    np.testing.assert_allclose(np.asarray(ours(x)), want, atol=1e-5)
+    keras.backend.clear_session()

@@ -2,6 +2,15 @@
 
 >>> from jpeg_deep.networks import build, names
 >>> model = build("vgg16_dct", classes=10, input_size=64, width=0.125)
+>>> names(task="detection")[:2]
+['ssd300_deconvolution_rfa', 'ssd300_late_concat_rfa']
+>>> from jpeg_deep.networks.ssd import anchors_for
+>>> len(anchors_for(build("ssd300_vgg16_dct", classes=21, input_size=300, width=0.125)))
+8732
+
+Backbones and tasks are apart: ``registry.backbone(name, ...)`` gives a backbone's inputs and
+named maps (``stride8``, ``stride16``, ..., ``last``); the classifiers and the SSDs add their
+heads on them.
 """
 from jpeg_deep.networks.registry import (  # noqa: F401
     INPUT_KINDS,

@@ -41,3 +41,41 @@ class L2Normalization(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package="jpeg_deep")
+class DilatedConv2D(keras.layers.Conv2D):
+    """``Conv2D`` with ``dilation_rate`` > 1 and "same" padding, computed as one matrix product:
+    the ``kh * kw`` shifted views of the zero-padded input are concatenated on the channel axis
+    and multiplied by the kernel reshaped to ``(kh * kw * channels, filters)``.
+
+    Same variables, same result as ``Conv2D`` (up to float rounding); on TensorFlow's CPU
+    kernels a dilated convolution goes through space-to-batch on small tiles and takes about 3x
+    the time of an undilated one of equal work (SSD's fc6: 3x3, dilation 6, on a 19x19x512 map),
+    the matrix product does not.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.padding != "same" or tuple(self.strides) != (1, 1):
+            raise ValueError("DilatedConv2D supports 'same' padding and stride 1 only")
+        if self.groups != 1 or self.data_format != "channels_last":
+            raise ValueError("DilatedConv2D supports channels_last, one group only")
+
+    def call(self, inputs):
+        kh, kw, cin, cout = self.kernel.shape
+        dh, dw = self.dilation_rate
+        ph, pw = dh * (kh - 1), dw * (kw - 1)
+        padded = ops.pad(inputs, [[0, 0], [ph // 2, ph - ph // 2], [pw // 2, pw - pw // 2],
+                                  [0, 0]])
+        h, w = inputs.shape[1], inputs.shape[2]
+        if h is None or w is None:
+            shape = ops.shape(inputs)
+            h, w = shape[1], shape[2]
+        views = [padded[:, i * dh:i * dh + h, j * dw:j * dw + w, :]
+                 for i in range(kh) for j in range(kw)]
+        columns = ops.concatenate(views, axis=-1)
+        out = ops.matmul(columns, ops.reshape(self.kernel, (kh * kw * cin, cout)))
+        if self.use_bias:
+            out = out + self.bias
+        return self.activation(out) if self.activation is not None else out

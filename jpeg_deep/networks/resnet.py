@@ -15,12 +15,12 @@ Each network is registered twice from one definition: its backbone (``register_b
 With ``output_stride=16`` (SSD) a block that would take the map to stride 32 keeps stride 1:
 stage 5 then runs at stride 16 (19x19 at 300 px), as in SSD300 on ResNets.
 
-Every classifier builder takes ``classes``, ``input_size`` (pixels: int, ``(h, w)``, or ``None`` for any
-size: global average pooling makes every ResNet fully convolutional), ``weights`` (a local file,
-transferred by layer name), ``width`` (multiplies every bottleneck width; 1.0 is the paper) and
-``classifier_activation``.
+Every classifier builder takes ``classes``, ``input_size`` (pixels: int, ``(h, w)``, or ``None``
+for any size: global average pooling makes every ResNet fully convolutional), ``weights`` (a local
+file, transferred by layer name), ``width`` (multiplies every bottleneck width; 1.0 is the
+paper) and ``classifier_activation``.
 
-Where [D]'s code and [U]'s diagrams disagree (4.6), the plain name is the [U] diagram version
+Where [D]'s code and [U]'s diagrams disagree, the plain name is the [U] diagram version
 (``resnet_uber``) and the [D]-code version carries the suffix ``_dcode``
 (``late_concat_rfa_dcode``, ``late_concat_rfa_thinner_dcode``). The Y-only networks exist only
 in [D] and keep their [D] names. ``deconvolution_rfa`` is identical in both. The [D]-code and

@@ -1,7 +1,7 @@
 """The ResNet-50 variants of Gueguen et al. as drawn in the Uber block diagrams ([U]), and their
 ablations (learned / fixed DCT stems, thinner and shorter RGB baselines).
 
-These are the default versions of the networks where [U] and [D] disagree (4.6): the [D]-code
+These are the default versions of the networks where [U] and [D] disagree: the [D]-code
 versions are registered by ``resnet`` with the suffix ``_dcode``. BN and ReLU are not drawn in
 the diagrams; following [D], every DCT input stream starts with a BatchNormalization (once after
 the merge when the streams merge at the input). Parameter counts of networks without a † in the
@@ -195,7 +195,7 @@ for _key, _div in CHANNEL_DIVISORS.items():
             f"[U] Channels-Div{_div:.4g}: RGB ResNet-50 with widths / {_div:.4g}")(
         _channels_div(_div))
 
-# blocks of res2 and res3 kept by LessIdBlocks-N (4.5); res4 and res5 are always complete.
+# blocks of res2 and res3 kept by LessIdBlocks-N; res4 and res5 are always complete.
 LESS_ID_BLOCKS = {
     2: ((1,), (1, 2, 3, 4)),
     3: ((), (1, 2, 3, 4)),

@@ -32,6 +32,7 @@ from keras import layers
 from jpeg_deep.networks.blocks import (
     filters, input_norm, l2, vgg_block, vgg_conv_head, vgg_dense_head,
 )
+from jpeg_deep.networks.layers import DilatedConv2D
 from jpeg_deep.networks.registry import backbone, register, register_backbone
 
 SSD_L2 = 5e-4
@@ -67,7 +68,7 @@ def _top(x, width, maps):
     stride = maps.stride(x)
     conv = dict(activation="relu", kernel_initializer="he_normal", kernel_regularizer=l2(SSD_L2))
     x = layers.MaxPooling2D(3, strides=1, padding="same", name="pool5")(x)
-    x = layers.Conv2D(filters(1024, width), 3, dilation_rate=6, padding="same", name="fc6",
+    x = DilatedConv2D(filters(1024, width), 3, dilation_rate=6, padding="same", name="fc6",
                       **conv)(x)
     x = layers.Conv2D(filters(1024, width), 1, name="fc7", **conv)(x)
     return maps.mark(x, stride)
