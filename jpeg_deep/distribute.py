@@ -12,8 +12,9 @@
                    inside ``srun``, from Slurm through ``SlurmClusterResolver``
 =================  ==========================================================================
 
-The reference trained with Horovod, which does not build on current TensorFlow (see
-ENGINEERING_NOTES.md); :func:`strategy_for_horovod_flag` maps its ``--horovod`` /
+The reference trained with Horovod, which does not build on current TensorFlow (its last
+release, 0.28.1, fails to compile against TF 2.21, and its Keras layer does not support Keras 3);
+:func:`strategy_for_horovod_flag` maps its ``--horovod`` /
 ``--no-horovod`` flags onto these strategies.
 
 Under Slurm each task is pinned to its share of the node's GPUs (by ``SLURM_LOCALID``) when it
@@ -116,7 +117,7 @@ def slurm_cluster_resolver():
     """A cluster resolver for the current ``srun`` step. ``SlurmClusterResolver`` reads the
     step's task layout; we pass explicit GPU counts and ``auto_set_gpu=False`` because its own
     GPU discovery fails on CPU nodes (nvidia-smi missing), with ``--gpus-per-task`` (range step
-    0) and makes every task claim GPUs it may not see (see ENGINEERING_NOTES.md)."""
+    0) and makes every task claim GPUs it may not see."""
     import tensorflow as tf
 
     for var in ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_STEP_NODELIST",

@@ -1,6 +1,6 @@
 """Two corrections that ``model.fit`` needs under ``tf.distribute.MultiWorkerMirroredStrategy``
-with Keras 3.15 on the TensorFlow backend (see ENGINEERING_NOTES.md, "tf.distribute with Keras
-3.15"). Without them the first ``fit`` under several workers crashes.
+with Keras 3.15 on the TensorFlow backend. Without them the first ``fit`` under several workers
+crashes.
 
 1. keras-team/keras#20585: ``TensorFlowTrainer._maybe_symbolic_build`` takes the first
    distributed batch and *reduces it across workers* to get shapes for the symbolic build, which

@@ -1,7 +1,7 @@
 """Transforms of the reference pipeline: decode, augment in RGB, re-encode as JPEG.
 
-This is the path of Deguerre et al. (ARCHITECTURES.md 6.1-6.2), kept as the reference that DCT-
-domain augmentation is measured against: the file is fully decoded, resized / cropped / flipped
+This is the path of Deguerre et al., kept as the reference that DCT-domain
+augmentation is measured against: the file is fully decoded, resized / cropped / flipped
 with albumentations, re-encoded in memory (4:2:0, a configurable quality; the reference used 95
 for ImageNet) and then read back as DCT coefficients.
 

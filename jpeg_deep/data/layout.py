@@ -1,8 +1,7 @@
 """Network input layout: DCT coefficients or RGB pixels -> the float32 tensors a model reads.
 
 The input kinds are those of ``jpeg_deep.networks.registry.INPUT_KINDS``. Coefficients are not
-normalised here: the first layer of every DCT network is a BatchNormalization (ARCHITECTURES.md
-1.3). Y is zero-padded (bottom / right) to exactly twice the chroma grid so both stay aligned.
+normalised here: the first layer of every DCT network is a BatchNormalization. Y is zero-padded (bottom / right) to exactly twice the chroma grid so both stay aligned.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""VGG-DCT (ARCHITECTURES.md 3.2) on the built-in demo shapes, small enough for a CPU.
+"""VGG-DCT on the built-in demo shapes, small enough for a CPU.
 
 The network is the paper's graph at 1/4 width on 96-pixel crops (Y 12x12x64, CbCr 6x6x128);
 the transforms are the reference ones at demo sizes (shorter side 112, crop 96, JPEG quality 95).

@@ -1,6 +1,6 @@
-"""ImageNet: Channels-Div1.1 [U] (thinner RGB ResNet-50) (network ``channels_div_1_1``, ARCHITECTURES.md 4.4).
+"""ImageNet: Channels-Div1.1 [U] (thinner RGB ResNet-50) (network ``channels_div_1_1``).
 
-Hyper-parameters of the published config family (ARCHITECTURES.md 8.4):
+Hyper-parameters of the published config family:
 ImageNet ResNet50 RGB: 90 epochs, batch 32, SGD 0.0125 / 0.9, step schedule x1 / x0.1 (30) / x0.01 (60) / x0.001 (80), no EarlyStopping.
 Under tf.distribute the batch is per replica and the learning rate is multiplied by the
 number of replicas with a 5-epoch warm-up, as the reference did under Horovod.

@@ -1,6 +1,6 @@
-"""ImageNet: DCT-Frozen [U] (RGB in, fixed DCT stem) (network ``dct_frozen``, ARCHITECTURES.md 4.3).
+"""ImageNet: DCT-Frozen [U] (RGB in, fixed DCT stem) (network ``dct_frozen``).
 
-Hyper-parameters of the published config family (ARCHITECTURES.md 8.4):
+Hyper-parameters of the published config family:
 ImageNet LC-RFA, -Thinner, -Y variants: 90 epochs, batch 32, SGD 0.0125 / 0.9, ReduceLROnPlateau p 5, EarlyStopping p 11.
 Under tf.distribute the batch is per replica and the learning rate is multiplied by the
 number of replicas with a 5-epoch warm-up, as the reference did under Horovod.

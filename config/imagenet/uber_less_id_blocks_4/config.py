@@ -1,6 +1,6 @@
-"""ImageNet: LessIdBlocks-4 [U] (network ``less_id_blocks_4``, ARCHITECTURES.md 4.5).
+"""ImageNet: LessIdBlocks-4 [U] (network ``less_id_blocks_4``).
 
-Hyper-parameters of the published config family (ARCHITECTURES.md 8.4):
+Hyper-parameters of the published config family:
 ImageNet ResNet50 RGB: 90 epochs, batch 32, SGD 0.0125 / 0.9, step schedule x1 / x0.1 (30) / x0.01 (60) / x0.001 (80), no EarlyStopping.
 Under tf.distribute the batch is per replica and the learning rate is multiplied by the
 number of replicas with a 5-epoch warm-up, as the reference did under Horovod.

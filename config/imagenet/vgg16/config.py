@@ -1,6 +1,6 @@
-"""ImageNet: VGG16 on RGB (network ``vgg16``, ARCHITECTURES.md 3.1).
+"""ImageNet: VGG16 on RGB (network ``vgg16``).
 
-Hyper-parameters of the published config family (ARCHITECTURES.md 8.4):
+Hyper-parameters of the published config family:
 ImageNet VGG16 RGB: 120 epochs, batch 64, SGD 0.0025 / 0.9, ReduceLROnPlateau p 7, EarlyStopping p 15.
 Under tf.distribute the batch is per replica and the learning rate is multiplied by the
 number of replicas with a 5-epoch warm-up, as the reference did under Horovod.

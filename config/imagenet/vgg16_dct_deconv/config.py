@@ -1,6 +1,6 @@
-"""ImageNet: VGG-DCT Deconvolution (network ``vgg16_dct_deconv``, ARCHITECTURES.md 3.4).
+"""ImageNet: VGG-DCT Deconvolution (network ``vgg16_dct_deconv``).
 
-Hyper-parameters of the published config family (ARCHITECTURES.md 8.4):
+Hyper-parameters of the published config family:
 ImageNet VGG-DCT / Y / Deconv: 180 epochs, batch 64, SGD 0.0025 / 0.9, ReduceLROnPlateau p 5, EarlyStopping p 11.
 Under tf.distribute the batch is per replica and the learning rate is multiplied by the
 number of replicas with a 5-epoch warm-up, as the reference did under Horovod.
