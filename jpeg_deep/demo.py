@@ -567,7 +567,7 @@ def _det_is_complete(folder: Path, params: dict) -> bool:
 
 def make_demo_detection_dataset(root, seed: int = 0, train: int = 300, val: int = 60,
                                 test: int = 100, force: bool = False,
-                                verbose: bool = True) -> Path:
+                                verbose: bool = True, keep_existing: bool = False) -> Path:
     """Write the demo detection scenes under ``root/detection`` and return that folder::
 
         <root>/detection/
@@ -586,7 +586,8 @@ def make_demo_detection_dataset(root, seed: int = 0, train: int = 300, val: int 
     Files are encoded as in the classification demo (mostly baseline 4:2:0, quality 90).
     Deterministic: each scene has its own generator seeded by (seed, set, index). Nothing is
     written when the folder holds a complete set made with the same parameters, unless
-    ``force``; the classification demo in ``root`` is left alone.
+    ``force``; with ``keep_existing`` a complete set made with *other* parameters is kept too
+    (what the demo configs do). The classification demo in ``root`` is left alone.
     """
     folder = Path(root) / DETECTION_DIR
     if int(seed) != seed or seed < 0:
@@ -596,6 +597,17 @@ def make_demo_detection_dataset(root, seed: int = 0, train: int = 300, val: int 
         raise ValueError(f"scene counts must be non-negative integers, got {counts}")
     seed, counts = int(seed), {k: int(v) for k, v in counts.items()}
     params = {"seed": seed, "scenes": counts}
+    if keep_existing and not force:
+        try:
+            manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+            existing = {k: manifest[k] for k in ("seed", "scenes")}
+        except (OSError, ValueError, KeyError, TypeError):
+            existing = None
+        if existing is not None and _det_is_complete(folder, existing):
+            if verbose:
+                print(f"Using the demo detection scenes already in {folder} "
+                      f"({existing['scenes']}; python -m jpeg_deep.demo --force rewrites them)")
+            return folder
     if not force and _det_is_complete(folder, params):
         if verbose:
             print(f"Demo detection dataset already present in {folder} "

@@ -483,3 +483,16 @@ def test_iou_random_crop_rules(bound):
             - np.tile(patch[:2], 2)
         np.testing.assert_array_equal(kept, expected)
     assert cropped >= 8      # 9 of these 30 seeds draw the bound first
+
+
+def test_demo_detection_keep_existing_never_rewrites(tmp_path, capsys):
+    """What the SSD demo configs ask for: scenes made with other counts are used as they are."""
+    from jpeg_deep.demo import make_demo_detection_dataset
+
+    folder = make_demo_detection_dataset(tmp_path, train=3, val=1, test=1, verbose=False)
+    manifest = (folder / "manifest.json").read_text()
+    make_demo_detection_dataset(tmp_path, train=9, val=2, test=2, keep_existing=True)
+    assert "Using the demo detection scenes already in" in capsys.readouterr().out
+    assert (folder / "manifest.json").read_text() == manifest
+    make_demo_detection_dataset(tmp_path, train=2, val=1, test=1, verbose=False)  # no keep
+    assert (folder / "manifest.json").read_text() != manifest

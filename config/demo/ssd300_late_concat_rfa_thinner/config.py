@@ -34,6 +34,7 @@ seed = 0
 
 
 def prepare():
-    """Write the demo scenes the first time (about ten seconds)."""
+    """Write the demo scenes the first time (about ten seconds); never rewrite them."""
     if data["root"].startswith(DEMO_ROOT):
-        make_demo_detection_dataset(DEMO_ROOT, train=600, val=60, test=100)
+        make_demo_detection_dataset(DEMO_ROOT, train=600, val=60, test=100,
+                                    keep_existing=True)
