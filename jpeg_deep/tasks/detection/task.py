@@ -379,9 +379,9 @@ class DetectionTask(Task):
                 (voc_dir / f"comp4_det_{split}_{name}.txt").write_text("".join(lines))
             truth = voc_to_coco(ground_truth(samples), dataset.class_names,
                                 image_sizes={s.image_id: (s.width, s.height) for s in samples})
+            names = {coco_image_id(s.image_id): s.path.name for s in samples}
             for image in truth["images"]:
-                image["file_name"] = next(str(s.path.name) for s in samples
-                                          if coco_image_id(s.image_id) == image["id"])
+                image["file_name"] = names[image["id"]]
             (out_dir / f"{split}_groundtruth.coco.json").write_text(json.dumps(truth))
             written += [voc_dir, out_dir / f"{split}_groundtruth.coco.json"]
         print(f"detections of {len(detections)} images written to "
