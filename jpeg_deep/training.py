@@ -310,6 +310,11 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
         optimizer = make_optimizer(config.optimizer, lr_scale)
         model.compile(optimizer=optimizer, jit_compile=config.jit_compile,
                       **task.compile_arguments(train_set))
+    # steps per epoch (a split too small for one global batch stops here, before any folder)
+    steps = config.steps_per_epoch or make_batches(task, "train", train_set, model,
+                                                   replicas=replicas).steps
+    val_steps = config.validation_steps or make_batches(task, "val", val_set, model,
+                                                        replicas=replicas).steps
 
     if exp is None:  # new run: the chief makes the folder, every worker learns its name
         made = Experiment.create(config, output_dir) if runtime.is_chief else None
@@ -337,16 +342,11 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
         return lambda n, ids: make_batches(task, split, dataset, model, event_log=events,
                                            replicas=n, replica_ids=ids)
 
-    train_batches = batches_for("train", train_set)(replicas, None)
-    val_batches = batches_for("val", val_set)(replicas, None)
     train_data = distributed_dataset(runtime.strategy, batches_for("train", train_set),
                                      first_epoch=done, workers=config.workers,
                                      prefetch=config.prefetch)
     val_data = distributed_dataset(runtime.strategy, batches_for("val", val_set),
                                    workers=config.workers, prefetch=config.prefetch)
-    steps = config.steps_per_epoch or train_batches.steps
-    val_steps = config.validation_steps or val_batches.steps
-
     lr_control = None
     if config.warmup_epochs or config.lr_schedule:
         lr_control = LearningRateControl(

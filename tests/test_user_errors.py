@@ -151,3 +151,12 @@ def test_both_tensorflow_builds_in_one_environment_are_refused(monkeypatch, caps
 
     monkeypatch.setattr(metadata, "version", version)
     assert cli.tensorflow_problem() is None
+
+
+def test_split_too_small_for_a_batch_stops_before_any_folder(tmp_path, tiny_demo, capsys):
+    config = write_config(tmp_path / "cfg", tiny_demo, batch_size=100)   # 60 training files
+    out = tmp_path / "experiments"
+    code, err = train_cli(capsys, config, out)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].endswith("60 files give no batch of 100")
+    assert not out.exists()

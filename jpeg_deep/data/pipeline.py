@@ -132,17 +132,20 @@ class SampleLoader:
 
 
 class EventLog:
-    """Append-only TSV of skipped files, shared by every worker process through the file."""
+    """Append-only TSV of skipped files, shared by every worker process through the file. Without
+    a path, a temporary file is made at the first event (a log that sees none writes nothing)."""
 
     def __init__(self, path=None):
-        if path is None:
-            fd, path = tempfile.mkstemp(prefix="jpeg_deep_events_", suffix=".tsv")
-            os.close(fd)
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.touch()
+        self.path = None if path is None else Path(path)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
 
     def corrupt(self, path, reason):
+        if self.path is None:
+            fd, name = tempfile.mkstemp(prefix="jpeg_deep_events_", suffix=".tsv")
+            os.close(fd)
+            self.path = Path(name)
         line = f"corrupt\t{path}\t{reason}".replace("\n", " ") + "\n"
         with open(self.path, "a") as f:  # one short write per line: atomic enough across processes
             f.write(line)
@@ -150,6 +153,8 @@ class EventLog:
     def skipped(self) -> dict:
         """``{path: reason}`` of every file skipped so far (each file once)."""
         out = {}
+        if self.path is None:
+            return out
         with open(self.path) as f:
             for line in f:
                 parts = line.rstrip("\n").split("\t", 2)
