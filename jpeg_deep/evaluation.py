@@ -92,15 +92,19 @@ def print_rows(rows, title=""):
 
 
 def plot_sweeps(sweeps, path, title="") -> Path:
-    """Plot ``{label: rows}``: each score of each sweep against bits per pixel."""
+    """Plot ``{label: rows}``: each score of each sweep against bits per pixel (several sweeps:
+    a colour per sweep, its first score solid, the others dashed)."""
     from jpeg_deep.plot import line_plot
 
     series = []
-    for label, rows in sweeps.items():
+    for e, (label, rows) in enumerate(sweeps.items()):
         metrics = [k for k in rows[0] if k not in ("quality", "bpp")] if rows else []
-        for metric in metrics:
+        for m, metric in enumerate(metrics):
             name = metric if len(sweeps) == 1 else f"{label} {metric}"
-            series.append((name, [r["bpp"] for r in rows], [r[metric] for r in rows]))
+            # one experiment: a colour per score; several: a colour per experiment, the first
+            # score solid and the others dashed
+            style = dict(colour=m) if len(sweeps) == 1 else dict(colour=e, dashed=m > 0)
+            series.append((name, [r["bpp"] for r in rows], [r[metric] for r in rows], style))
     return line_plot(series, path, xlabel="bits per pixel", ylabel="score", title=title,
                      ylim=(0, 1))
 

@@ -34,15 +34,34 @@ def _label(value: float) -> str:
     return f"{value:g}"
 
 
+def _dashed(img, points, colour, dash=10, gap=7):
+    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+        length = math.hypot(xb - xa, yb - ya)
+        t = 0.0
+        while t < length:
+            e = min(t + dash, length)
+            p = (int(round(xa + (xb - xa) * t / length)), int(round(ya + (yb - ya) * t / length)))
+            q = (int(round(xa + (xb - xa) * e / length)), int(round(ya + (yb - ya) * e / length)))
+            cv2.line(img, p, q, colour, 2, cv2.LINE_AA)
+            t = e + gap
+
+
+def _style(item, i):
+    style = item[3] if len(item) > 3 else {}
+    return _COLOURS[style.get("colour", i) % len(_COLOURS)], bool(style.get("dashed", False))
+
+
 def line_plot(series, path, *, xlabel: str, ylabel: str, title: str = "",
               ylim=None, size=(900, 600)) -> Path:
-    """Write a PNG of ``series``: a list of ``(label, xs, ys)``, each drawn as a line with round
-    markers in its own colour and named in the legend. ``ylim``: ``(low, high)`` of the y axis
-    (default: the data's range, rounded to ticks). Returns the path."""
+    """Write a PNG of ``series``: a list of ``(label, xs, ys)`` or ``(label, xs, ys, style)``
+    (``style``: ``colour``, an index in the palette, default the series' position;
+    ``dashed``), each drawn as a line with round markers and named in the legend. ``ylim``:
+    ``(low, high)`` of the y axis (default: the data's range, rounded to ticks). Returns the
+    path."""
     width, height = size
     left, right, top, bottom = 80, 20, 50, 70
-    xs_all = [float(x) for _, xs, _ in series for x in xs]
-    ys_all = [float(y) for _, _, ys in series for y in ys if y == y]
+    xs_all = [float(x) for item in series for x in item[1]]
+    ys_all = [float(y) for item in series for y in item[2] if y == y]
     if not xs_all:
         xs_all = [0.0, 1.0]
     if not ys_all:
@@ -86,26 +105,32 @@ def line_plot(series, path, *, xlabel: str, ylabel: str, title: str = "",
     if title:
         (tw, th), _ = cv2.getTextSize(title, _FONT, 0.6, 1)
         cv2.putText(img, title, ((width - tw) // 2, 30), _FONT, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    for i, (name, xs, ys) in enumerate(series):  # the curves
-        colour = _COLOURS[i % len(_COLOURS)]
+    for i, item in enumerate(series):  # the curves
+        xs, ys = item[1], item[2]
+        colour, dashed = _style(item, i)
         points = [to_px(float(x), float(y)) for x, y in sorted(zip(xs, ys)) if y == y]
-        if len(points) > 1:
+        if len(points) > 1 and dashed:
+            _dashed(img, points, colour)
+        elif len(points) > 1:
             cv2.polylines(img, [np.array(points, np.int32)], False, colour, 2, cv2.LINE_AA)
         for p in points:
             cv2.circle(img, p, 4, colour, -1, cv2.LINE_AA)
     if series:  # the legend, bottom right inside the axes
-        sizes = [cv2.getTextSize(name, _FONT, 0.45, 1)[0] for name, _, _ in series]
+        sizes = [cv2.getTextSize(item[0], _FONT, 0.45, 1)[0] for item in series]
         box_w = max(w for w, _ in sizes) + 45
         box_h = 22 * len(series) + 8
         bx, by = left + pw - box_w - 8, top + ph - box_h - 8
         cv2.rectangle(img, (bx, by), (bx + box_w, by + box_h), (255, 255, 255), -1)
         cv2.rectangle(img, (bx, by), (bx + box_w, by + box_h), (160, 160, 160), 1)
-        for i, (name, _, _) in enumerate(series):
-            colour = _COLOURS[i % len(_COLOURS)]
+        for i, item in enumerate(series):
+            colour, dashed = _style(item, i)
             cy = by + 16 + 22 * i
-            cv2.line(img, (bx + 8, cy), (bx + 32, cy), colour, 2, cv2.LINE_AA)
+            if dashed:
+                _dashed(img, [(bx + 8, cy), (bx + 32, cy)], colour, dash=6, gap=4)
+            else:
+                cv2.line(img, (bx + 8, cy), (bx + 32, cy), colour, 2, cv2.LINE_AA)
             cv2.circle(img, (bx + 20, cy), 4, colour, -1, cv2.LINE_AA)
-            cv2.putText(img, name, (bx + 38, cy + 5), _FONT, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.putText(img, item[0], (bx + 38, cy + 5), _FONT, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), img):
