@@ -27,6 +27,12 @@ INFER_USAGE = """Predict a split of an experiment's dataset with some weights an
 EVALUATE_USAGE = """Evaluate weights of an experiment: top-1 / top-5, printed and written as JSON.
 
     python evaluation.py <experiment> [weights] [--split test]
+
+Rate-accuracy sweep (each test file re-encoded at each quality first; table, JSON and PNG plot
+under the experiment's evaluation/):
+
+    python evaluation.py <experiment> [weights] --jpeg-quality 10 20 30 50 75 90 95
+        [--codec jpeg|webp|jp2] [--distortion real|dct] [--compare <experiment> ...]
 """
 
 
@@ -175,12 +181,54 @@ def _infer(argv=None):
 
 
 def _evaluate(argv=None):
-    args = _prediction_parser(EVALUATE_USAGE, "evaluate at most N files, spread evenly over the "
-                              "classes").parse_args(argv)
-    from jpeg_deep.evaluation import evaluate_split
+    parser = _prediction_parser(EVALUATE_USAGE, "evaluate at most N files, spread evenly over "
+                                "the classes")
+    sweep = parser.add_argument_group(
+        "rate-accuracy sweep", "evaluate once per coding quality, each file distorted first; "
+        "writes evaluation/<split>_<weights>_<codec>_<distortion>.quality.json and .png")
+    sweep.add_argument("--jpeg-quality", type=int, nargs="+", metavar="Q",
+                       help="qualities (1..100) to evaluate at, e.g. 10 20 30 50 75 90 95")
+    sweep.add_argument("--codec", default="jpeg", choices=["jpeg", "webp", "jp2"],
+                       help="codec of the distortion (webp / jp2: where OpenCV has it; DCT "
+                       "networks read the result re-encoded as a quality-100 JPEG)")
+    sweep.add_argument("--distortion", default="real", choices=["real", "dct"],
+                       help="real: decode and re-encode (the reference); dct: re-quantise the "
+                       "coefficients (JPEG only, no decode)")
+    sweep.add_argument("--subsampling", default="4:2:0", choices=["4:2:0", "4:4:4"],
+                       help="chroma subsampling of the real JPEG re-encode")
+    sweep.add_argument("--compare", nargs="+", metavar="EXPERIMENT",
+                       help="further experiments (their best.keras, or their saved sweep) "
+                       "overlaid with this one in one plot")
+    args = parser.parse_args(argv)
+    if args.jpeg_quality is None:
+        if args.compare:
+            parser.error("--compare needs --jpeg-quality")
+        if (args.codec, args.distortion, args.subsampling) != ("jpeg", "real", "4:2:0"):
+            parser.error("--codec / --distortion / --subsampling need --jpeg-quality")
+        from jpeg_deep.evaluation import evaluate_split
 
-    evaluate_split(args.experiment, args.weights, args.split, workers=args.workers,
-                   limit=args.limit)
+        evaluate_split(args.experiment, args.weights, args.split, workers=args.workers,
+                       limit=args.limit)
+        return
+    bad = [q for q in args.jpeg_quality if not 1 <= q <= 100]
+    if bad:
+        parser.error(f"--jpeg-quality must be in 1..100, not {bad[0]}")
+    if args.distortion == "dct" and args.codec != "jpeg":
+        parser.error(f"--distortion dct re-quantises JPEG coefficients; {args.codec} has only "
+                     "the real form")
+    from jpeg_deep.distortions import available_codecs
+
+    if args.codec not in available_codecs():
+        parser.error(f"this OpenCV build cannot encode {args.codec} (available: "
+                     f"{', '.join(available_codecs())})")
+    from jpeg_deep.evaluation import compare_sweeps, quality_sweep
+
+    options = dict(qualities=args.jpeg_quality, codec=args.codec, form=args.distortion,
+                   subsampling=args.subsampling, workers=args.workers, limit=args.limit)
+    quality_sweep(args.experiment, args.weights, args.split, **options)
+    if args.compare:
+        compare_sweeps([args.experiment, *args.compare], args.split, weights=args.weights,
+                       **options)
 
 
 def train_main(argv=None) -> int:

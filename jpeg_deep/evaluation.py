@@ -6,9 +6,17 @@ predicts a split with a progress bar and writes the task's prediction files unde
 ``predictions/``; :func:`evaluate_split` scores them and writes ``evaluation/<split>_<weights>.json``
 (classification: :mod:`jpeg_deep.tasks.classification`; detection:
 :mod:`jpeg_deep.tasks.detection.task` says what each writes).
+
+:func:`quality_sweep` evaluates the split once per coding quality, each file distorted first
+(:mod:`jpeg_deep.distortions`): it prints a table and writes, under ``evaluation/``,
+``<split>_<weights>_<codec>_<form>.quality.json`` (a list of rows: ``quality``, ``bpp`` -- the
+mean bits per pixel of the evaluated files' real encode -- and the task's scores: ``top1``,
+``top5``; detection ``map_11point``, ``map_area``, ``AP``, ``AP50``) and a ``.quality.png`` plot
+of the scores against bits per pixel; :func:`compare_sweeps` overlays several experiments.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from jpeg_deep.tasks import task_for
@@ -47,3 +55,127 @@ def evaluate_split(experiment, weights=None, split="test", *, workers=None,
     JSON file. Returns the scores."""
     exp, task, weights = open_experiment(experiment, weights)
     return task.evaluate(exp, weights, split, workers=workers, limit=limit)
+
+
+def sweep_name(split, weights, codec="jpeg", form="real", subsampling="4:2:0") -> str:
+    """``test_best_jpeg_real``: the stem of a sweep's files (``.quality.json`` / ``.png``)."""
+    from jpeg_deep.tasks import weights_tag
+
+    sampling = "_444" if codec == "jpeg" and subsampling == "4:4:4" else ""
+    return f"{weights_tag(split, weights)}_{codec}_{form}{sampling}"
+
+
+def mean_bits_per_pixel(paths, distortion) -> float:
+    """Mean bits per pixel of ``paths`` after ``distortion`` (files that are not readable JPEGs
+    are left out, as prediction leaves them out)."""
+    from jpeg_deep.data.readers import InvalidJPEGError
+
+    values = []
+    for path in paths:
+        try:
+            values.append(distortion.bits_per_pixel(Path(path).read_bytes()))
+        except InvalidJPEGError:
+            continue
+    return float(sum(values) / len(values)) if values else float("nan")
+
+
+def print_rows(rows, title=""):
+    if not rows:
+        return
+    metrics = [k for k in rows[0] if k not in ("quality", "bpp")]
+    if title:
+        print(title)
+    print(f"{'quality':>8}{'bpp':>9}" + "".join(f"{m:>13}" for m in metrics))
+    for row in rows:
+        print(f"{row['quality']:>8}{row['bpp']:>9.3f}"
+              + "".join(f"{row[m]:>13.4f}" for m in metrics))
+
+
+def plot_sweeps(sweeps, path, title="") -> Path:
+    """Plot ``{label: rows}``: each score of each sweep against bits per pixel (several sweeps:
+    a colour per sweep, its first score solid, the others dashed)."""
+    from jpeg_deep.plot import line_plot
+
+    series = []
+    for e, (label, rows) in enumerate(sweeps.items()):
+        metrics = [k for k in rows[0] if k not in ("quality", "bpp")] if rows else []
+        for m, metric in enumerate(metrics):
+            name = metric if len(sweeps) == 1 else f"{label} {metric}"
+            # one experiment: a colour per score; several: a colour per experiment, the first
+            # score solid and the others dashed
+            style = dict(colour=m) if len(sweeps) == 1 else dict(colour=e, dashed=m > 0)
+            series.append((name, [r["bpp"] for r in rows], [r[metric] for r in rows], style))
+    return line_plot(series, path, xlabel="bits per pixel", ylabel="score", title=title,
+                     ylim=(0, 1))
+
+
+def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="jpeg",
+                  form="real", subsampling="4:2:0", workers=None, limit=None) -> list[dict]:
+    """Evaluate ``split`` once per quality of ``qualities``, every file distorted by
+    :class:`~jpeg_deep.distortions.Distortion` ``(quality, codec, form, subsampling)`` before
+    the task's test transform. Prints a table, writes ``evaluation/<name>.quality.json`` and
+    ``.quality.png`` (``<name>``: :func:`sweep_name`; the per-quality evaluation and prediction
+    files carry the distortion's tag, e.g. ``test_best_jpeg_real_q10.json``). Returns the rows,
+    in the order of ``qualities``."""
+    from jpeg_deep.distortions import Distortion
+
+    exp, task, weights = open_experiment(experiment, weights)
+    distortions = [Distortion(int(q), codec, form, subsampling) for q in qualities]  # checks
+    paths = task.evaluated_paths(split, limit)
+    rows = []
+    for distortion in distortions:
+        print(f"\n== {distortion.tag} ==")
+        result = task.evaluate(exp, weights, split, workers=workers, limit=limit,
+                               distortion=distortion)
+        rows.append({"quality": distortion.quality,
+                     "bpp": mean_bits_per_pixel(paths, distortion),
+                     **task.sweep_metrics(result)})
+    name = sweep_name(split, weights, codec, form, subsampling)
+    out_dir = exp.root / "evaluation"
+    out_dir.mkdir(exist_ok=True)
+    json_path = out_dir / f"{name}.quality.json"
+    json_path.write_text(json.dumps(rows, indent=2))
+    png = plot_sweeps({exp.root.name: rows}, out_dir / f"{name}.quality.png",
+                      title=f"{exp.root.name}: {split}, {codec} ({form})")
+    print()
+    print_rows(rows, f"{exp.root.name} ({split}, {codec}, {form})")
+    print(f"written to {json_path} and {png}")
+    return rows
+
+
+def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="real",
+                   subsampling="4:2:0", workers=None, limit=None, output=None,
+                   weights=None) -> Path:
+    """Overlay the sweeps of several experiments (each with its ``best.keras``; the first with
+    ``weights`` when given) in one plot:
+    an experiment's saved ``<split>_best_<codec>_<form>.quality.json`` is reused when present
+    (whatever qualities it holds), otherwise its sweep is run. The plot goes to ``output``
+    (default: the first experiment's ``evaluation/<name>.compare.png``). Returns its path."""
+    sweeps = {}
+    first_weights = None
+    for i, experiment in enumerate(experiments):
+        exp = Experiment.open(experiment)
+        exp_weights = Path(weights) if i == 0 and weights else default_weights(exp)
+        first_weights = first_weights or exp_weights
+        name = sweep_name(split, exp_weights, codec, form, subsampling)
+        saved = exp.root / "evaluation" / f"{name}.quality.json"
+        if saved.is_file():
+            rows = json.loads(saved.read_text())
+            print(f"{exp.root.name}: reusing {saved}")
+        else:
+            rows = quality_sweep(experiment, exp_weights, split, qualities=qualities, codec=codec,
+                                 form=form, subsampling=subsampling, workers=workers,
+                                 limit=limit)
+        label = exp.root.name
+        while label in sweeps:
+            label += "'"
+        sweeps[label] = rows
+    first = Experiment.open(experiments[0])
+    name = sweep_name(split, first_weights, codec, form, subsampling)
+    output = Path(output) if output else first.root / "evaluation" / f"{name}.compare.png"
+    plot_sweeps(sweeps, output, title=f"{split}, {codec} ({form})")
+    for label, rows in sweeps.items():
+        print()
+        print_rows(rows, label)
+    print(f"comparison plot written to {output}")
+    return output

@@ -84,7 +84,13 @@ class SampleLoader:
     ``transform`` is a frozen config with a ``quality`` (the JPEG re-encoding quality) that
     ``transform_factory(split, transform)`` turns into a ``(rgb, target, seed) -> (rgb,
     target)`` callable (made once per process); ``encoder(target) -> y`` encodes the transformed
-    target for the model (None: no ``y``, as at inference)."""
+    target for the model (None: no ``y``, as at inference).
+
+    ``distortion`` (a :class:`jpeg_deep.distortions.Distortion`, None: none) is applied to each
+    file before the transform: to its bytes (``domain == "bytes"``: the real re-encodes) or to
+    its coefficients as read (``"dct"``: re-quantisation; an RGB-domain transform or an RGB
+    network then sees those coefficients decoded by
+    :func:`jpeg_deep.distortions.coefficients_to_rgb`)."""
 
     input_kind: str
     split: str = "train"
@@ -92,6 +98,7 @@ class SampleLoader:
     backend: str = DEFAULT_BACKEND
     transform_factory: Callable = ClassificationTransform
     encoder: Callable | None = None
+    distortion: Callable | None = None
 
     def __call__(self, path, rng_seed=None):
         """The network inputs of ``path`` (its target, if any, is left aside)."""
@@ -102,6 +109,8 @@ class SampleLoader:
         with open(path, "rb") as f:
             data = f.read()
         info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
+        if self.distortion is not None and self.distortion.domain == "bytes":
+            data = self.distortion(data)
         transform = None
         if self.transform is not None:
             key = (self.transform_factory, self.split, self.transform)
@@ -109,23 +118,38 @@ class SampleLoader:
                 _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
             transform = _TRANSFORMS[key]
         if transform is not None and transform.domain == "dct":
-            (y, cb, cr), target = transform(self._read(data, path), target, rng_seed,
-                                            (info.height, info.width))
+            (y, cb, cr), target = transform(self._read(data, path, distort=True), target,
+                                            rng_seed, (info.height, info.width))
             return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
         if transform is not None:
-            rgb, target = transform(decode_rgb(data, path), target, rng_seed)
+            rgb, target = transform(self._decode(data, path, info), target, rng_seed)
             if self.input_kind == "rgb":
                 return rgb_layout(rgb), self._encode(target)
             data = encode_jpeg(rgb, self.transform.quality)
         elif self.input_kind == "rgb":
-            return rgb_layout(decode_rgb(data, path)), self._encode(target)
-        return dct_layout(*self._read(data, path), self.input_kind), self._encode(target)
+            return rgb_layout(self._decode(data, path, info)), self._encode(target)
+        return (dct_layout(*self._read(data, path, distort=transform is None), self.input_kind),
+                self._encode(target))
 
-    def _read(self, data, path):
+    def _dct_distortion(self) -> bool:
+        return self.distortion is not None and self.distortion.domain == "dct"
+
+    def _read(self, data, path, distort=False):
         try:
-            return read_dct(data, self.backend)
+            coefficients = read_dct(data, self.backend)
         except InvalidJPEGError as err:
             raise InvalidJPEGError(path, err.reason) from None
+        if distort and self._dct_distortion():
+            coefficients = self.distortion.coefficients(coefficients)
+        return coefficients
+
+    def _decode(self, data, path, info):
+        if not self._dct_distortion():
+            return decode_rgb(data, path)
+        from jpeg_deep.distortions import coefficients_to_rgb
+
+        return coefficients_to_rgb(self._read(data, path, distort=True),
+                                   (info.height, info.width))
 
     def _encode(self, target):
         return None if self.encoder is None else self.encoder(target)

@@ -35,10 +35,11 @@ class Task:
         ``target(i)``, ``shard(i, n)``; ``training``: the variant training reads."""
         raise NotImplementedError
 
-    def loader(self, split: str, *, model=None, inference: bool = False):
+    def loader(self, split: str, *, model=None, inference: bool = False, distortion=None):
         """The :class:`~jpeg_deep.data.pipeline.SampleLoader` of ``split`` for the training
         network (``inference``: the inference network), with the target encoder of ``model``'s
-        outputs when a model is given (training), without one otherwise."""
+        outputs when a model is given (training), without one otherwise; ``distortion`` (a
+        :class:`~jpeg_deep.distortions.Distortion`) is applied to each file first."""
         raise NotImplementedError
 
     # -- model ----------------------------------------------------------------------------------
@@ -81,12 +82,25 @@ class Task:
         return {}
 
     # -- outputs --------------------------------------------------------------------------------
-    def predict(self, exp, weights, split="test", *, workers=None, limit=None):
-        """Predict ``split`` with ``weights`` and write the prediction files."""
+    def predict(self, exp, weights, split="test", *, workers=None, limit=None,
+                distortion=None):
+        """Predict ``split`` with ``weights`` and write the prediction files (``distortion``:
+        of the distorted files, named with the distortion's tag)."""
         raise NotImplementedError
 
-    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None) -> dict:
-        """Score ``split``: print a table, write ``evaluation/<split>_<weights>.json``."""
+    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
+                 distortion=None) -> dict:
+        """Score ``split``: print a table, write ``evaluation/<split>_<weights>.json``
+        (``<split>_<weights>_<distortion tag>.json`` with a distortion)."""
+        raise NotImplementedError
+
+    def evaluated_paths(self, split: str, limit=None) -> list:
+        """The files :meth:`predict` reads for ``split`` and ``limit``."""
+        raise NotImplementedError
+
+    def sweep_metrics(self, result: dict) -> dict:
+        """The headline scores of an :meth:`evaluate` result, ``{name: value}``, as the
+        rate-accuracy sweep reports and plots them (all in 0..1)."""
         raise NotImplementedError
 
 
@@ -111,9 +125,10 @@ def task_for(config: Config) -> Task:
                           f"{', '.join(names())}") from None
 
 
-def weights_tag(split: str, weights) -> str:
-    """``test_best`` for ``checkpoints/best.keras``: how prediction and evaluation files are
-    named."""
+def weights_tag(split: str, weights, distortion=None) -> str:
+    """``test_best`` for ``checkpoints/best.keras`` (``test_best_jpeg_real_q10`` with a
+    distortion): how prediction and evaluation files are named."""
     from pathlib import Path
 
-    return f"{split}_{Path(weights).name.split('.')[0]}"
+    tag = f"{split}_{Path(weights).name.split('.')[0]}"
+    return tag if distortion is None else f"{tag}_{distortion.tag}"

@@ -90,7 +90,7 @@ class ClassificationTask(Task):
 
         return ImageFolder.scan(self.config.split_dir(split), self.config.class_index)
 
-    def loader(self, split, *, model=None, inference=False):
+    def loader(self, split, *, model=None, inference=False, distortion=None):
         from jpeg_deep.data.pipeline import SampleLoader, one_hot
         from jpeg_deep.networks import spec
 
@@ -99,7 +99,8 @@ class ClassificationTask(Task):
             encoder = functools.partial(one_hot, num_classes=int(model.output.shape[-1]))
         return SampleLoader(spec(self.network_name(inference)).inputs, split,
                             self.transform_config(), self.config.reader_backend,
-                            transform_factory=self._factory(), encoder=encoder)
+                            transform_factory=self._factory(), encoder=encoder,
+                            distortion=distortion)
 
     # -- model ----------------------------------------------------------------------------------
     def _build(self, name, dataset, inference):
@@ -128,7 +129,8 @@ class ClassificationTask(Task):
         return dict(classes=list(dataset.class_names))
 
     # -- outputs --------------------------------------------------------------------------------
-    def predict(self, exp, weights, split="test", *, workers=None, limit=None):
+    def predict(self, exp, weights, split="test", *, workers=None, limit=None,
+                distortion=None):
         """Predict every file of ``split`` (at most ``limit``, spread over the classes), one at a
         time at full size; returns the path of the ``.npz`` file."""
         import keras
@@ -140,7 +142,7 @@ class ClassificationTask(Task):
         dataset = self.dataset(split)
         model = self.build(dataset, inference=True)
         load_weights(model, weights, strict=True)  # WeightsError naming the file if no fit
-        loader = self.loader(split, inference=True)
+        loader = self.loader(split, inference=True, distortion=distortion)
         subset = dataset.balanced_subset(limit)
         paths = [subset.path(i) for i in range(len(subset))]
         labels = list(subset.labels)
@@ -160,7 +162,7 @@ class ClassificationTask(Task):
             bar.add(1)
         out_dir = exp.root / "predictions"
         out_dir.mkdir(exist_ok=True)
-        tag = weights_tag(split, weights)
+        tag = weights_tag(split, weights, distortion)
         probabilities = (np.stack(probs) if probs
                          else np.zeros((0, dataset.num_classes), np.float32))
         npz = out_dir / f"{tag}.npz"
@@ -179,8 +181,17 @@ class ClassificationTask(Task):
               f"({len(skipped)} unreadable files skipped)")
         return npz
 
-    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None):
-        npz = self.predict(exp, weights, split, workers=workers, limit=limit)
+    def evaluated_paths(self, split, limit=None):
+        subset = self.dataset(split).balanced_subset(limit)
+        return [subset.path(i) for i in range(len(subset))]
+
+    def sweep_metrics(self, result):
+        return {"top1": result["top1"], "top5": result["top5"]}
+
+    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
+                 distortion=None):
+        npz = self.predict(exp, weights, split, workers=workers, limit=limit,
+                           distortion=distortion)
         data = np.load(npz)
         result = {
             "task": self.name, "experiment": str(exp.root), "weights": str(weights),
@@ -191,7 +202,7 @@ class ClassificationTask(Task):
         }
         out_dir = exp.root / "evaluation"
         out_dir.mkdir(exist_ok=True)
-        path = out_dir / f"{weights_tag(split, weights)}.json"
+        path = out_dir / f"{weights_tag(split, weights, distortion)}.json"
         path.write_text(json.dumps(result, indent=2))
         print(f"\n{'split':<8}{'images':>8}{'top-1':>9}{'top-5':>9}")
         print(f"{split:<8}{result['images']:>8}{result['top1']:>9.4f}{result['top5']:>9.4f}")

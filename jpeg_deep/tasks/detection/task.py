@@ -272,7 +272,7 @@ class DetectionTask(Task):
         annotations, images = data[split]
         return COCODataset.scan(root / annotations, root / images, skip_empty=training)
 
-    def loader(self, split, *, model=None, inference=False):
+    def loader(self, split, *, model=None, inference=False, distortion=None):
         from jpeg_deep.data.pipeline import SampleLoader
         from jpeg_deep.networks import spec
 
@@ -287,7 +287,8 @@ class DetectionTask(Task):
                 neg_iou_limit=options["neg_iou_limit"])
         return SampleLoader(spec(self.network_name(inference)).inputs, split,
                             self.transform_config(), self.config.reader_backend,
-                            transform_factory=DetectionSampleTransform, encoder=encoder)
+                            transform_factory=DetectionSampleTransform, encoder=encoder,
+                            distortion=distortion)
 
     @staticmethod
     def _classes(model) -> int:
@@ -330,7 +331,7 @@ class DetectionTask(Task):
         return dict(classes=list(dataset.class_names), skipped=dataset.skipped)
 
     # -- outputs --------------------------------------------------------------------------------
-    def detections(self, weights, split="test", *, workers=None, limit=None):
+    def detections(self, weights, split="test", *, workers=None, limit=None, distortion=None):
         """Detect the images of ``split`` (at most ``limit``, evenly spaced) with ``weights``:
         ``(samples, detections, dataset)``, detections in original image pixels."""
         import keras
@@ -343,13 +344,15 @@ class DetectionTask(Task):
         load_weights(model, weights, strict=True)
         samples = evenly_spaced(dataset.samples, limit)
         bar = keras.utils.Progbar(len(samples), unit_name="image")
-        detections = detect(model.predict_on_batch, samples, self.loader(split, inference=True),
+        loader = self.loader(split, inference=True, distortion=distortion)
+        detections = detect(model.predict_on_batch, samples, loader,
                             anchors_for(model), self.options, batch_size=self.config.batch_size,
                             workers=self.config.workers if workers is None else workers,
                             progress=bar)
         return samples, detections, dataset
 
-    def predict(self, exp, weights, split="test", *, workers=None, limit=None):
+    def predict(self, exp, weights, split="test", *, workers=None, limit=None,
+                distortion=None):
         """Detect every image of ``split`` (at most ``limit``, evenly spaced) and write the
         prediction files; returns ``(samples, detections, dataset)``."""
         from jpeg_deep.data.detection import COCODataset, to_voc_pixels
@@ -357,10 +360,10 @@ class DetectionTask(Task):
                                                        voc_to_coco)
 
         samples, detections, dataset = self.detections(weights, split, workers=workers,
-                                                       limit=limit)
+                                                       limit=limit, distortion=distortion)
         out_dir = exp.root / "predictions"
         out_dir.mkdir(exist_ok=True)
-        tag = weights_tag(split, weights)
+        tag = weights_tag(split, weights, distortion)
         is_coco = isinstance(dataset, COCODataset)
         category_ids = dataset.category_ids if is_coco else None
         results = detections_to_coco(detections, category_ids)
@@ -409,13 +412,21 @@ class DetectionTask(Task):
         return {"images": [i for i in full["images"] if i["id"] in ids],
                 "annotations": annotations, "categories": full["categories"]}
 
-    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None):
+    def evaluated_paths(self, split, limit=None):
+        return [s.path for s in evenly_spaced(self.dataset(split).samples, limit)]
+
+    def sweep_metrics(self, result):
+        return {"map_11point": result["voc"]["map_11point"], "map_area": result["voc"]["map_area"],
+                "AP": result["coco"]["AP"], "AP50": result["coco"]["AP50"]}
+
+    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
+                 distortion=None):
         from jpeg_deep.data.detection import COCODataset
         from jpeg_deep.tasks.detection.metrics import (coco_evaluate, detections_to_coco,
                                                        voc_evaluate)
 
         samples, detections, dataset = self.predict(exp, weights, split, workers=workers,
-                                                    limit=limit)
+                                                    limit=limit, distortion=distortion)
         if not any(len(s.boxes) for s in samples):
             raise ConfigError(f"{self.config.path}: split {split!r} has no annotations to "
                               "evaluate against (submit the prediction files instead)")
@@ -430,7 +441,7 @@ class DetectionTask(Task):
                                                 "AR1", "AR10", "AR100")}}
         out_dir = exp.root / "evaluation"
         out_dir.mkdir(exist_ok=True)
-        path = out_dir / f"{weights_tag(split, weights)}.json"
+        path = out_dir / f"{weights_tag(split, weights, distortion)}.json"
         path.write_text(json.dumps(result, indent=2))
         width = max(len(n) for n in dataset.class_names) + 2
         print(f"\n{'class':<{width}}{'AP 11-point':>12}{'AP area':>10}")
