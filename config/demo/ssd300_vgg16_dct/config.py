@@ -3,7 +3,7 @@
 The detector is the paper's graph at 1/4 width on 160-pixel inputs (Y 20x20x64, CbCr 10x10x128),
 trained from scratch on the demo's VOC devkit: ``train`` to train, ``val`` to validate (mAP every
 5 epochs), ``test`` to test. The scenes hold one to six shapes of five classes, some small, some
-overlapping, some flagged difficult. A shorter recipe than the paper's: Adam 0.003, 30 epochs, a
+overlapping, some flagged difficult. A shorter recipe than the paper's: Adam 0.003, 55 epochs, a
 zoom-out of at most 1.5x. Data: $DATASET_PATH when set (a VOCdevkit folder), else
 ./demo_data/detection (written on first use).
 """
@@ -25,7 +25,7 @@ detection = dict(map_every=5, map_images=60)
 reader_backend = "jpeg2dct"
 
 batch_size = 16
-epochs = 30
+epochs = 55
 optimizer = dict(name="adam", learning_rate=0.003)
 reduce_lr_on_plateau = dict(patience=4, factor=0.3)
 early_stopping = None
