@@ -244,22 +244,29 @@ def expand(c: np.ndarray, height: int, width: int, top: int, left: int, fill: fl
 # 1-D pixel resampling operators.
 
 
-def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """cv2.resize INTER_LINEAR along one axis (float images): half-pixel centres,
-    ``src = (dst + 0.5) * n_in / n_out - 0.5``, the two neighbours weighted ``1 - f, f``
-    (``f`` the fractional part); outside the image the edge pixel (weight 1)."""
-    r = np.zeros((n_out, n_in))
-    scale = n_in / n_out
-    dst = np.arange(n_out)
-    fx = (dst + 0.5) * scale - 0.5
+def linear_taps(n_in: int, n_out: int):
+    """cv2.resize INTER_LINEAR along one axis (float images) as taps: for each output pixel the
+    two input columns ``(n_out, 2)`` and their weights ``(n_out, 2)``. Half-pixel centres,
+    ``src = (dst + 0.5) * n_in / n_out - 0.5``, the two neighbours weighted ``1 - f, f`` (``f``
+    the fractional part); outside the image the edge pixel (weight 1)."""
+    fx = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
     sx = np.floor(fx).astype(np.int64)
     fx = fx - sx
     low = sx < 0
     fx[low], sx[low] = 0.0, 0
     high = sx >= n_in - 1
     fx[high], sx[high] = 0.0, n_in - 1
-    r[dst, sx] += 1.0 - fx
-    r[dst, np.minimum(sx + 1, n_in - 1)] += fx
+    cols = np.stack([sx, np.minimum(sx + 1, n_in - 1)], axis=1)
+    return cols, np.stack([1.0 - fx, fx], axis=1)
+
+
+def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """:func:`linear_taps` as an ``(n_out, n_in)`` matrix."""
+    cols, weights = linear_taps(n_in, n_out)
+    r = np.zeros((n_out, n_in))
+    dst = np.arange(n_out)
+    r[dst, cols[:, 0]] += weights[:, 0]
+    r[dst, cols[:, 1]] += weights[:, 1]
     return r
 
 

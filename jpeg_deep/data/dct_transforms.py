@@ -158,19 +158,8 @@ def _random_resized_crop(h, w, config, rng):
 
 @lru_cache(maxsize=512)
 def _linear_taps(n_in: int, n_out: int):
-    """``jpeg_deep.dct._linear_matrix`` (cv2 INTER_LINEAR) as taps: column indices and weights
-    ``(n_out, 2)`` (cached, read-only)."""
-    scale = n_in / n_out
-    fx = (np.arange(n_out) + 0.5) * scale - 0.5
-    sx = np.floor(fx).astype(np.int64)
-    fx = fx - sx
-    low = sx < 0
-    fx[low], sx[low] = 0.0, 0
-    high = sx >= n_in - 1
-    fx[high], sx[high] = 0.0, n_in - 1
-    cols, w = np.empty((n_out, 2), np.int64), np.empty((n_out, 2))
-    cols[:, 0], cols[:, 1] = sx, np.minimum(sx + 1, n_in - 1)
-    w[:, 0], w[:, 1] = 1.0 - fx, fx
+    """:func:`jpeg_deep.dct.linear_taps` (cv2 INTER_LINEAR), read-only for the caches."""
+    cols, w = dct.linear_taps(n_in, n_out)
     cols.setflags(write=False)
     w.setflags(write=False)
     return cols, w
