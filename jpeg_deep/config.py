@@ -57,6 +57,8 @@ DEFAULTS = dict(
     jit_compile=False,            # XLA-compile the train / predict steps
     prefetch=2,                   # batches the input pipeline prepares ahead of the model
     allow_cpu=False,              # train on the CPU even where the job was given GPUs
+    robustness=None,              # training against coding artifacts: dict(method="fine_tune" |
+                                  # "expert" | "stability", quality=10, alpha=1.0, ...)
 )
 
 MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
@@ -110,6 +112,7 @@ class Config:
     jit_compile: bool = _default("jit_compile")
     prefetch: int = _default("prefetch")
     allow_cpu: bool = _default("allow_cpu")
+    robustness: dict | None = _default("robustness")
 
     @property
     def name(self) -> str:
@@ -212,6 +215,9 @@ def validate(config: Config, *, check_paths=True) -> None:
     if config.transforms is not None and not isinstance(config.transforms, dict):
         raise ConfigError(f"{where}: transforms must be a dict or None, not {config.transforms!r}")
     task.check(check_paths=check_paths)
+    from jpeg_deep import robustness
+
+    robustness.check(config, check_paths=check_paths)
     _check_optimizer(config)
     for attr in ("reduce_lr_on_plateau", "early_stopping"):
         _check_arguments(where, attr, getattr(config, attr), _callback_class(attr), strict=True)

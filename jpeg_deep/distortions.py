@@ -20,7 +20,9 @@ Bits per pixel are those of the distorted image's own encode (JPEG at ``q`` for 
 WebP / JPEG 2000 otherwise): ``bytes * 8 / (width * height)``.
 
 A :class:`Distortion` bundles one setting for :class:`jpeg_deep.data.pipeline.SampleLoader`,
-which applies it to each file before the task's normal transform.
+which applies it to each file before the task's normal transform; a :class:`RandomDistortion`
+(training against coding artifacts, :mod:`jpeg_deep.robustness`) draws one per sample from the
+sample's seed: a quality from a range, applied with a probability.
 """
 from __future__ import annotations
 
@@ -189,3 +191,50 @@ class Distortion:
     def coefficients(self, coefficients):
         """The DCT form: :func:`jpeg_dct`."""
         return jpeg_dct(coefficients, self.quality)
+
+    def draw(self, seed=None) -> "Distortion":
+        """The distortion of one sample: always this one."""
+        return self
+
+
+@dataclass(frozen=True)
+class RandomDistortion:
+    """A distortion drawn per sample (picklable): with probability ``p`` a :class:`Distortion`
+    at a quality drawn uniformly from ``quality`` (an int, or ``(low, high)`` inclusive), else
+    none. The draw depends only on the sample's seed, so a sample is distorted the same way
+    whichever process loads it, and again after a restart."""
+
+    quality: int | tuple = 10
+    p: float = 1.0
+    codec: str = "jpeg"
+    form: str = "real"
+    subsampling: str = "4:2:0"
+
+    def __post_init__(self):
+        low, high = self.bounds
+        if not 1 <= low <= high <= 100:
+            raise ValueError(f"quality must be an integer in 1..100 or a range (low, high) in "
+                             f"it, not {self.quality!r}")
+        if not 0 <= float(self.p) <= 1:
+            raise ValueError(f"p must be a probability in [0, 1], not {self.p!r}")
+        Distortion(low, self.codec, self.form, self.subsampling)  # the other checks
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        q = self.quality
+        if isinstance(q, (tuple, list)) and len(q) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in q):
+            return int(q[0]), int(q[1])
+        if isinstance(q, int) and not isinstance(q, bool):
+            return int(q), int(q)
+        raise ValueError(f"quality must be an integer in 1..100 or a range (low, high) in it, "
+                         f"not {q!r}")
+
+    def draw(self, seed=None) -> Distortion | None:
+        """The :class:`Distortion` of the sample seeded ``seed`` (None: undistorted)."""
+        rng = np.random.default_rng([0x51A11, 0 if seed is None else int(seed)])
+        low, high = self.bounds
+        quality = int(rng.integers(low, high + 1))
+        if rng.random() >= float(self.p):
+            return None
+        return Distortion(quality, self.codec, self.form, self.subsampling)

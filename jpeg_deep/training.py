@@ -153,7 +153,7 @@ def make_batches(task, split: str, dataset, model, *, event_log=None, replicas=1
     """The batches of ``split`` that ``replica_ids`` (of ``replicas``) feed, with ``model``'s
     targets (the task's encoder)."""
     config = task.config
-    return Batches(dataset, batch_size=config.batch_size, loader=task.loader(split, model=model),
+    return Batches(dataset, batch_size=config.batch_size, loader=task.training_loader(split, model),
                    seed=config.seed, event_log=event_log, replicas=replicas,
                    replica_ids=replica_ids)
 
@@ -333,6 +333,9 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
         if exp.backup.exists():
             shutil.copytree(exp.backup, work.backup)
 
+    # the task's work in the folder before training (the expert's cached teacher outputs)
+    prepared = task.prepare(exp, runtime, {"train": train_set, "val": val_set})
+    train_set, val_set = prepared["train"], prepared["val"]
     events = EventLog(work.logs / "skipped_files.tsv")  # non-chief workers: their own folder
     # Batches come from an endless tf.data source that numbers the epochs itself (Keras resets
     # a PyDataset once before the first epoch, and prefetching runs ahead of callbacks, so

@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import tempfile
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -86,10 +87,11 @@ class SampleLoader:
     target)`` callable (made once per process); ``encoder(target) -> y`` encodes the transformed
     target for the model (None: no ``y``, as at inference).
 
-    ``distortion`` (a :class:`jpeg_deep.distortions.Distortion`, None: none) is applied to each
-    file before the transform: to its bytes (``domain == "bytes"``: the real re-encodes) or to
-    its coefficients as read (``"dct"``: re-quantisation; an RGB-domain transform or an RGB
-    network then sees those coefficients decoded by
+    ``distortion`` (a :class:`jpeg_deep.distortions.Distortion`, or a
+    :class:`~jpeg_deep.distortions.RandomDistortion` drawing one per sample from its seed; None:
+    none) is applied to each file before the transform: to its bytes (``domain == "bytes"``: the
+    real re-encodes) or to its coefficients as read (``"dct"``: re-quantisation; an RGB-domain
+    transform or an RGB network then sees those coefficients decoded by
     :func:`jpeg_deep.distortions.coefficients_to_rgb`)."""
 
     input_kind: str
@@ -106,6 +108,11 @@ class SampleLoader:
 
     def sample(self, path, target=None, rng_seed=None):
         """``(inputs, y)`` of ``path`` and its ``target``; ``y`` is None without an encoder."""
+        if self.distortion is not None:
+            distortion = self.distortion.draw(rng_seed)
+            if distortion is not self.distortion:  # this sample's own draw
+                return dataclasses.replace(self, distortion=distortion).sample(
+                    path, target, rng_seed)
         with open(path, "rb") as f:
             data = f.read()
         info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file

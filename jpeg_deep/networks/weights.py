@@ -50,10 +50,21 @@ def _fit(value: np.ndarray, shape) -> np.ndarray | None:
     return None
 
 
+def named_layers(model) -> list:
+    """``model``'s layers, those of nested models (e.g. the network inside a stability-training
+    model) in place of the nested model: the layers weights are matched by."""
+    import keras
+
+    out = []
+    for layer in model.layers:
+        out.extend(named_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    return out
+
+
 def transfer_layer_weights(source: dict, model, *, strict=False) -> TransferReport:
     """Set ``model``'s weights from ``source``: ``{layer_name: [arrays in layer.weights order]}``."""
     report = TransferReport()
-    for layer in model.layers:
+    for layer in named_layers(model):
         if not layer.weights:
             continue
         if layer.name not in source:
@@ -80,7 +91,7 @@ def transfer_layer_weights(source: dict, model, *, strict=False) -> TransferRepo
 
 def model_layer_weights(model) -> dict:
     return {layer.name: [np.asarray(w) for w in layer.get_weights()]
-            for layer in model.layers if layer.weights}
+            for layer in named_layers(model) if layer.weights}
 
 
 def transfer_weights(source_model, model, *, strict=False) -> TransferReport:

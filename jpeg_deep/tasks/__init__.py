@@ -51,15 +51,41 @@ class Task:
         """The model for ``dataset``'s classes; a builder's refusal becomes a ConfigError."""
         name = self.network_name(inference)
         try:
-            return self._build(name, dataset, inference)
+            model = self._build(name, dataset, inference)
         except (TypeError, ValueError) as err:
             raise ConfigError(
                 f"{self.config.path}: network {name!r} cannot be built with input_size "
                 f"{self.config.input_size} and network_args {self.config.network_args!r}: "
                 f"{err}") from None
+        if not inference and self.procedure is not None:
+            model = self.procedure.wrap(model)  # stability training: clean and distorted inputs
+        return model
+
+    @functools.cached_property
+    def procedure(self):
+        """The config's training procedure against coding artifacts
+        (:func:`jpeg_deep.robustness.procedure`; None without a ``robustness`` block)."""
+        from jpeg_deep.robustness import procedure
+
+        return procedure(self.config)
 
     def _build(self, name, dataset, inference):
         raise NotImplementedError
+
+    def training_loader(self, split: str, model):
+        """The loader training and validation read for ``model``: :meth:`loader` with the
+        model's target encoder, or the robustness procedure's (distortions, teacher targets,
+        clean / distorted pairs)."""
+        if self.procedure is not None:
+            return self.procedure.loader(self, split, model)
+        return self.loader(split, model=model)
+
+    def prepare(self, exp, runtime, datasets: dict) -> dict:
+        """Work done in the experiment folder before the first step (the expert's teacher
+        outputs); returns the datasets training reads, ``{split: dataset}``."""
+        if self.procedure is not None:
+            return self.procedure.prepare(self, exp, runtime, datasets)
+        return datasets
 
     def initialise(self, model) -> None:
         """Load the config's starting weights into a freshly built training model: ``weights``

@@ -121,6 +121,9 @@ class ClassificationTask(Task):
     def compile_arguments(self, dataset):
         import keras
 
+        if self.procedure is not None and self.procedure.method != "fine_tune":
+            return self.procedure.compile_arguments(dataset.num_classes)
+
         return dict(loss=self.config.loss, metrics=[
             keras.metrics.CategoricalAccuracy(name="top1"),
             keras.metrics.TopKCategoricalAccuracy(k=min(5, dataset.num_classes), name="top5")])
