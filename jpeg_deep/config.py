@@ -336,6 +336,29 @@ def _check_optimizer(config: Config):
     _check_arguments(config.path, "optimizer", arguments, cls, what=cls.__name__, strict=True)
 
 
+def latest_weights(config_name: str, weights: str = "best.keras") -> str | None:
+    """``checkpoints/<weights>`` of the newest finished experiment of the config named
+    ``config_name`` (e.g. ``demo_vgg16_dct``) under ``$EXPERIMENTS_OUTPUT_DIRECTORY`` (default
+    ``./experiments``), or None: how a config starts from another experiment's result."""
+    import json
+    import re
+
+    root = Path(os.environ.get("EXPERIMENTS_OUTPUT_DIRECTORY", "experiments"))
+    stamp = re.compile(re.escape(config_name) + r"_(\d{8}-\d{6})_[0-9a-f]+")
+    found = []
+    for folder in root.glob(f"{config_name}_*"):
+        match = stamp.fullmatch(folder.name)
+        summary, path = folder / "summary.json", folder / "checkpoints" / weights
+        if not (match and summary.is_file() and path.is_file()):
+            continue
+        try:
+            if "finished" in json.loads(summary.read_text()):
+                found.append((match.group(1), str(path)))
+        except ValueError:
+            continue
+    return max(found)[1] if found else None
+
+
 def env_path(variable: str, *parts: str, default=None):
     """``$variable/parts...`` when the variable is set, else ``default`` (for config files)."""
     root = os.environ.get(variable)

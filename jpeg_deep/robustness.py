@@ -22,6 +22,8 @@ A config asks for one with a ``robustness`` block::
 ``subsampling``  chroma of the real re-encode, ``"4:2:0"`` (default) or ``"4:4:4"``.
 ``teacher``      expert only: the teacher's weights file (default: ``weights``).
 
+Every method starts from a trained network: the config's ``weights`` (required).
+
 The distortion is drawn per sample from the sample's seed (the same draw in every process and
 after a restart) and applied to the file before the task's usual transform, for the training
 and the validation split alike (the validation loss is the training objective on validation
@@ -179,14 +181,13 @@ def check(config, check_paths: bool = True) -> None:
                           f"a {config.task} config can use method='fine_tune'")
     if s["teacher"] is not None and s["method"] != "expert":
         raise ConfigError(f"{where}: robustness teacher is for method 'expert' only")
-    if s["method"] == "expert":
-        teacher = s["teacher"] or config.weights
-        if teacher is None:
-            raise ConfigError(f"{where}: robustness method 'expert' needs a teacher: the "
-                              "starting network's weights (set weights, or robustness "
-                              "teacher=...)")
-        if check_paths and not Path(teacher).is_file():
-            raise ConfigError(f"{where}: robustness teacher {teacher} does not exist")
+    if config.weights is None:
+        raise ConfigError(f"{where}: robustness method {s['method']!r} starts from a trained "
+                          "network: set weights (e.g. the baseline experiment's "
+                          "checkpoints/best.keras)")
+    if s["method"] == "expert" and s["teacher"] is not None and check_paths and not Path(
+            s["teacher"]).is_file():
+        raise ConfigError(f"{where}: robustness teacher {s['teacher']} does not exist")
 
 
 def distortion(s: dict):

@@ -109,6 +109,7 @@ def test_demo_config_loads(folder, tiny_demo, monkeypatch):
     monkeypatch.setenv("DATASET_PATH_TRAIN", str(tiny_demo / "imagenet"))
     monkeypatch.setenv("DATASET_PATH_VAL", str(tiny_demo / "imagenet"))
     monkeypatch.setenv("DATASET_PATH_TEST", str(tiny_demo / "imagenet"))
+    monkeypatch.setenv("BASELINE_WEIGHTS", os.devnull)  # the robustness configs' start
     config = load_config(folder)
     assert config.train_dir == str(tiny_demo / "imagenet" / "train")
 
