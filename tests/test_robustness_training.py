@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from helpers import run, write_config
+from helpers import REPO, run, write_config
 from jpeg_deep import distortions as D
 from jpeg_deep import robustness as R
 from jpeg_deep.config import ConfigError, load_config
@@ -230,5 +230,19 @@ def test_demo_robustness_configs_start_from_the_demo_baseline(tmp_path, monkeypa
         tmp_path / "demo_vgg16_dct_20260102-000000_bbbbbb" / "checkpoints" / "best.keras")
     monkeypatch.setenv("BASELINE_WEIGHTS", os.devnull)
     for method in R.METHODS:
-        config = load_config(f"config/demo/vgg16_dct_{method}", check_paths=False)
+        config = load_config(REPO / "config" / "demo" / f"vgg16_dct_{method}",
+                             check_paths=False)
         assert config.weights == os.devnull and config.robustness["method"] == method
+
+
+@pytest.mark.parametrize("folder", sorted(p.parent.name for p in (
+    REPO / "config" / "imagenet" / "robustness").glob("*/config.py")))
+def test_imagenet_robustness_configs_load(folder, tiny_demo, monkeypatch):
+    for var in ("DATASET_PATH_TRAIN", "DATASET_PATH_VAL", "DATASET_PATH_TEST"):
+        monkeypatch.setenv(var, str(tiny_demo / "imagenet"))
+    monkeypatch.setenv("BASELINE_WEIGHTS", os.devnull)
+    config = load_config(REPO / "config" / "imagenet" / "robustness" / folder)
+    assert config.robustness["quality"] == 10
+    assert config.robustness["method"] in folder and folder.endswith(config.robustness["method"])
+    assert config.network in ("resnet50", "late_concat_rfa_dcode")
+    assert config.weights == os.devnull and config.input_size == 224
