@@ -86,17 +86,24 @@ def test_backends_agree_bit_for_bit(make):
         np.testing.assert_array_equal(a, b)
 
 
-def test_non_420_is_counted_not_silent(caplog):
-    data = jpeg_bytes(smooth_image(), subsampling=0, quality=95)
-    before = reader_stats().get("transcoded_q100", 0)
-    read_dct(data, "jpeg2dct")
-    assert reader_stats()["transcoded_q100"] == before + 1
-    # the jpeglib backend reads it natively and downsamples chroma in the DCT domain,
-    # close to jpeg2dct's decode + quality-100 re-encode
-    a, b = read_dct(data, "jpeg2dct"), read_dct(data, "jpeglib")
-    np.testing.assert_array_equal(a[0].shape, b[0].shape)
-    assert np.abs(a[1].astype(float) - b[1]).mean() < 0.1 * np.abs(a[1]).mean() + 0.5
+def test_non_420_is_never_reencoded(caplog):
+    """jpeg2dct would decode a 4:4:4 / 4:2:2 / 4:4:0 file and re-encode it at quality 100; the
+    jpeg2dct backend hands those to the DCT-domain chroma halving instead, so both backends
+    agree bit for bit on every subsampling, and the count says what was done."""
+    import cv2
 
+    _, h1v2 = cv2.imencode(".jpg", smooth_image()[..., ::-1], [
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440])
+    files = [jpeg_bytes(smooth_image(), subsampling=s, quality=95) for s in (0, 1)]
+    for data, kind in zip(files + [h1v2.tobytes()], ("4:4:4", "4:2:2", "4:4:0")):
+        assert inspect_jpeg(data).subsampling == kind
+        before = reader_stats().get("chroma_downsampled", 0)
+        a = read_dct(data, "jpeg2dct")
+        assert reader_stats()["chroma_downsampled"] == before + 1
+        for x, y in zip(a, read_dct(data, "jpeglib")):
+            np.testing.assert_array_equal(x, y)
+    assert "transcoded_q100" not in reader_stats()
+    assert "re-encode" not in caplog.text and "transcoding" not in caplog.text
 
 def test_dct_domain_downsampling_equals_pixel_box_filter():
     c = dct_matrix()

@@ -16,9 +16,10 @@ shape ``(blocks_h, blocks_w, 64)``:
 Two backends, chosen by name:
 
 ``"jpeg2dct"`` (default, fastest; Uber Non-Commercial License)
-    Reads 4:2:0 and grayscale files as stored. Any other colour subsampling (4:4:4, 4:2:2,
-    4:4:0, ...) is *silently decoded and re-encoded at quality 100* by jpeg2dct itself; this module
-    counts each such file (:func:`reader_stats`) and logs a warning, so it never goes unnoticed.
+    Reads 4:2:0 and grayscale files as stored. jpeg2dct itself would silently decode any other
+    colour subsampling (4:4:4, 4:2:2, 4:4:0) and re-encode it at quality 100; this backend never
+    lets it: those files go to the ``"jpeglib"`` reader below (counted in :func:`reader_stats`
+    as ``chroma_downsampled``), so both backends give the same coefficients for every file.
 ``"jpeglib"`` (MPL-2.0, about 3x slower)
     Reads every subsampling as stored and brings non-4:2:0 chroma to the 4:2:0 grid in the DCT
     domain (an exact 2x box-filter downsampling of the blocks, no re-encoding). On 4:2:0 and
@@ -198,9 +199,8 @@ _STATS: collections.Counter = collections.Counter()
 
 
 def reader_stats() -> dict:
-    """Counts of this process: ``read``, ``transcoded_q100`` (jpeg2dct re-encoded a non-4:2:0
-    file at quality 100), ``chroma_downsampled`` (jpeglib brought chroma to 4:2:0 in the DCT
-    domain), ``grayscale``, ``progressive``."""
+    """Counts of this process: ``read``, ``chroma_downsampled`` (a 4:4:4 / 4:2:2 / 4:4:0 file
+    whose chroma was brought to 4:2:0 in the DCT domain), ``grayscale``, ``progressive``."""
     return dict(_STATS)
 
 
@@ -256,16 +256,9 @@ def _jpeg2dct(data: bytes, name: str, info: JpegInfo):
         raise ImportError("the 'jpeg2dct' backend needs the jpeg2dct package (see README)")
 
     if info.subsampling not in ("4:2:0", "gray"):
-        _STATS["transcoded_q100"] += 1
-        level = logging.WARNING if _STATS["transcoded_q100"] == 1 else logging.DEBUG
-        logger.log(
-            level,
-            "%s is %s: jpeg2dct re-encodes it at quality 100 to 4:2:0 before reading "
-            "(counted in reader_stats()['transcoded_q100']; the 'jpeglib' backend reads it "
-            "without re-encoding)",
-            name,
-            info.subsampling,
-        )
+        # jpeg2dct would decode and re-encode it at quality 100: read the stored coefficients
+        # and halve the chroma in the DCT domain instead
+        return _jpeglib(data, name, info)
     try:
         y, cb, cr = loads(data)
     except RuntimeError as err:
