@@ -8,6 +8,8 @@ overwritten: each run gets ``<config name>_<YYYYmmdd-HHMMSS>_<random>/`` holding
                             ``final.keras``, and ``backup/`` (state for ``--restart``)
 ``logs/``                   TensorBoard events, ``training.csv``, ``skipped_files.tsv``
 ``summary.json``            network, parameters, dataset sizes, versions, command line, results
+``teacher/outputs.npz``     expert training only: the teacher's cached outputs
+                            (:mod:`jpeg_deep.robustness`)
 
 Under ``tf.distribute`` (:mod:`jpeg_deep.distribute`) the config's ``batch_size`` is per replica
 (global batch = ``batch_size x replicas``, as with the reference's Horovod runs), the learning
@@ -319,7 +321,10 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     if exp is None:  # new run: the chief makes the folder, every worker learns its name
         made = Experiment.create(config, output_dir) if runtime.is_chief else None
         if made is not None:
-            made.save_overrides(overrides)
+            # the starting weights are pinned: a config that finds them (the newest baseline,
+            # an environment variable) must give a restart the same ones
+            made.save_overrides(dict(overrides, **({"weights": str(config.weights)}
+                                                   if config.weights else {})))
         exp = Experiment(Path(runtime.broadcast_text(str(made.root) if made else None)))
     elif runtime.is_chief:
         exp.save_overrides(dict(exp.overrides(), **overrides))
