@@ -195,6 +195,8 @@ def test_each_procedure_trains_and_evaluates(tmp_path, tiny_demo):
                    (exps[method] / "logs" / "tensorboard" / "train").iterdir())
     assert "top1_distorted" in _csv_columns(exps["stability"])
     assert (exps["expert"] / "teacher" / "outputs.npz").is_file()
+    pinned = json.loads((exps["expert"] / "config" / "overrides.json").read_text())
+    assert pinned["weights"] == str(weights)  # a restart starts from the same file
     summary = json.loads((exps["stability"] / "summary.json").read_text())
     assert summary["settings"]["robustness"]["method"] == "stability"
 
