@@ -109,8 +109,10 @@ class SampleLoader:
         with open(path, "rb") as f:
             data = f.read()
         info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
+        headers = info  # what the reader may reuse: the headers of ``data`` as read
         if self.distortion is not None and self.distortion.domain == "bytes":
             data = self.distortion(data)
+            headers = None
         transform = None
         if self.transform is not None:
             key = (self.transform_factory, self.split, self.transform)
@@ -118,8 +120,8 @@ class SampleLoader:
                 _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
             transform = _TRANSFORMS[key]
         if transform is not None and transform.domain == "dct":
-            (y, cb, cr), target = transform(self._read(data, path, distort=True), target,
-                                            rng_seed, (info.height, info.width))
+            (y, cb, cr), target = transform(self._read(data, path, distort=True, info=headers),
+                                            target, rng_seed, (info.height, info.width))
             return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
         if transform is not None:
             rgb, target = transform(self._decode(data, path, info), target, rng_seed)
@@ -128,15 +130,17 @@ class SampleLoader:
             data = encode_jpeg(rgb, self.transform.quality)
         elif self.input_kind == "rgb":
             return rgb_layout(self._decode(data, path, info)), self._encode(target)
-        return (dct_layout(*self._read(data, path, distort=transform is None), self.input_kind),
+        return (dct_layout(*self._read(data, path, distort=transform is None,
+                                       info=None if transform is not None else headers),
+                           self.input_kind),
                 self._encode(target))
 
     def _dct_distortion(self) -> bool:
         return self.distortion is not None and self.distortion.domain == "dct"
 
-    def _read(self, data, path, distort=False):
+    def _read(self, data, path, distort=False, info=None):
         try:
-            coefficients = read_dct(data, self.backend)
+            coefficients = read_dct(data, self.backend, info=info)
         except InvalidJPEGError as err:
             raise InvalidJPEGError(path, err.reason) from None
         if distort and self._dct_distortion():
