@@ -323,22 +323,30 @@ class Batches(keras.utils.PyDataset):
         return self.events.skipped()
 
 
-def ordered_map(fn, items, workers: int, max_pending: int):
+def ordered_map(fn, items, workers: int, max_pending: int, pool=None):
     """``map(fn, items)``, in order, computed by ``workers`` forked processes with at most
     ``max_pending`` results in flight: memory stays bounded however slow the consumer is
-    (``Pool.imap`` would read the whole input ahead)."""
+    (``Pool.imap`` would read the whole input ahead). ``pool``: an open
+    ``multiprocessing.Pool`` to use (and leave open) instead of forking one for this call."""
+    if pool is not None:
+        yield from _ordered_on(pool, fn, items, max_pending)
+        return
     if workers <= 1:
         yield from map(fn, items)
         return
-    items = iter(items)
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        pending = collections.deque(pool.apply_async(fn, (item,))
-                                    for item in itertools.islice(items, max_pending))
-        while pending:
-            result = pending.popleft().get()
-            for item in itertools.islice(items, 1):
-                pending.append(pool.apply_async(fn, (item,)))
-            yield result
+        yield from _ordered_on(pool, fn, items, max_pending)
+
+
+def _ordered_on(pool, fn, items, max_pending):
+    items = iter(items)
+    pending = collections.deque(pool.apply_async(fn, (item,))
+                                for item in itertools.islice(items, max_pending))
+    while pending:
+        result = pending.popleft().get()
+        for item in itertools.islice(items, 1):
+            pending.append(pool.apply_async(fn, (item,)))
+        yield result
 
 
 _OPEN_BATCHES: dict = {}  # batches objects handed to forked loader processes, by id
