@@ -293,7 +293,7 @@ def _flipped(start, band):
     return start[::-1], band[::-1] * _FLIP_SIGN
 
 
-@lru_cache(maxsize=1024)  # ~60 KB each; rebuilt from a phase plan in ~30 us
+@lru_cache(maxsize=1024)  # 20-45 KB each; rebuilt from a phase plan in 0.03-0.07 ms
 def _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols=False):
     unit = 16 if chroma else 8
     phase = offset % unit
@@ -425,6 +425,7 @@ def _positional(plan) -> _Positional:
     if (0.45 * (k * nbo - (hi - lo)) + 1.3 * nbo < 1.3 * npos + (0 if identity else 0.3 * nbo)):
         rows = ((start - lo)[:, None] + np.arange(k)).ravel()
         band32 = np.ascontiguousarray(band, np.float32)
+        layers = []  # not used: half the memory in the caches
     return _Positional(k, lo, hi, tuple(layers), layer, pos, bool(identity), rows, band32)
 
 
@@ -466,9 +467,9 @@ def _grouped(plan) -> _Grouped:
     slot[order] = np.arange(len(q)) - np.searchsorted(q[order], q[order])
     m, kw, npos = int(slot.max()) + 1, k + s - 1, int(q.max()) + 1
     bands_t = np.zeros((npos, 8 * kw, 8 * m), np.float32)
-    for i in range(len(start)):
-        off = 8 * int(start[i] - lo - s * q[i])
-        bands_t[q[i], off: off + 8 * k, 8 * slot[i]: 8 * slot[i] + 8] = band[i].T
+    off = 8 * (start - lo - s * q)
+    bands_t[q[:, None, None], off[:, None, None] + np.arange(8 * k)[:, None],
+            8 * slot[:, None, None] + np.arange(8)] = np.asarray(band).transpose(0, 2, 1)
     return _Grouped(s, kw, m, lo, lo + s * (npos - 1) + kw, bands_t, q, slot)
 
 
