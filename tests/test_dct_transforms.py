@@ -294,7 +294,7 @@ def test_grouped_second_pass_equals_the_dense_product(n_in, n_res, crop):
                 start, band = m._flipped(start, band)
             g = m._grouped((start, band))
             seen.add((g.s, g.m))
-            past_the_edge |= g.hi > nb
+            past_the_edge |= g.hi > nb or g.lo < 0
             out = m.apply_plans(comps, (start, band), g)
             a = _dense(start, band, nb)
             for c, o in zip(comps, out):
@@ -304,4 +304,4 @@ def test_grouped_second_pass_equals_the_dense_product(n_in, n_res, crop):
                 np.testing.assert_allclose(got.reshape(crop, crop), ref, atol=2e-2, rtol=1e-5)
     assert all(m_ >= 2 for _, m_ in seen), seen  # never the half-speed 8-wide products
     if (n_in, n_res) == (101, 64):
-        assert past_the_edge  # a last window one block past the image (zeros) was covered
+        assert past_the_edge  # a window reaching past the image's last block (zeros)
