@@ -245,7 +245,8 @@ def main(argv=None):
         print(f"{name:<58}{ips:>10.0f}{ips / rgb:>7.2f}x{ips / read:>7.2f}x{ips / reenc:>7.2f}x")
     print(f"\n2 workers / 1 process (DCT-domain path): {two / one:.2f}x; a pure-CPU loop on this "
           f"machine now, timed the same way: {control:.2f}x (below ~1.9x: the cores are not "
-          f"free; {os.getloadavg()[0]:.1f} load average over the last minute)")
+          f"free; load average {os.getloadavg()[0]:.1f} over the last minute on {os.cpu_count()} "
+          f"CPUs); the DCT path's scaling relative to the loop's: {two / one / control:.2f}")
     if tmp is not None:
         tmp.cleanup()
 
