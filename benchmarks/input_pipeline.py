@@ -93,16 +93,28 @@ def _busy_loop(n):
     return s
 
 
+_READY = {}  # a finished batch, inherited by the forked workers
+
+
+def _ready_batch(_):
+    """A batch already made: what moving results from the workers to the parent costs."""
+    return _READY["batch"]
+
+
 def worker_scaling(fn, batches, images, repeats, control_items=24, control_n=400_000):
     """Images/s of ``fn`` over ``batches`` in this process and on 2 forked worker processes
     (:func:`ordered_map`, as the loader runs it), and the same ratio for a pure-CPU control
     loop, all measured in turn within each repeat (best of ``repeats``). The pool is forked
     once, after the caches are warm, and kept open: a training epoch lasts long enough that
     forking is negligible, and this measures the steady state, not process start-up.
-    Returns ``(one, two, control_ratio)``."""
+    Also times the 2 workers returning batches already made (no work): the images/s at which
+    the parent takes results in through the pool's pipes, a ceiling for the 2-worker row.
+    Returns ``(one, two, control_ratio, transfer)``."""
     import multiprocessing
 
-    best = {"one": float("inf"), "two": float("inf"), "c1": float("inf"), "c2": float("inf")}
+    best = {"one": float("inf"), "two": float("inf"), "c1": float("inf"), "c2": float("inf"),
+            "move": float("inf")}
+    _READY["batch"] = fn(batches[0])
     control = [control_n] * control_items
 
     def run(key, f, items, pool):
@@ -118,7 +130,9 @@ def worker_scaling(fn, batches, images, repeats, control_items=24, control_n=400
             run("two", fn, batches, pool)
             run("c1", _busy_loop, control, None)
             run("c2", _busy_loop, control, pool)
-    return images / best["one"], images / best["two"], best["c1"] / best["c2"]
+            run("move", _ready_batch, batches, pool)
+    return (images / best["one"], images / best["two"], best["c1"] / best["c2"],
+            images / best["move"])
 
 
 def gpu_rate(blobs, resize, crop, batch=128, steps=20):
@@ -228,13 +242,14 @@ def main(argv=None):
     order = [i % len(blobs) for i in range(args.rounds * len(blobs))]
     batches = [(k, order[k: k + batch]) for k in range(0, len(order), batch)]
     fn = functools.partial(_dct_batch, transform, blobs)
-    one, two, control = worker_scaling(fn, batches, len(order), max(1, args.repeats // 3))
+    one, two, control, move = worker_scaling(fn, batches, len(order), max(1, args.repeats // 3))
     rows.append(("(d) DCT-domain, batches of 32, 1 process", one))
     rows.append(("(d) DCT-domain, batches of 32, 2 worker processes", two))
     gpu = None if args.no_gpu else gpu_rate(blobs, resize, crop)
     if gpu is not None:
         rows.append(("(e) DCT layers on the GPU (resize+crop+flip, batch 128)", gpu))
 
+    batch_mb = sum(a.nbytes for a in fn(batches[0])) / 1e6
     sizes = np.array([cv2.imdecode(np.frombuffer(b, np.uint8), 0).shape for b in blobs[:50]])
     print(f"{len(paths)} files from {source} (median {int(np.median(sizes[:, 1]))}x"
           f"{int(np.median(sizes[:, 0]))} px), resize {resize}, crop {crop}, "
@@ -246,7 +261,10 @@ def main(argv=None):
     print(f"\n2 workers / 1 process (DCT-domain path): {two / one:.2f}x; a pure-CPU loop on this "
           f"machine now, timed the same way: {control:.2f}x (below ~1.9x: the cores are not "
           f"free; load average {os.getloadavg()[0]:.1f} over the last minute on {os.cpu_count()} "
-          f"CPUs); the DCT path's scaling relative to the loop's: {two / one / control:.2f}")
+          f"CPUs); the DCT path's scaling relative to the loop's: {two / one / control:.2f}.\n"
+          f"Moving finished batches of 32 from 2 workers to the parent (no work, {batch_mb:.1f} "
+          f"MB each): {move:.0f} images/s, a ceiling for the 2-worker row that the parent's "
+          f"unpickling and the workers' pickling take from the same cores")
     if tmp is not None:
         tmp.cleanup()
 
