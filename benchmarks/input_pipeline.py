@@ -108,7 +108,7 @@ def worker_scaling(fn, batches, images, repeats, control_items=24, control_n=400
     once, after the caches are warm, and kept open: a training epoch lasts long enough that
     forking is negligible, and this measures the steady state, not process start-up.
     Also times the 2 workers returning batches already made (no work): the images/s at which
-    the parent takes results in through the pool's pipes, a ceiling for the 2-worker row.
+    results move from the workers to the parent, a ceiling for the 2-worker row.
     Returns ``(one, two, control_ratio, transfer)``."""
     import multiprocessing
 
@@ -263,8 +263,8 @@ def main(argv=None):
           f"free; load average {os.getloadavg()[0]:.1f} over the last minute on {os.cpu_count()} "
           f"CPUs); the DCT path's scaling relative to the loop's: {two / one / control:.2f}.\n"
           f"Moving finished batches of 32 from 2 workers to the parent (no work, {batch_mb:.1f} "
-          f"MB each): {move:.0f} images/s, a ceiling for the 2-worker row that the parent's "
-          f"unpickling and the workers' pickling take from the same cores")
+          f"MB each): {move:.0f} images/s, a ceiling for the 2-worker row (moving them takes "
+          f"time on the same cores)")
     if tmp is not None:
         tmp.cleanup()
 
