@@ -43,10 +43,11 @@ when each product is 8 columns wide, so nearby output blocks share one wider win
 computed 2 per product (``_Grouped``). That is ~13 MFLOP for a 224 crop of a 500x375 image
 (zero bands included): about half of the time, at the ~100 GFLOP/s one core's BLAS reaches on
 these shapes; the rest is the int16 -> float32 tiling, the final untiling and Python. Measured on
-this project's 2-core CPU (one thread, shared with other jobs, load 6-8): 500x375 -> 256 -> 224
-crop + flip of Y, Cb, Cr in ~0.25-0.29 ms with warm caches (0.29-0.34 ms before the grouping
-and gathering; reading the coefficients: ~0.56 ms, checking the headers 0.05 ms); ~1.5-2 ms
-when none of the image's operators is cached yet.
+this project's 2-core CPU (one thread, shared with other jobs, load 4-10): 500x375 -> 256 ->
+224 crop + flip of Y, Cb, Cr in ~0.22 ms for one photo called repeatedly and 0.27-0.33 ms over
+the benchmark's 8 photos with warm caches, 12-13% less than before the grouping and gathering
+(reading the coefficients: ~0.57 ms, checking the headers 0.05 ms); 1.5-2 ms when none of the
+image's operators is cached yet.
 """
 from __future__ import annotations
 
@@ -341,10 +342,11 @@ def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma, cols=False):
 # ------------------------------------------------------------------------------------------
 # Application: one banded product per axis, Cb and Cr together.
 #
-# The tiled coefficients M (8 x 8 blocks side by side, float32) become A_rows @ M @ A_cols.T.
-# Both products are batched BLAS calls on strided *views* of their input (no gathered
-# copies): the first (vertical) pass has the shape (8, 8k) @ (8k, W), which BLAS runs at full
-# speed; the second (horizontal) pass contracts the contiguous axis, (R, 8k') @ (8k', 8m), and
+# The tiled coefficients M (8 x 8 blocks side by side, float32) become A_rows @ M @ A_cols.T,
+# as two batched BLAS calls. The first (vertical) pass has the shape (8, 8k) @ (8k, W), which
+# BLAS runs at full speed, on each output's k input block rows gathered while tiling (or, when
+# upscaling, on a sliding-window view over every position, then picked). The second
+# (horizontal) pass contracts the contiguous axis on a strided view, (R, 8kw) @ (8kw, 8m), and
 # runs at half speed when its output is 8 wide (m = 1), so its plan groups the output blocks
 # whose windows start within ``s`` blocks of each other: one wider window, m = 2 outputs per
 # product (about 1.5x faster for the usual downscaling by 1-2x; zero bands where a group has
@@ -521,10 +523,10 @@ def apply_plans(comps, rows, cols) -> np.ndarray:
     ``(L, out_bh, out_bw, 64)``.
 
     Only the input blocks the plans read are tiled (one cast + transpose copy). Vertical pass:
-    ``(8, 8k) @ (8k, W)`` per block row position on a sliding-window view, then the wanted
-    rows are picked (a contiguous copy); horizontal pass: ``(R, 8kw) @ (8kw, 8m)`` per window
-    of :class:`_Grouped` on a strided view of the last axis; the wanted columns are picked
-    while untiling (one copy)."""
+    ``(8, 8k) @ (8k, W)`` per output block row on its gathered input rows (or per position on
+    a sliding-window view, then the wanted rows picked); horizontal pass:
+    ``(R, 8kw) @ (8kw, 8m)`` per window of :class:`_Grouped` on a strided view of the last
+    axis; the wanted columns are picked while untiling (one copy)."""
     pr = rows if isinstance(rows, _Positional) else _positional(rows)
     pc = cols if isinstance(cols, _Grouped) else _grouped(cols)
     if pr.rows is not None:                                 # gathered windows
