@@ -199,3 +199,11 @@ def test_ordered_map_moves_large_arrays_through_shared_memory(tmp_path, monkeypa
     with pytest.raises(ValueError, match="item 3"):
         list(pipeline.ordered_map(_big_result, range(5), workers=2, max_pending=2))
     assert not glob.glob(made[-1])
+
+
+def test_ordered_map_without_dev_shm_uses_the_pipe(monkeypatch):
+    from jpeg_deep.data import pipeline
+
+    monkeypatch.setattr(pipeline, "_shm_folder", lambda: None)
+    out = list(pipeline.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
+    assert [o[3] for o in out] == [0, 1, 2] and all((o[0] == i).all() for i, o in enumerate(out))

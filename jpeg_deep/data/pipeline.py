@@ -383,15 +383,22 @@ class _ShmResult:
     tree: object      # the result with its large arrays replaced by _ShmArray
 
 
-def _shm_folder() -> str:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    return tempfile.mkdtemp(prefix="jpeg_deep_batches_", dir=base)
+def _shm_folder() -> str | None:
+    """A new folder in ``/dev/shm`` (RAM), or None where there is none: results then go
+    through the pipe (a disk-backed folder could be slower than the pipe)."""
+    if not (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)):
+        return None
+    try:
+        return tempfile.mkdtemp(prefix="jpeg_deep_batches_", dir="/dev/shm")
+    except OSError:
+        return None
 
 
 def _remove_folder(folder):
     import shutil
 
-    shutil.rmtree(folder, ignore_errors=True)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _map_tree(obj, fn):
@@ -420,6 +427,8 @@ def _call_to_shm(fn, folder, item):
         offset += -(-a.nbytes // 64) * 64
         return ref
 
+    if folder is None:
+        return result
     tree = _map_tree(result, place)
     if not arrays:
         return _ShmResult(None, 0, tree)
