@@ -332,9 +332,8 @@ def ordered_map(fn, items, workers: int, max_pending: int, pool=None):
 
     Large numpy arrays in a result (a batch: megabytes) do not go through the pool's pipe:
     the worker writes them into one file in a RAM-backed folder (``/dev/shm``) and the parent
-    maps that file and unlinks it at once, the arrays keeping the mapping alive (no copy, no
-    pickling; through the pipe, moving a 9.6 MB batch took the parent about as long as making
-    it)."""
+    reads them back into new arrays and unlinks it (no pickling, no pipe: through the pipe,
+    moving a 9.6 MB batch took the parent about as long as making it)."""
     if pool is None and workers <= 1:
         yield from map(fn, items)
         return
@@ -455,25 +454,29 @@ def _call_to_shm(fn, folder, item):
 
 
 def _from_shm(result):
-    """In the parent: the result, its arrays views of the mapped file (unlinked here)."""
+    """In the parent: the result, its arrays read from the file (then unlinked) into new
+    arrays. Read, not mapped: a mapping holds a file descriptor until its arrays are freed,
+    and a consumer keeping many results would run out of them."""
     if not isinstance(result, _ShmResult):
         return result
     if result.path is None:
         return result.tree
-    import mmap
+    fd = os.open(result.path, os.O_RDONLY)
+    try:
+        def array(ref):
+            out = np.empty(ref.shape, np.dtype(ref.dtype))
+            data, off = memoryview(out).cast("B"), ref.offset
+            while len(data):
+                n = os.preadv(fd, [data], off)
+                if n <= 0:
+                    raise OSError(f"{result.path}: short read")
+                data, off = data[n:], off + n
+            return out
 
-    fd = os.open(result.path, os.O_RDWR)
-    try:  # the pages are in memory already: map them all at once
-        m = mmap.mmap(fd, result.size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
+        return _rebuild(result.tree, array)
     finally:
         os.close(fd)
-        os.unlink(result.path)  # the mapping keeps the memory until the arrays are freed
-
-    def array(ref):
-        return np.frombuffer(m, np.dtype(ref.dtype), int(np.prod(ref.shape)),
-                             ref.offset).reshape(ref.shape)
-
-    return _rebuild(result.tree, array)
+        os.unlink(result.path)
 
 
 def _rebuild(obj, array):
