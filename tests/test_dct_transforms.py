@@ -263,3 +263,45 @@ def test_fast_operator_build_equals_jpeg_deep_dct():
         ref = dct._band_operator(op, nb)
         np.testing.assert_array_equal(start, ref.start)
         np.testing.assert_allclose(band, ref.band, atol=1e-6)
+
+
+def _dense(start, band, nb_in):
+    """The block-banded operator ``(start, band)`` as a dense ``(8 nb_out, 8 nb_in)`` matrix."""
+    k = band.shape[2] // 8
+    a = np.zeros((8 * len(start), 8 * nb_in))
+    for i, s in enumerate(start):
+        a[8 * i: 8 * i + 8, 8 * s: 8 * s + 8 * k] = band[i]
+    return a
+
+
+@pytest.mark.parametrize("n_in,n_res,crop", [(375, 256, 224), (500, 341, 224), (131, 256, 224),
+                                             (1000, 300, 256), (250, 188, 112), (101, 64, 48)])
+def test_grouped_second_pass_equals_the_dense_product(n_in, n_res, crop):
+    """Both passes, whatever window grouping the second pass chooses (including a last window
+    that reaches one block past the image), equal ``A_rows @ M @ A_cols.T`` with dense
+    operators."""
+    from jpeg_deep.data import dct_transforms as m
+    rng = np.random.default_rng(n_in)
+    nb = -(-n_in // 8)
+    comps = [rng.integers(-300, 300, (nb, nb, 64)).astype(np.int16) for _ in range(2)]
+    seen, past_the_edge = set(), False
+    for offset in range(0, n_res - crop + 1, max(1, (n_res - crop) // 4)):
+        for flip in (False, True):
+            raw = m._phase_plan(n_in, n_res, offset % 8, False)
+            i0 = (offset - offset % 8) // 8
+            start, band = raw[0][i0: i0 + crop // 8], raw[1][i0: i0 + crop // 8]
+            if flip:
+                start, band = m._flipped(start, band)
+            g = m._grouped((start, band))
+            seen.add((g.s, g.m))
+            past_the_edge |= g.hi > nb or g.lo < 0
+            out = m.apply_plans(comps, (start, band), g)
+            a = _dense(start, band, nb)
+            for c, o in zip(comps, out):
+                tiled = c.reshape(nb, nb, 8, 8).transpose(0, 2, 1, 3).reshape(8 * nb, 8 * nb)
+                ref = a @ tiled @ a.T
+                got = o.reshape(crop // 8, crop // 8, 8, 8).transpose(0, 2, 1, 3)
+                np.testing.assert_allclose(got.reshape(crop, crop), ref, atol=2e-2, rtol=1e-5)
+    assert all(m_ >= 2 for _, m_ in seen), seen  # never the half-speed 8-wide products
+    if (n_in, n_res) == (101, 64):
+        assert past_the_edge  # a window reaching past the image's last block (zeros)

@@ -173,3 +173,37 @@ def test_dct_domain_augmentation_matches_the_reencoding_path(tiny_demo):
         transform_factory=ClassificationDCTTransform, encoder=FIVE))
     (x_y, x_c), y = train[0]
     assert x_y.shape == (4, 4, 4, 64) and x_c.shape == (4, 2, 2, 128) and y.shape == (4, 5)
+
+
+def _big_result(i):
+    if i == 3:
+        raise ValueError("item 3")
+    a = np.full((64, 300), i, np.float32)  # 76.8 KB: moved through shared memory
+    return (a, {"small": np.arange(i), "list": [a[:2].copy(), "x"]}, None, i)
+
+
+def test_ordered_map_moves_large_arrays_through_shared_memory(tmp_path, monkeypatch):
+    import glob
+
+    from jpeg_deep.data import pipeline
+
+    made = []
+    real = pipeline._shm_folder
+    monkeypatch.setattr(pipeline, "_shm_folder", lambda: made.append(real()) or made[-1])
+    out = list(pipeline.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
+    for i, (a, d, none, j) in enumerate(out):
+        assert j == i and none is None and a.shape == (64, 300) and (a == i).all()
+        np.testing.assert_array_equal(d["small"], np.arange(i))
+        assert d["list"][1] == "x" and (d["list"][0] == i).all()
+    assert made and not glob.glob(made[-1])  # the folder is gone, no file left behind
+    with pytest.raises(ValueError, match="item 3"):
+        list(pipeline.ordered_map(_big_result, range(5), workers=2, max_pending=2))
+    assert not glob.glob(made[-1])
+
+
+def test_ordered_map_without_dev_shm_uses_the_pipe(monkeypatch):
+    from jpeg_deep.data import pipeline
+
+    monkeypatch.setattr(pipeline, "_shm_folder", lambda: None)
+    out = list(pipeline.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
+    assert [o[3] for o in out] == [0, 1, 2] and all((o[0] == i).all() for i, o in enumerate(out))

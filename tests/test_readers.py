@@ -148,3 +148,16 @@ def test_bad_files_raise_one_documented_error(tmp_path, backend, case):
 def test_unknown_backend():
     with pytest.raises(ValueError, match="jpeglib"):
         read_dct(b"", "nope")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_headers_already_inspected_are_reused(backend, monkeypatch):
+    from jpeg_deep.data import readers
+    data = jpeg_bytes(smooth_image(77, 93, seed=3), quality=85)
+    info = inspect_jpeg(data)
+    expected = read_dct(data, backend)
+    calls = []
+    monkeypatch.setattr(readers, "inspect_jpeg", lambda *a: calls.append(a))
+    for a, b in zip(read_dct(data, backend, info=info), expected):
+        np.testing.assert_array_equal(a, b)
+    assert not calls  # the headers were not parsed a second time

@@ -35,10 +35,19 @@ Speed: the operators of a training crop are cached per (input size, resized size
 modulo the block size): the crop is then a slice of the block rows of one cached resize
 operator and the flip a reversal of them, so a dataset with a few image sizes never rebuilds
 operators; a new operator is built from the few taps per row of its pixel matrix (~0.05-0.1
-ms). Only the input blocks that the crop reads are tiled, and each axis is one batched float32
-product over a sliding-window view. Measured on this project's 2-core CPU (one thread, busy
-with other jobs): 500x375 -> 256 -> 224 crop + flip of Y, Cb, Cr in ~0.3 ms with warm caches
-(reading the coefficients: ~0.56 ms); ~0.7 ms when none of the image's operators is cached yet.
+ms). Only the input blocks that the crop reads are tiled. The first (vertical) pass is one
+batched float32 product per output block row, ``(8, 8k) @ (8k, W)``, on the k input block rows
+gathered while tiling (or on a sliding-window view where that is cheaper: upscaling); the
+second (horizontal) pass contracts the tile's contiguous axis, which BLAS runs at half speed
+when each product is 8 columns wide, so nearby output blocks share one wider window and are
+computed 2 per product (``_Grouped``). That is ~13 MFLOP for a 224 crop of a 500x375 image
+(zero bands included): about half of the time, at the ~100 GFLOP/s one core's BLAS reaches on
+these shapes; the rest is the int16 -> float32 tiling, the final untiling and Python. Measured on
+this project's 2-core CPU (one thread, shared with other jobs, load 4-10): 500x375 -> 256 ->
+224 crop + flip of Y, Cb, Cr in ~0.22 ms for one photo called repeatedly and 0.27-0.33 ms over
+the benchmark's 8 photos with warm caches, 12-13% less than before the grouping and gathering
+(reading the coefficients: ~0.57 ms, checking the headers 0.05 ms); 1.5-2 ms when none of the
+image's operators is cached yet.
 """
 from __future__ import annotations
 
@@ -293,26 +302,29 @@ def _flipped(start, band):
     return start[::-1], band[::-1] * _FLIP_SIGN
 
 
-@lru_cache(maxsize=1024)  # ~60 KB each; rebuilt from a phase plan in ~30 us
-def _crop_plan(n_in, n_res, offset, crop, flip, chroma):
+@lru_cache(maxsize=1024)  # 20-45 KB each; rebuilt from a phase plan in 0.03-0.07 ms
+def _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols=False):
     unit = 16 if chroma else 8
     phase = offset % unit
     start, band = _phase_plan(n_in, n_res, phase, chroma)
     i0 = (offset - phase) // unit
     start, band = start[i0: i0 + crop // unit], band[i0: i0 + crop // unit]
-    return _positional(_flipped(start, band) if flip else (start, band))
+    plan = _flipped(start, band) if flip else (start, band)
+    return _grouped(plan) if cols else _positional(plan)
 
 
 @lru_cache(maxsize=512)
-def _chain_plan(op: dct.AxisOp, nb_in: int):
-    return _positional(_band(op, nb_in))
+def _chain_plan(op: dct.AxisOp, nb_in: int, cols=False):
+    plan = _band(op, nb_in)
+    return _grouped(plan) if cols else _positional(plan)
 
 
-def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma):
+def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma, cols=False):
     """Plan of one axis: [window] -> resize to ``n_res`` -> [crop at ``offset``] -> [flip]
-    (chroma: from upsampled chroma, halved at the end)."""
+    (chroma: from upsampled chroma, halved at the end); ``cols``: the plan of the second
+    (horizontal) pass, else of the first (vertical)."""
     if window is None and crop is not None and crop % (16 if chroma else 8) == 0:
-        return _crop_plan(n_in, n_res, offset, crop, flip, chroma)
+        return _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols)
     op = _chroma_op(n_in) if chroma else _luma_op(n_in)
     if window is not None:
         op = op.window(*window)
@@ -324,46 +336,75 @@ def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma):
     if chroma:
         op = op.halve()
     nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
-    return _chain_plan(op, nb_in)
+    return _chain_plan(op, nb_in, cols)
 
 
 # ------------------------------------------------------------------------------------------
 # Application: one banded product per axis, Cb and Cr together.
+#
+# The tiled coefficients M (8 x 8 blocks side by side, float32) become A_rows @ M @ A_cols.T,
+# as two batched BLAS calls. The first (vertical) pass has the shape (8, 8k) @ (8k, W), which
+# BLAS runs at full speed, on each output's k input block rows gathered while tiling (or, when
+# upscaling, on a sliding-window view over every position, then picked). The second
+# (horizontal) pass contracts the contiguous axis on a strided view, (R, 8kw) @ (8kw, 8m), and
+# runs at half speed when its output is 8 wide (m = 1), so its plan groups the output blocks
+# whose windows start within ``s`` blocks of each other: one wider window, m = 2 outputs per
+# product (about 1.5x faster for the usual downscaling by 1-2x; zero bands where a group has
+# fewer outputs).
 
 _V16 = np.dtype((np.void, 16))  # 8 int16 coefficients: one row of a block
+_V32 = np.dtype((np.void, 32))  # 8 float32 coefficients
 
 
-def _tile(comps, r0, r1, c0, c1):
-    """Blocks ``[r0:r1, c0:c1]`` of each component -> float32 tiled ``(L, 8 nr, 8 nc)``."""
+def _tile(comps, r0, r1, c0, c1, take=None):
+    """Blocks ``[r0:r1, c0:c1]`` of each component -> float32 tiled ``(L, 8 nr, 8 nc)``;
+    blocks past the component's last row / column (the second pass's last window may reach
+    one block past it) are zeros. ``take``: block rows (relative to ``r0``, repeats allowed)
+    to return instead of all, gathered before the cast."""
     nr, nc = r1 - r0, c1 - c0
     first = np.asarray(comps[0])
+    vr, vc = min(r1, first.shape[0]) - r0, min(c1, first.shape[1]) - c0
     if first.dtype == np.int16:  # transpose rows of 8 coefficients as 16-byte units, then cast
         tmp = np.empty((len(comps), nr, 8, nc, 8), np.int16)
-        units = tmp.view(_V16).reshape(len(comps), nr, 8, nc)
+        if (vr, vc) != (nr, nc):
+            tmp[:, vr:] = 0
+            tmp[:, :, :, vc:] = 0
+        units = tmp.view(_V16)[..., 0]
         for i, c in enumerate(comps):
-            src = c[r0:r1, c0:c1].reshape(nr, nc, 8, 8)  # rows of 8 stay contiguous
-            units[i] = src.view(_V16)[..., 0].transpose(0, 2, 1)
-        return tmp.astype(np.float32).reshape(len(comps), 8 * nr, 8 * nc)
-    out = np.empty((len(comps), nr, 8, nc, 8), np.float32)
+            units[i, :vr, :, :vc] = c[r0:r1, c0:c1].view(_V16).transpose(0, 2, 1)
+        if take is not None:
+            tmp = tmp.take(take, axis=1)
+        return tmp.astype(np.float32).reshape(len(comps), -1, 8 * nc)
+    out = np.zeros((len(comps), nr, 8, nc, 8), np.float32)
     for i, c in enumerate(comps):
-        out[i] = np.asarray(c)[r0:r1, c0:c1].reshape(nr, nc, 8, 8).transpose(0, 2, 1, 3)
-    return out.reshape(len(comps), 8 * nr, 8 * nc)
+        c = np.asarray(c)[r0:r1, c0:c1]
+        out[i, :vr, :, :vc] = c.reshape(vr, vc, 8, 8).transpose(0, 2, 1, 3)
+    if take is not None:
+        out = out.take(take, axis=1)
+    return out.reshape(len(comps), -1, 8 * nc)
 
 
 @dataclass(frozen=True, eq=False)
 class _Positional:
-    """An axis plan re-indexed by input position: output block ``I`` reads input blocks
-    ``s_I .. s_I + k - 1``; ``layers[l]`` is ``(p0, bands)`` with ``bands[p - p0]`` the band of
-    the output block whose start is ``p`` (zero where none), so one layer is a single batched
-    product over a *strided sliding-window view* of the input (no gather copy). Outputs with
-    the same start (upscaling) go to different layers. ``pick[I] = (layer, p - p0)``."""
+    """A first-pass (vertical) axis plan re-indexed by input position: output block ``I``
+    reads input blocks ``s_I .. s_I + k - 1``; ``layers[l]`` is ``(p0, bands)`` with
+    ``bands[p - p0]`` the band of the output block whose start is ``p`` (zero where none), so
+    one layer is a single batched product over a *strided sliding-window view* of the input
+    (no gather copy). Outputs with the same start (upscaling) go to different layers.
+    ``pick[I] = (layer, p - p0)``."""
 
     k: int
     lo: int        # first input block read
     hi: int        # one past the last input block read
-    layers: tuple  # ((p0, bands (npos, 8, 8k) float32, bands transposed, contiguous), ...)
+    layers: tuple  # ((p0, bands (npos, 8, 8k) float32), ...)
     pick_layer: np.ndarray
     pick_pos: np.ndarray
+    identity: bool  # one layer whose positions are exactly the outputs, in order
+    # or, where it is cheaper (downscaling: most positions between the outputs' starts are
+    # not outputs), gather each output's k input block rows while tiling: rows (nbo * k,)
+    # relative to ``lo``, band (nbo, 8, 8k)
+    rows: np.ndarray | None = None
+    band: np.ndarray | None = None
 
 
 def _positional(plan) -> _Positional:
@@ -383,8 +424,63 @@ def _positional(plan) -> _Positional:
         bands = np.zeros((int(start[idx].max()) - p0 + 1, 8, 8 * k), np.float32)
         bands[start[idx] - p0] = band[idx]
         pos[idx] = start[idx] - p0
-        layers.append((p0, bands, np.ascontiguousarray(bands.transpose(0, 2, 1))))
-    return _Positional(k, int(start.min()), int(start.max()) + k, tuple(layers), layer, pos)
+        layers.append((p0, bands))
+    identity = len(layers) == 1 and np.array_equal(pos, np.arange(len(layers[0][1])))
+    lo, hi = int(start.min()), int(start.max()) + k
+    rows = band32 = None
+    # Cost model (us per block row of a 336-wide tile, measured): a product over one position
+    # 1.3, picking an output 0.3, gathering and casting one more block row 0.45.
+    npos = sum(len(b) for _, b in layers)
+    nbo = len(start)
+    if (0.45 * (k * nbo - (hi - lo)) + 1.3 * nbo < 1.3 * npos + (0 if identity else 0.3 * nbo)):
+        rows = ((start - lo)[:, None] + np.arange(k)).ravel()
+        band32 = np.ascontiguousarray(band, np.float32)
+        layers = []  # not used: half the memory in the caches
+    return _Positional(k, lo, hi, tuple(layers), layer, pos, bool(identity), rows, band32)
+
+
+@dataclass(frozen=True, eq=False)
+class _Grouped:
+    """A second-pass (horizontal) axis plan: window ``q`` covers input blocks
+    ``lo + s q .. lo + s q + kw - 1`` and holds the (up to) ``m`` output blocks whose start
+    falls in ``lo + s q .. lo + s q + s - 1``; ``bands_t[q]`` ``(8 kw, 8 m)`` maps the window
+    to their 8 columns each (transposed bands, zero where a group has fewer outputs). Output
+    block ``J`` is column group ``pick_slot[J]`` of window ``pick_pos[J]``."""
+
+    s: int
+    kw: int
+    m: int
+    lo: int
+    hi: int         # one past the last input block read (may be past the image: zeros)
+    bands_t: np.ndarray  # (npos, 8 kw, 8 m) float32
+    pick_pos: np.ndarray
+    pick_slot: np.ndarray
+
+
+def _group_cost(start, k, s):
+    q = (start - start.min()) // s
+    m = int(np.bincount(q).max())
+    npos = int(q.max()) + 1
+    # BLAS runs (R, K) @ (K, 8) at about half the speed per product of (R, K) @ (K, 16)
+    return npos * (k + s - 1) * 8 * m * (2 if m == 1 else 1) * (1 if m <= 2 else 2)
+
+
+def _grouped(plan) -> _Grouped:
+    start, band = plan
+    k = band.shape[2] // 8
+    start = np.asarray(start, np.int64)
+    s = min((1, 2, 3, 4), key=lambda s: _group_cost(start, k, s))
+    lo = int(start.min())
+    q = (start - lo) // s
+    order = np.argsort(q, kind="stable")
+    slot = np.empty(len(start), np.int64)  # rank of each output within its window
+    slot[order] = np.arange(len(q)) - np.searchsorted(q[order], q[order])
+    m, kw, npos = int(slot.max()) + 1, k + s - 1, int(q.max()) + 1
+    bands_t = np.zeros((npos, 8 * kw, 8 * m), np.float32)
+    off = 8 * (start - lo - s * q)
+    bands_t[q[:, None, None], off[:, None, None] + np.arange(8 * k)[:, None],
+            8 * slot[:, None, None] + np.arange(8)] = np.asarray(band).transpose(0, 2, 1)
+    return _Grouped(s, kw, m, lo, lo + s * (npos - 1) + kw, bands_t, q, slot)
 
 
 def _view(base, offset, shape, strides):
@@ -406,12 +502,14 @@ def _windows(m, p0, npos, k):
 def _pass(m, pp: _Positional):
     """``A @ m`` along axis 1 for each layer -> list of ``(L, npos, 8, W)``."""
     return [np.matmul(bands, _windows(m, p0 - pp.lo, len(bands), pp.k))
-            for p0, bands, _ in pp.layers]
+            for p0, bands in pp.layers]
 
 
 def _pick(results, pp: _Positional, axis: int):
     """The output blocks, in order, from the per-layer results (positions on ``axis``)."""
     if len(results) == 1:
+        if pp.identity:
+            return results[0]
         return np.take(results[0], pp.pick_pos, axis=axis)
     idx = [np.flatnonzero(pp.pick_layer == l) for l in range(len(results))]
     cat = np.concatenate([np.take(r, pp.pick_pos[i], axis=axis)
@@ -421,31 +519,35 @@ def _pick(results, pp: _Positional, axis: int):
 
 def apply_plans(comps, rows, cols) -> np.ndarray:
     """Resample same-shaped components ``(bh, bw, 64)`` with the axis plans ``rows`` and
-    ``cols`` (``(start, band)`` or :class:`_Positional`) -> float32 ``(L, out_bh, out_bw, 64)``.
+    ``cols`` (``(start, band)``, or :class:`_Positional` / :class:`_Grouped`) -> float32
+    ``(L, out_bh, out_bw, 64)``.
 
-    Only the input blocks the plans read are tiled (one cast + transpose copy). Each axis is
-    one batched product over a sliding-window view of its input (no gathered copy): vertical
-    ``(8, 8k) @ (8k, W)`` per block row position, whose wanted rows are then picked (contiguous
-    copies), horizontal ``(R, 8k) @ (8k, 8)`` per block column position on a strided view of
-    the last axis; the wanted columns are picked while untiling."""
+    Only the input blocks the plans read are tiled (one cast + transpose copy). Vertical pass:
+    ``(8, 8k) @ (8k, W)`` per output block row on its gathered input rows (or per position on
+    a sliding-window view, then the wanted rows picked); horizontal pass:
+    ``(R, 8kw) @ (8kw, 8m)`` per window of :class:`_Grouped` on a strided view of the last
+    axis; the wanted columns are picked while untiling (one copy)."""
     pr = rows if isinstance(rows, _Positional) else _positional(rows)
-    pc = cols if isinstance(cols, _Positional) else _positional(cols)
-    m = _tile(comps, pr.lo, pr.hi, pc.lo, pc.hi)            # (L, 8 nr, 8 nc)
-    n, w = m.shape[0], m.shape[2]
-    t = np.ascontiguousarray(_pick(_pass(m, pr), pr, 1))    # (L, nbo, 8, W)
+    pc = cols if isinstance(cols, _Grouped) else _grouped(cols)
+    if pr.rows is not None:                                 # gathered windows
+        m = _tile(comps, pr.lo, pr.hi, pc.lo, pc.hi, pr.rows)  # (L, nbo * 8k, 8 nc)
+        n, w = m.shape[0], m.shape[2]
+        t = np.matmul(pr.band, m.reshape(n, len(pr.band), 8 * pr.k, w))
+    else:
+        m = _tile(comps, pr.lo, pr.hi, pc.lo, pc.hi)        # (L, 8 nr, 8 nc)
+        n, w = m.shape[0], m.shape[2]
+        t = _pick(_pass(m, pr), pr, 1)                      # (L, nbo, 8, W) contiguous
     nbo = t.shape[1]
-    t = t.reshape(n, 8 * nbo, w)
     st = t.strides
-    o = []
-    for p0, bands, bands_t in pc.layers:                    # windows along the last axis
-        v = _view(t, 8 * (p0 - pc.lo), (n, len(bands), 8 * nbo, 8 * pc.k),
-                  (st[0], 8 * st[2], st[1], st[2]))
-        o.append(np.matmul(v, bands_t))                    # (L, npos, (I, v'), u')
-    o = _pick(o, pc, 1)                                     # (L, nco, 8 nbo, 8)
-    nco = o.shape[1]
-    out = np.empty((n, nbo, nco, 8, 8), np.float32)
-    out[...] = o.reshape(n, nco, nbo, 8, 8).transpose(0, 2, 1, 3, 4)
-    return out.reshape(n, nbo, nco, 64)
+    npos = len(pc.bands_t)
+    v = _view(t, 0, (n, npos, 8 * nbo, 8 * pc.kw), (st[0], 8 * pc.s * st[3], st[2], st[3]))
+    o = np.matmul(v, pc.bands_t)                            # (L, npos, (I, v'), (slot, u'))
+    if pc.m == 1:
+        out = o.reshape(n, npos, nbo, 64).transpose(0, 2, 1, 3)[:, :, pc.pick_pos]
+    else:  # rows of 8 coefficients moved as 32-byte units (twice as fast as float32 items)
+        o = o.view(_V32).reshape(n, npos, nbo, 8, pc.m).transpose(0, 2, 1, 4, 3)
+        out = o[:, :, pc.pick_pos, pc.pick_slot].view(np.float32)
+    return out.reshape(n, nbo, len(pc.pick_pos), 64)
 
 
 # ------------------------------------------------------------------------------------------
@@ -488,7 +590,7 @@ class DCTTransform:
         rows = _axis_plan(h, None if win is None else (win[0], win[2]), p["size"][0],
                           p["offset"][0], crop, False, chroma)
         cols = _axis_plan(w, None if win is None else (win[1], win[3]), p["size"][1],
-                          p["offset"][1], crop, p["flip"], chroma)
+                          p["offset"][1], crop, p["flip"], chroma, cols=True)
         return rows, cols
 
     def __call__(self, y, cb, cr, rng=None, size=None):

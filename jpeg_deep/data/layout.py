@@ -21,14 +21,15 @@ def pad_y(y: np.ndarray, chroma_shape) -> np.ndarray:
 
 
 def dct_layout(y, cb, cr, kind: str) -> tuple:
-    """``(y, cb, cr)`` int16 -> tuple of float32 arrays in model input order."""
-    y = pad_y(y, cb.shape).astype(np.float32)
+    """``(y, cb, cr)`` int16 (or float32: used as they are, not copied) -> tuple of float32
+    arrays in model input order."""
+    y = pad_y(y, cb.shape).astype(np.float32, copy=False)
     if kind == "y":
         return (y,)
     if kind == "y_cbcr":
-        return (y, np.concatenate([cb, cr], axis=-1).astype(np.float32))
+        return (y, np.concatenate([cb, cr], axis=-1, dtype=np.float32))
     if kind == "y_cb_cr":
-        return (y, cb.astype(np.float32), cr.astype(np.float32))
+        return (y, cb.astype(np.float32, copy=False), cr.astype(np.float32, copy=False))
     raise ValueError(f"{kind!r} is not a DCT input kind")
 
 

@@ -116,8 +116,10 @@ class SampleLoader:
         with open(path, "rb") as f:
             data = f.read()
         info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
+        headers = info  # what the reader may reuse: the headers of ``data`` as read
         if self.distortion is not None and self.distortion.domain == "bytes":
             data = self.distortion(data)
+            headers = None
         transform = None
         if self.transform is not None:
             key = (self.transform_factory, self.split, self.transform)
@@ -125,8 +127,8 @@ class SampleLoader:
                 _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
             transform = _TRANSFORMS[key]
         if transform is not None and transform.domain == "dct":
-            (y, cb, cr), target = transform(self._read(data, path, distort=True), target,
-                                            rng_seed, (info.height, info.width))
+            (y, cb, cr), target = transform(self._read(data, path, distort=True, info=headers),
+                                            target, rng_seed, (info.height, info.width))
             return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
         if transform is not None:
             rgb, target = transform(self._decode(data, path, info), target, rng_seed)
@@ -135,15 +137,17 @@ class SampleLoader:
             data = encode_jpeg(rgb, self.transform.quality)
         elif self.input_kind == "rgb":
             return rgb_layout(self._decode(data, path, info)), self._encode(target)
-        return (dct_layout(*self._read(data, path, distort=transform is None), self.input_kind),
+        return (dct_layout(*self._read(data, path, distort=transform is None,
+                                       info=None if transform is not None else headers),
+                           self.input_kind),
                 self._encode(target))
 
     def _dct_distortion(self) -> bool:
         return self.distortion is not None and self.distortion.domain == "dct"
 
-    def _read(self, data, path, distort=False):
+    def _read(self, data, path, distort=False, info=None):
         try:
-            coefficients = read_dct(data, self.backend)
+            coefficients = read_dct(data, self.backend, info=info)
         except InvalidJPEGError as err:
             raise InvalidJPEGError(path, err.reason) from None
         if distort and self._dct_distortion():
@@ -326,22 +330,172 @@ class Batches(keras.utils.PyDataset):
         return self.events.skipped()
 
 
-def ordered_map(fn, items, workers: int, max_pending: int):
+def ordered_map(fn, items, workers: int, max_pending: int, pool=None):
     """``map(fn, items)``, in order, computed by ``workers`` forked processes with at most
     ``max_pending`` results in flight: memory stays bounded however slow the consumer is
-    (``Pool.imap`` would read the whole input ahead)."""
-    if workers <= 1:
+    (``Pool.imap`` would read the whole input ahead). ``pool``: an open
+    ``multiprocessing.Pool`` (forked) to use and leave open instead of forking one for this
+    call.
+
+    Large numpy arrays in a result (a batch: megabytes) do not go through the pool's pipe:
+    the worker writes them into one file in a RAM-backed folder (``/dev/shm``) and the parent
+    reads them back into new arrays and unlinks it (no pickling, no pipe: through the pipe,
+    moving a 9.6 MB batch took the parent about as long as making it)."""
+    if pool is None and workers <= 1:
         yield from map(fn, items)
         return
+    folder = _shm_folder()
+    try:
+        wrapped = functools.partial(_call_to_shm, fn, folder)
+        if pool is not None:
+            for result in _ordered_on(pool, wrapped, items, max_pending):
+                yield _from_shm(result)
+            return
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for result in _ordered_on(pool, wrapped, items, max_pending):
+                yield _from_shm(result)
+    finally:
+        _remove_folder(folder)
+
+
+def _ordered_on(pool, fn, items, max_pending):
     items = iter(items)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        pending = collections.deque(pool.apply_async(fn, (item,))
-                                    for item in itertools.islice(items, max_pending))
-        while pending:
-            result = pending.popleft().get()
-            for item in itertools.islice(items, 1):
-                pending.append(pool.apply_async(fn, (item,)))
-            yield result
+    pending = collections.deque(pool.apply_async(fn, (item,))
+                                for item in itertools.islice(items, max_pending))
+    while pending:
+        result = pending.popleft().get()
+        for item in itertools.islice(items, 1):
+            pending.append(pool.apply_async(fn, (item,)))
+        yield result
+
+
+# --------------------------------------------------------------------------------------------
+# Results moved through shared memory: the arrays of one result in one file.
+
+_SHM_MIN_BYTES = 1 << 16  # smaller arrays go through the pipe with the rest of the result
+
+
+@dataclass(frozen=True)
+class _ShmArray:
+    offset: int
+    shape: tuple
+    dtype: str
+
+
+@dataclass(frozen=True)
+class _ShmResult:
+    path: str | None  # None: no array was large enough
+    size: int
+    tree: object      # the result with its large arrays replaced by _ShmArray
+
+
+def _shm_folder() -> str | None:
+    """A new folder in ``/dev/shm`` (RAM), or None where there is none: results then go
+    through the pipe (a disk-backed folder could be slower than the pipe)."""
+    if not (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)):
+        return None
+    try:
+        return tempfile.mkdtemp(prefix="jpeg_deep_batches_", dir="/dev/shm")
+    except OSError:
+        return None
+
+
+def _remove_folder(folder):
+    import shutil
+
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _map_tree(obj, fn):
+    if isinstance(obj, np.ndarray):
+        return fn(obj)
+    if type(obj) is tuple:
+        return tuple(_map_tree(o, fn) for o in obj)
+    if type(obj) is list:
+        return [_map_tree(o, fn) for o in obj]
+    if type(obj) is dict:
+        return {k: _map_tree(v, fn) for k, v in obj.items()}
+    return obj
+
+
+def _call_to_shm(fn, folder, item):
+    """In a worker: ``fn(item)`` with its large arrays written to one file in ``folder``."""
+    result = fn(item)
+    arrays, offset = [], 0
+
+    def place(a):
+        nonlocal offset
+        if a.nbytes < _SHM_MIN_BYTES or a.dtype.hasobject:
+            return a
+        ref = _ShmArray(offset, a.shape, a.dtype.str)
+        arrays.append((offset, a))
+        offset += -(-a.nbytes // 64) * 64
+        return ref
+
+    if folder is None:
+        return result
+    tree = _map_tree(result, place)
+    if not arrays:
+        return _ShmResult(None, 0, tree)
+    try:
+        fd, path = tempfile.mkstemp(dir=folder)
+    except OSError:  # the folder is gone or full: through the pipe
+        return result
+    try:
+        for off, a in arrays:  # written, not mapped: a full /dev/shm is an OSError here
+            data = memoryview(np.ascontiguousarray(a)).cast("B")
+            while len(data):
+                n = os.pwrite(fd, data, off)
+                data, off = data[n:], off + n
+        os.ftruncate(fd, offset)
+    except OSError:
+        os.unlink(path)
+        return result  # through the pipe
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(fd)
+    return _ShmResult(path, offset, tree)
+
+
+def _from_shm(result):
+    """In the parent: the result, its arrays read from the file (then unlinked) into new
+    arrays. Read, not mapped: a mapping holds a file descriptor until its arrays are freed,
+    and a consumer keeping many results would run out of them."""
+    if not isinstance(result, _ShmResult):
+        return result
+    if result.path is None:
+        return result.tree
+    fd = os.open(result.path, os.O_RDONLY)
+    try:
+        def array(ref):
+            out = np.empty(ref.shape, np.dtype(ref.dtype))
+            data, off = memoryview(out).cast("B"), ref.offset
+            while len(data):
+                n = os.preadv(fd, [data], off)
+                if n <= 0:
+                    raise OSError(f"{result.path}: short read")
+                data, off = data[n:], off + n
+            return out
+
+        return _rebuild(result.tree, array)
+    finally:
+        os.close(fd)
+        os.unlink(result.path)
+
+
+def _rebuild(obj, array):
+    if isinstance(obj, _ShmArray):
+        return array(obj)
+    if type(obj) is tuple:
+        return tuple(_rebuild(o, array) for o in obj)
+    if type(obj) is list:
+        return [_rebuild(o, array) for o in obj]
+    if type(obj) is dict:
+        return {k: _rebuild(v, array) for k, v in obj.items()}
+    return obj
 
 
 _OPEN_BATCHES: dict = {}  # batches objects handed to forked loader processes, by id

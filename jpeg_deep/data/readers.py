@@ -368,19 +368,23 @@ def backend_problem(backend: str) -> str | None:
     return None
 
 
-def read_dct(source: Source, backend: str = DEFAULT_BACKEND):
+def read_dct(source: Source, backend: str = DEFAULT_BACKEND, *, info: JpegInfo | None = None):
     """Read the de-quantized DCT coefficients ``(y, cb, cr)`` of a JPEG path or byte string.
 
     See the module docstring for the layout. Raises :class:`InvalidJPEGError` (naming the file
     and the reason) for anything that is not a readable JPEG, ``ValueError`` for an unknown
     backend and ``OSError`` when a path cannot be opened.
+
+    ``info``: what :func:`inspect_jpeg` returned for these same bytes, when the caller has
+    already called it (it then made the checks): the headers are not parsed a second time.
     """
     try:
         fn = _BACKENDS[backend]
     except KeyError:
         raise ValueError(f"unknown DCT reader backend {backend!r}; known: {backends()}") from None
     data, name = read_bytes(source)
-    info = inspect_jpeg(data, name)
+    if info is None:
+        info = inspect_jpeg(data, name)
     y, cb, cr = fn(data, name, info)
     _STATS["read"] += 1
     if info.components == 1:
