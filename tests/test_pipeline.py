@@ -1,5 +1,6 @@
 """Dataset scanning, transforms, layout and the batches fed to model.fit."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -207,3 +208,21 @@ def test_ordered_map_without_dev_shm_uses_the_pipe(monkeypatch):
     monkeypatch.setattr(pipeline, "_shm_folder", lambda: None)
     out = list(pipeline.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
     assert [o[3] for o in out] == [0, 1, 2] and all((o[0] == i).all() for i, o in enumerate(out))
+
+
+def test_batch_folders_of_killed_processes_are_removed(tmp_path):
+    """A training killed outright leaves its /dev/shm batch folder behind; the next one to make a
+    folder removes the folders whose process is gone, and only those."""
+    import subprocess
+
+    from jpeg_deep.data.pipeline import _remove_orphans
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = tmp_path / f"jpeg_deep_batches_{dead.pid}_ab_c"
+    live = tmp_path / f"jpeg_deep_batches_{os.getpid()}_xyz"
+    for folder in (orphan, live):
+        folder.mkdir()
+        (folder / "batch").write_bytes(b"x")
+    _remove_orphans(tmp_path)
+    assert not orphan.exists() and live.exists()

@@ -394,10 +394,28 @@ def _shm_folder() -> str | None:
     through the pipe (a disk-backed folder could be slower than the pipe)."""
     if not (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)):
         return None
+    _remove_orphans("/dev/shm")
     try:
-        return tempfile.mkdtemp(prefix="jpeg_deep_batches_", dir="/dev/shm")
+        return tempfile.mkdtemp(prefix=f"jpeg_deep_batches_{os.getpid()}_", dir="/dev/shm")
     except OSError:
         return None
+
+
+def _remove_orphans(root):
+    """Remove the batch folders of processes that are gone (killed before their cleanup ran):
+    the folder name holds the creating process id."""
+    import shutil
+
+    for folder in Path(root).glob("jpeg_deep_batches_*_*"):
+        pid = folder.name.split("_")[3]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            continue
 
 
 def _remove_folder(folder):
