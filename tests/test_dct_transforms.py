@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import smooth_image
+from conftest import jpeg_bytes, smooth_image
 from jpeg_deep import dct
 from jpeg_deep.data.augmentation import TransformConfig, decode_rgb, encode_jpeg
-from jpeg_deep.data.dct_transforms import DCTTransformConfig, make_dct_transform
+from jpeg_deep.data.dct_transforms import DCTTransformConfig, make_dct_transform, train_params
 from jpeg_deep.data.layout import dct_layout
 from jpeg_deep.data.readers import read_dct
 
@@ -305,3 +305,45 @@ def test_grouped_second_pass_equals_the_dense_product(n_in, n_res, crop):
     assert all(m_ >= 2 for _, m_ in seen), seen  # never the half-speed 8-wide products
     if (n_in, n_res) == (101, 64):
         assert past_the_edge  # a window reaching past the image's last block (zeros)
+
+
+def test_resized_size_is_albumentations():
+    """``SmallestMaxSize`` rounds (``int`` would be one pixel short for some sizes)."""
+    from jpeg_deep.data.dct_transforms import smallest_max_size
+
+    for h, w in [(137, 120), (120, 137), (375, 500), (333, 500), (101, 131), (97, 211)]:
+        for resize in (40, 112, 256):
+            out = A.SmallestMaxSize(resize)(image=np.zeros((h, w, 3), np.uint8))["image"]
+            assert smallest_max_size(h, w, resize) == out.shape[:2], (h, w, resize)
+
+
+def test_both_paths_draw_the_same_crop_and_flip(tmp_path):
+    """For a seed, the re-encoding path and the DCT-domain path crop and flip alike (their
+    outputs differ by the re-encode's rounding only), and the flip does not depend on where
+    the crop is."""
+    from jpeg_deep.data.pipeline import (ClassificationDCTTransform, ClassificationTransform,
+                                         SampleLoader)
+    from jpeg_deep.dct import blocks_to_pixels
+
+    path = tmp_path / "a.jpg"
+    path.write_bytes(jpeg_bytes(smooth_image(101, 131), quality=95))
+    rgb = SampleLoader("y", "train", TransformConfig(48, 32),
+                       transform_factory=ClassificationTransform)
+    dct = SampleLoader("y", "train", DCTTransformConfig(48, 32),
+                       transform_factory=ClassificationDCTTransform)
+    for seed in range(6):
+        a, b = blocks_to_pixels(rgb(path, seed)[0]), blocks_to_pixels(dct(path, seed)[0])
+        assert np.abs(a - b).mean() < 1.5, seed  # the re-encode's rounding (see the README)
+        other = blocks_to_pixels(dct(path, seed + 100)[0])
+        assert np.abs(a - other).mean() > 3, seed  # another seed: another crop or flip
+    transform = ClassificationTransform("train", TransformConfig(48, 32))
+    image = decode_rgb(path.read_bytes())
+    flips = {True: 0, False: 0}
+    for seed in range(200):
+        p = train_params(101, 131, TransformConfig(48, 32), np.random.default_rng(seed))
+        out, _ = transform(image, None, seed)
+        assert out.shape == (32, 32, 3)
+        if p["flip"] and p["offset"][0] >= (p["size"][0] - 32) / 2:
+            flips[True] += 1  # flipped with a crop in the lower half
+        flips[False] += not p["flip"]
+    assert flips[True] > 20 and flips[False] > 60

@@ -113,26 +113,33 @@ class DCTTransformConfig:
 
 
 def smallest_max_size(h: int, w: int, resize: int) -> tuple[int, int]:
-    """``SmallestMaxSize(resize)``: ``scale = resize / min(h, w)``, ``int(h * scale)``, ..."""
+    """``SmallestMaxSize(resize)``: ``scale = resize / min(h, w)``, ``round(h * scale)``, ...
+    (albumentations 2.0's ``MaxSizeTransform.apply``; ``int`` would be one pixel short where
+    ``h * scale`` falls just below an integer)."""
     scale = resize / min(h, w)
-    return int(h * scale), int(w * scale)
+    return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def train_params(h: int, w: int, config: DCTTransformConfig, rng) -> dict:
+def train_params(h: int, w: int, config, rng) -> dict:
     """The random parameters of one training sample of an ``h x w`` image:
     ``{"window": (top, left, height, width) in the original image or None, "size": resized
-    (height, width), "offset": (top, left) of the crop in the resized image, "flip": bool}``."""
-    crop = config.crop
-    if config.random_resized_crop:
+    (height, width), "offset": (top, left) of the crop in the resized image, "flip": bool}``.
+
+    ``config``: a :class:`DCTTransformConfig` or a ``TransformConfig`` (no random-resized crop,
+    flip probability 0.5). The re-encoding path draws its parameters here too
+    (:class:`jpeg_deep.data.pipeline.ClassificationTransform`), so a seed gives both paths the
+    same crop and flip."""
+    crop, flip_p = config.crop, getattr(config, "flip_p", 0.5)
+    if getattr(config, "random_resized_crop", False):
         top, left, ch, cw = _random_resized_crop(h, w, config, rng)
         return {"window": (top, left, ch, cw), "size": (crop, crop), "offset": (0, 0),
-                "flip": bool(rng.random() < config.flip_p)}
+                "flip": bool(rng.random() < flip_p)}
     rh, rw = smallest_max_size(h, w, config.resize)
-    rh, rw = max(rh, crop), max(rw, crop)  # float rounding can give resize - 1
+    rh, rw = max(rh, crop), max(rw, crop)  # a guard: crop <= resize <= both sides
     top = int((rh - crop + 1) * rng.random())  # albumentations get_crop_coords
     left = int((rw - crop + 1) * rng.random())
     return {"window": None, "size": (rh, rw), "offset": (top, left),
-            "flip": bool(rng.random() < config.flip_p)}
+            "flip": bool(rng.random() < flip_p)}
 
 
 def _random_resized_crop(h, w, config, rng):

@@ -47,17 +47,34 @@ class ClassificationTransform:
     """The classification transform as every task's transform is called:
     ``(rgb, target, seed) -> (rgb, target)``; the class index passes through unchanged. A
     transform's ``domain`` says what it works on: ``"rgb"`` decoded pixels (then re-encoded
-    for DCT networks), ``"dct"`` the file's coefficients."""
+    for DCT networks), ``"dct"`` the file's coefficients.
+
+    Validation and test run the albumentations pipeline of :func:`make_transform`. Training
+    draws its crop and flip from the seed with
+    :func:`jpeg_deep.data.dct_transforms.train_params` (albumentations' formulas, the draws
+    the DCT-domain path makes for the same seed) and applies them as that pipeline does:
+    ``SmallestMaxSize`` (bilinear), ``RandomCrop``, ``HorizontalFlip``. (Seeding the
+    albumentations pipeline itself gives every transform of it the same random stream: the flip
+    then always came with a crop in the upper half of the image.)"""
 
     domain = "rgb"
 
     def __init__(self, split: str, config: TransformConfig):
+        self.split, self.config = split, config
         self.pipeline = make_transform(split, config)
 
     def __call__(self, rgb, target, seed=None):
-        if seed is not None:
-            self.pipeline.set_random_seed(seed)
-        return self.pipeline(image=rgb)["image"], target
+        if self.split != "train":
+            return self.pipeline(image=rgb)["image"], target
+        import cv2
+
+        from jpeg_deep.data.dct_transforms import train_params
+
+        p = train_params(rgb.shape[0], rgb.shape[1], self.config, np.random.default_rng(seed))
+        (rh, rw), (top, left), crop = p["size"], p["offset"], self.config.crop
+        out = cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        out = out[top:top + crop, left:left + crop]
+        return np.ascontiguousarray(out[:, ::-1] if p["flip"] else out), target
 
 
 class ClassificationDCTTransform:
