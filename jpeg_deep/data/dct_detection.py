@@ -96,8 +96,9 @@ def _centres(n_in, n_out):
 
 
 def _nearest(n_in, n_out):
-    """cv2 INTER_NEAREST: ``floor(dst * n_in / n_out)`` (no half-pixel shift)."""
-    sx = np.floor(np.arange(n_out) * (n_in / n_out)).astype(np.int64)
+    """cv2 INTER_NEAREST: ``floor(dst * n_in / n_out)`` (no half-pixel shift), the scale
+    computed as OpenCV does (``1 / (n_out / n_in)``: exact multiples may round down)."""
+    sx = np.floor(np.arange(n_out) * (1.0 / (n_out / n_in))).astype(np.int64)
     return np.minimum(sx, n_in - 1)[:, None], np.ones((n_out, 1))
 
 
@@ -138,8 +139,10 @@ def _area(n_in, n_out):
 
 def _area_up(n_in, n_out):
     """cv2 INTER_AREA when some axis is enlarged (then on both axes): two taps, the weights
-    rounded to float32 as OpenCV stores them (:func:`jpeg_deep.dct._area_up_matrix`)."""
-    scale, inv = n_in / n_out, n_out / n_in
+    rounded to float32 as OpenCV stores them (as :func:`jpeg_deep.dct._area_up_matrix`, with
+    OpenCV's ``scale = 1 / (n_out / n_in)``)."""
+    inv = n_out / n_in
+    scale = 1.0 / inv   # as OpenCV computes it (exact multiples may round down)
     dst = np.arange(n_out)
     sx = np.floor(dst * scale).astype(np.int64)
     fx = ((dst + 1) - (sx + 1) * inv).astype(np.float32)
