@@ -207,14 +207,53 @@ def axis_taps(n_in: int, chroma: bool, window, flip: bool, n_out: int, interpola
 # Plans: the banded operator of an axis and the DCT of its row sums (for the fill).
 
 
-def _plan(cols, w, nb_in):
-    """``(positional plan, mask)`` of an axis given by taps: the banded DCT operator and the
-    blockwise 8-point DCT ``(nb_out, 8)`` of the row sums (edge padding repeated)."""
-    plan = _dt._positional(_dt._band_from_taps(cols, w, nb_in))
-    n = len(cols)
-    nb = -(-n // 8)
-    r = w.sum(1)[np.minimum(np.arange(8 * nb), n - 1)].reshape(nb, 8)
-    return plan, (r @ dct._dct_matrix(8).T).astype(np.float32)
+class _AxisPlan:
+    """The banded DCT operator of one axis, restricted to the output blocks the image reaches
+    (the others are pure fill): output block ``i0 + j`` = ``band[j] @ input blocks start[j] ..
+    start[j] + k - 1``; ``mask`` is the blockwise 8-point DCT ``(nb_out, 8)`` of the operator's
+    row sums (the share of image in each output pixel; edge padding repeated)."""
+
+    __slots__ = ("nb_out", "i0", "i1", "start", "band", "k", "lo", "hi", "mask")
+
+    def __init__(self, cols, w, nb_in):
+        start, band = _dt._band_from_taps(cols, w, nb_in)
+        n = len(cols)
+        self.nb_out = nb = -(-n // 8)
+        rows = np.minimum(np.arange(8 * nb), n - 1)
+        sums = w.sum(1)[rows].reshape(nb, 8)
+        active = np.flatnonzero((w != 0).any(1)[rows].reshape(nb, 8).any(1))
+        self.i0, self.i1 = (int(active[0]), int(active[-1]) + 1) if len(active) else (0, 0)
+        self.start = start[self.i0:self.i1]
+        self.band = band[self.i0:self.i1]
+        self.k = band.shape[2] // 8
+        self.lo = int(self.start.min()) if len(active) else 0
+        self.hi = int(self.start.max()) + self.k if len(active) else 0
+        self.mask = (sums @ dct._dct_matrix(8).T).astype(np.float32)
+
+
+def _apply(comps, rows: _AxisPlan, cols: _AxisPlan) -> np.ndarray:
+    """Resample same-shaped components with two axis plans -> float32 ``(L, nb_h, nb_w, 64)``
+    (zero outside the blocks the image reaches). Only the input blocks read are tiled; each
+    axis is one gather of the ``k`` input blocks of each output block and one batched
+    ``(8, 8k)`` product per output block."""
+    n = len(comps)
+    out = np.zeros((n, rows.nb_out, cols.nb_out, 8, 8), np.float32)
+    nbr, nbc = rows.i1 - rows.i0, cols.i1 - cols.i0
+    if not (nbr and nbc):
+        return out.reshape(n, rows.nb_out, cols.nb_out, 64)
+    m = _dt._tile(comps, rows.lo, rows.hi, cols.lo, cols.hi)    # (L, 8 nr, 8 nc)
+    width = m.shape[2]
+    blocks = m.reshape(n, rows.hi - rows.lo, 8, width)
+    g = blocks[:, (rows.start - rows.lo)[:, None] + np.arange(rows.k)]  # (L, nbr, k, 8, W)
+    t = np.matmul(rows.band, g.reshape(n, nbr, 8 * rows.k, width))      # (L, nbr, 8, W)
+    # horizontal: the tiled columns to the leading axis, so that the gather of each output
+    # block's k input blocks is a copy of contiguous (8, L nbr 8) slabs
+    t = np.ascontiguousarray(t.reshape(-1, width).T).reshape(cols.hi - cols.lo, 8, -1)
+    g = t[(cols.start - cols.lo)[:, None] + np.arange(cols.k)]          # (nbc, kc, 8, R)
+    o = np.matmul(cols.band, g.reshape(nbc, 8 * cols.k, -1))            # (nbc, 8 u, L nbr 8 v)
+    out[:, rows.i0:rows.i1, cols.i0:cols.i1] = o.reshape(nbc, 8, n, nbr, 8).transpose(
+        2, 3, 0, 4, 1)
+    return out.reshape(n, rows.nb_out, cols.nb_out, 64)
 
 
 @lru_cache(maxsize=256)
@@ -222,7 +261,7 @@ def _eval_plan(n_in: int, n_out: int, chroma: bool):
     """The val / test axis (bilinear resize only), cached per size."""
     cols, w = axis_taps(n_in, chroma, None, False, n_out, cv2.INTER_LINEAR)
     nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
-    return _plan(cols, w, nb_in)
+    return _AxisPlan(cols, w, nb_in)
 
 
 def _fill_image(mask_rows, mask_cols):
@@ -301,10 +340,8 @@ class SSDDCTAugmentation:
         s = self.config.input_size
         if self.split != "train":
             boxes, labels = clean_boxes(boxes, labels, h, w)
-            (ry, my), (cy, ny) = _eval_plan(h, s, False), _eval_plan(w, s, False)
-            (rc, mc), (cc, nc) = _eval_plan(h, s, True), _eval_plan(w, s, True)
-            y_out = _dt.apply_plans([y], ry, cy)[0]
-            cb_out, cr_out = _dt.apply_plans([cb, cr], rc, cc)
+            y_out = _apply([y], _eval_plan(h, s, False), _eval_plan(w, s, False))[0]
+            cb_out, cr_out = _apply([cb, cr], _eval_plan(h, s, True), _eval_plan(w, s, True))
             boxes, labels = final_boxes(boxes, labels, (h, w), False, s,
                                         self.config.min_box_size)
             return y_out, cb_out, cr_out, boxes, labels
@@ -327,21 +364,24 @@ class SSDDCTAugmentation:
         rows_win = None if (oy, ph) == (0, h) else (oy, ph)
         cols_win = None if (ox, pw) == (0, w) else (ox, pw)
         interp, enlarged = p["interpolation"], s > ph or s > pw
-        outs, masks = [], []
+        # a window inside the image reads no fill: R(1) = 1, no mask needed
+        inside = oy >= 0 and ox >= 0 and oy + ph <= h and ox + pw <= w
+        outs, masks = [], None if inside else []
         for chroma, comps in ((False, [y]), (True, [cb, cr])):
             nb_h, nb_w = comps[0].shape[:2]
-            rows, mask_r = _plan(*axis_taps(h, chroma, rows_win, False, s, interp, enlarged),
-                                 nb_h)
-            cols, mask_c = _plan(*axis_taps(w, chroma, cols_win, p["flip"], s, interp,
-                                            enlarged), nb_w)
-            outs.append(_dt.apply_plans(comps, rows, cols))
-            masks.append(_fill_image(mask_r, mask_c))
+            rows = _AxisPlan(*axis_taps(h, chroma, rows_win, False, s, interp, enlarged), nb_h)
+            cols = _AxisPlan(*axis_taps(w, chroma, cols_win, p["flip"], s, interp, enlarged),
+                             nb_w)
+            outs.append(_apply(comps, rows, cols))
+            if masks is not None:
+                masks.append(_fill_image(rows.mask, cols.mask))
         (y_out,), (cb_out, cr_out) = outs
         return self._photometric(y_out, cb_out, cr_out, masks, p["photometric"])
 
     def _photometric(self, y, cb, cr, masks, p):
         """Output = photometric(R(P)) + fill (1 - R(1)): Y ``a R(Y) + (b - f) R(1) + f``,
-        chroma ``M R(C) - f_c R(1) + f_c`` (``R(1)`` in ``masks``, DCs of a constant: 8x)."""
+        chroma ``M R(C) - f_c R(1) + f_c`` (``R(1)`` in ``masks``, DCs of a constant: 8x;
+        ``masks`` None: the window lies inside the image, ``R(1) = 1``)."""
         a, b = 1.0, 0.0
         if p["brightness"] is not None:
             b = p["brightness"]
@@ -352,10 +392,15 @@ class SSDDCTAugmentation:
         scale = c * (1.0 if p["saturation"] is None else p["saturation"])
         angle = 0.0 if p["hue"] is None else np.deg2rad(2.0 * p["hue"])
         fy, fcb, fcr = (float(v) for v in self.fill)
+        if masks is None:   # no fill in the output
+            fy = fcb = fcr = 0.0
         if a != 1.0:
             y *= np.float32(a)
-        y += np.float32(b - fy) * masks[0]
-        y[..., 0] += np.float32(8 * fy)
+        if masks is not None:
+            y += np.float32(b - fy) * masks[0]
+            y[..., 0] += np.float32(8 * fy)
+        elif b:
+            y[..., 0] += np.float32(8 * b)
         np.clip(y[..., 0], -1024.0, 1016.0, out=y[..., 0])   # block means within 0..255
         m00 = m11 = scale * math.cos(angle)
         m10 = scale * math.sin(angle)
@@ -367,7 +412,7 @@ class SSDDCTAugmentation:
             cb *= np.float32(scale)
             cr *= np.float32(scale)
         for comp, f in ((cb, fcb), (cr, fcr)):
-            if f:
+            if masks is not None and f:
                 comp -= np.float32(f) * masks[1]
                 comp[..., 0] += np.float32(8 * f)
         return y, cb, cr

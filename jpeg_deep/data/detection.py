@@ -551,8 +551,8 @@ class DetectionTransformConfig:
 def box_iou(boxes, box) -> np.ndarray:
     """IoU of each of ``boxes`` (K, 4) with one ``box`` (continuous coordinates)."""
     boxes = np.asarray(boxes, np.float64)
-    iw = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
-    ih = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    iw = np.maximum(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0)
+    ih = np.maximum(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0)
     inter = iw * ih
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     return inter / (area + (box[2] - box[0]) * (box[3] - box[1]) - inter)
