@@ -172,10 +172,12 @@ def resize_taps(n_in: int, n_out: int, interpolation: int, enlarged: bool = Fals
     return cols, w
 
 
-def _window_taps(n, start, length):
-    idx = np.arange(start, start + length)
-    inside = (idx >= 0) & (idx < n)
-    return np.where(inside, idx, 0)[:, None], inside.astype(np.float64)[:, None]
+@lru_cache(maxsize=64)
+def _upsample_taps(n_in: int):
+    """Chroma of an ``n_in``-pixel axis at full resolution: ``ceil(n_in / 2)`` pixels, 2x cv2
+    INTER_LINEAR (libjpeg's fancy upsampling), cut to ``n_in``: taps ``(n_in, 2)``."""
+    cn = -(-n_in // 2)
+    return tuple(a[:n_in] for a in resize_taps(cn, 2 * cn, cv2.INTER_LINEAR))
 
 
 def axis_taps(n_in: int, chroma: bool, window, flip: bool, n_out: int, interpolation: int,
@@ -184,22 +186,23 @@ def axis_taps(n_in: int, chroma: bool, window, flip: bool, n_out: int, interpola
     ``(start, length)``: the zoom-out and the crop, outside pixels empty] -> [flip] -> resize to
     ``n_out`` -> for chroma, from the upsampled chroma (``ceil(n_in / 2)`` pixels, 2x
     INTER_LINEAR, cut to ``n_in``) and halved (2:1 box) at the end. Rows whose weights sum to
-    less than 1 read the fill for the rest."""
-    compose = _dt._compose_taps
-    if chroma:
-        cn = -(-n_in // 2)
-        cols, w = (a[:n_in] for a in resize_taps(cn, 2 * cn, cv2.INTER_LINEAR))
-    else:
-        cols, w = np.arange(n_in)[:, None], np.ones((n_in, 1))
-    n = n_in
-    if window is not None:
-        cols, w = compose(cols, w, *_window_taps(n, *window))
-        n = window[1]
+    less than 1 read the fill for the rest. The window and the flip only re-index the resize's
+    taps (a tap outside the image gets weight 0)."""
+    start, length = (0, n_in) if window is None else window
+    cols, w = resize_taps(length, n_out, interpolation, enlarged)
     if flip:
-        cols, w = cols[::-1], w[::-1]
-    cols, w = compose(cols, w, *resize_taps(n, n_out, interpolation, enlarged))
+        cols = length - 1 - cols
+    if start or length != n_in:
+        cols = cols + start
+        inside = (cols >= 0) & (cols < n_in)
+        cols, w = np.where(inside, cols, 0), np.where(inside, w, 0.0)
     if chroma:
-        cols, w = compose(cols, w, *_dt._halve_taps(n_out))
+        up_cols, up_w = _upsample_taps(n_in)
+        n, t = cols.shape
+        cols, w = up_cols[cols].reshape(n, 2 * t), (w[:, :, None] * up_w[cols]).reshape(n, 2 * t)
+        odd = np.minimum(np.arange(1, n + 1, 2), n - 1)          # 2:1 box, last row repeated
+        cols = np.concatenate([cols[0::2], cols[odd]], 1)
+        w = 0.5 * np.concatenate([w[0::2], w[odd]], 1)
     return cols, w
 
 

@@ -656,6 +656,12 @@ def iou_crop_params(h: int, w: int, boxes, rng, min_ious=CROP_MIN_IOUS, trials=5
     if len(boxes) == 0:
         return None, None
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    # few boxes: the tests of a trial in plain Python floats (the same IEEE operations as
+    # box_iou, so the same decisions), much cheaper than numpy calls on 1-16 elements
+    small = len(boxes) <= 16
+    if small:
+        box_list = np.asarray(boxes, np.float64).tolist()
+        centre_list = centres.tolist()
     while True:
         choice = int(rng.integers(len(min_ious) + 1))
         if choice == len(min_ious):
@@ -666,9 +672,17 @@ def iou_crop_params(h: int, w: int, boxes, rng, min_ious=CROP_MIN_IOUS, trials=5
             if not 0.5 <= cw / ch <= 2:
                 continue
             left, top = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
-            patch = np.array([int(left), int(top), int(left + cw), int(top + ch)])
-            if patch[2] <= patch[0] or patch[3] <= patch[1]:
+            x0, y0, x1, y1 = int(left), int(top), int(left + cw), int(top + ch)
+            if x1 <= x0 or y1 <= y0:
                 continue
+            if small:
+                if not any(_iou(b, x0, y0, x1, y1) > bound for b in box_list):
+                    continue
+                kept = [x0 < cx < x1 and y0 < cy < y1 for cx, cy in centre_list]
+                if not any(kept):
+                    continue
+                return np.array([x0, y0, x1, y1]), np.array(kept)
+            patch = np.array([x0, y0, x1, y1])
             if not (box_iou(boxes, patch) > bound).any():
                 continue
             inside = ((centres[:, 0] > patch[0]) & (centres[:, 1] > patch[1])
@@ -676,6 +690,14 @@ def iou_crop_params(h: int, w: int, boxes, rng, min_ious=CROP_MIN_IOUS, trials=5
             if not inside.any():
                 continue
             return patch, inside
+
+
+def _iou(b, x0, y0, x1, y1) -> float:
+    """:func:`box_iou` of one box (a list of 4 floats) and an integer patch, in Python."""
+    iw = max(min(b[2], x1) - max(b[0], x0), 0.0)
+    ih = max(min(b[3], y1) - max(b[1], y0), 0.0)
+    inter = iw * ih
+    return inter / ((b[2] - b[0]) * (b[3] - b[1]) + (x1 - x0) * (y1 - y0) - inter)
 
 
 def crop_boxes(boxes, patch, inside):
