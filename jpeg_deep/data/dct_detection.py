@@ -23,10 +23,13 @@ Geometry: one resampling per axis and component. Zoom-out and crop are one windo
 (pixels outside it are the fill), then the flip and the resize; the chroma is upsampled 2x
 first (cv2 INTER_LINEAR: libjpeg's "fancy" upsampling) and box-filtered 2:1 at the end (a 4:2:0
 encoder), as decoding, transforming the RGB image and re-encoding it would -- all composed as
-taps of the pixel matrix and applied as banded DCT-domain products
-(:func:`jpeg_deep.data.dct_transforms.apply_plans`). The fill costs nothing extra: the output is
-``R(P) + fill * (1 - R(1))`` and ``R(1)`` (the share of image in each output pixel) is a rank-one
-image per component whose 8x8 DCT is an outer product of two short vectors. Accuracy
+taps of the pixel matrix (the window and the flip only re-index the resize's taps), turned into
+a banded DCT-domain operator (:func:`jpeg_deep.data.dct_transforms._band_from_taps`) and
+applied, only to the output blocks the image reaches, as one gather and one batched
+``(8, 8k)`` product per axis. The fill costs little: the output is ``R(P) + fill * (1 -
+R(1))`` and ``R(1)`` (the share of image in each output pixel) is a rank-one image per
+component whose 8x8 DCT is an outer product of two short vectors (nothing at all when the
+window lies inside the image). Accuracy
 (``tests/test_dct_detection.py``): equal to "inverse DCT, the same operations on float32 Y, Cb,
 Cr planes with OpenCV (``cv2.resize`` with the same interpolation flag) / numpy (canvas,
 slicing, flip), forward DCT" within ``2e-2`` on the 0..255 pixel scale for cubic (OpenCV keeps
