@@ -276,3 +276,25 @@ def test_sample_loader_with_the_dct_transform(tmp_path):
         assert ly.shape == (8, 8, 64) and lc.shape == (4, 4, 128)
         assert len(out_boxes) == len(out_labels) and (out_boxes <= 64).all()
         assert loader(path, 7)[0].shape == (8, 8, 64)   # inference: no sample
+
+
+def test_iou_crop_fast_path_takes_the_same_decisions():
+    """iou_crop_params tests a trial in plain Python for <= 16 boxes and with numpy above: the
+    same patches and kept boxes for the same random stream."""
+    from jpeg_deep.data.detection import iou_crop_params
+
+    far = np.full((17, 4), [1000, 1000, 1001, 1001], np.float32)  # never overlap, never inside
+    taken = 0
+    for k in range(200):
+        rng = np.random.default_rng(k)
+        n = int(rng.integers(1, 12))
+        xy, wh = rng.uniform(0, 300, (n, 2)), rng.uniform(0.5, 150, (n, 2))
+        boxes = np.concatenate([xy, xy + wh], 1).astype(np.float32)
+        a = iou_crop_params(400, 500, boxes, np.random.default_rng(k))
+        b = iou_crop_params(400, 500, np.concatenate([boxes, far]), np.random.default_rng(k))
+        assert (a[0] is None) == (b[0] is None)
+        if a[0] is not None:
+            taken += 1
+            assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1][:n])
+            assert not b[1][n:].any()
+    assert taken > 100
