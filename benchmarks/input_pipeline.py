@@ -8,6 +8,10 @@
                                                layout), 1 process and 2 worker processes
 (e) the Keras DCT layers on a GPU             (resize + crop + random flip of a batch already on
                                                the device), when TensorFlow sees a GPU
+(f) SSD training transform, 1 process         (detection: the RGB chain of
+                                               jpeg_deep.data.detection, re-encoded at q75 and read,
+                                               vs the DCT-domain chain of
+                                               jpeg_deep.data.dct_detection; --ssd-size, --no-ssd)
 
     python benchmarks/input_pipeline.py                  # real photos, 500x375 q90 4:2:0
     python benchmarks/input_pipeline.py --data demo_data/imagenet/train [--size 256 224]
@@ -178,6 +182,46 @@ def gpu_rate(blobs, resize, crop, batch=128, steps=20):
     return batch * steps / (time.perf_counter() - start)
 
 
+def ssd_rates(paths, size, repeats, seeds):
+    """(f): images/s of the SSD training transform through the detection loader, RGB chain
+    (decode, photometric, zoom-out, IoU crop, flip, resize, JPEG q75 re-encode, DCT read) vs
+    the DCT-domain chain (DCT read, the same chain on the coefficients), on the same files and
+    boxes, interleaved passes, 1 process."""
+    from jpeg_deep.data.detection import DetectionSample, DetectionTransformConfig
+    from jpeg_deep.tasks.detection.task import (DetectionDCTSampleTransform,
+                                                DetectionSampleTransform)
+
+    samples = []
+    for path in paths:  # three boxes per photo, at fixed fractions of the image
+        info = inspect_jpeg(Path(path).read_bytes())
+        w, h = info.width, info.height
+        boxes = np.array([[0.1, 0.1, 0.5, 0.6], [0.4, 0.3, 0.9, 0.9], [0.6, 0.05, 0.8, 0.3]])
+        samples.append(DetectionSample(Path(path), path.stem, w, h,
+                                       (boxes * [w, h, w, h]).astype(np.float32),
+                                       np.array([1, 2, 3], np.int32), np.zeros(3, bool)))
+    config = DetectionTransformConfig(input_size=size, quality=75)
+    loaders = {
+        "(f) SSD train transform, RGB + re-encoding": SampleLoader(
+            "y_cbcr", "train", config, transform_factory=DetectionSampleTransform,
+            encoder=lambda t: t),
+        "(f) SSD train transform, DCT domain": SampleLoader(
+            "y_cbcr", "train", config, transform_factory=DetectionDCTSampleTransform,
+            encoder=lambda t: t),
+    }
+    for loader in loaders.values():  # warm-up: caches, imports
+        for sample in samples:
+            loader.sample(sample.path, sample, next(seeds))
+    # Each pass: every file 4 times with new seeds, the *same* seeds for both paths (the cost
+    # depends on the random zoom-out and crop: both paths must draw the same ones)
+    best = dict.fromkeys(loaders, 0.0)
+    for _ in range(repeats):
+        items = [(s, next(seeds)) for s in samples * 4]
+        for name, loader in loaders.items():
+            rate = timed(lambda item: loader.sample(item[0].path, *item), items, 1)
+            best[name] = max(best[name], rate)
+    return list(best.items())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,6 +235,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=25,
                         help="passes over the files in the 1 vs 2 worker comparison")
     parser.add_argument("--no-gpu", action="store_true", help="skip the GPU layer row")
+    parser.add_argument("--ssd-size", type=int, default=300,
+                        help="network input side of the SSD rows (f)")
+    parser.add_argument("--no-ssd", action="store_true", help="skip the SSD rows (f)")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     tmp = None
@@ -265,6 +312,14 @@ def main(argv=None):
           f"Moving finished batches of 32 from 2 workers to the parent (no work, {batch_mb:.1f} "
           f"MB each): {move:.0f} images/s, a ceiling for the 2-worker row (moving them takes "
           f"time on the same cores)")
+    if not args.no_ssd:
+        ssd = ssd_rates(paths, args.ssd_size, args.repeats, seeds)
+        rgb_ssd = ssd[0][1]
+        print(f"\nSSD training transform to {args.ssd_size}x{args.ssd_size}, 1 process "
+              "(three boxes per image)")
+        print(f"{'path':<58}{'images/s':>10}{'vs RGB':>8}")
+        for name, ips in ssd:
+            print(f"{name:<58}{ips:>10.0f}{ips / rgb_ssd:>7.2f}x")
     if tmp is not None:
         tmp.cleanup()
 

@@ -110,7 +110,29 @@ def test_coco_layout_trains_and_evaluates(tmp_path, scenes):
     assert not (exp / "predictions" / "test_final_voc").exists()
 
 
+def test_dct_domain_augmentation_trains_and_evaluates(tmp_path, scenes):
+    """augmentation="dct": the SSD chain on the coefficients (no decode, no re-encode) through
+    training, the validation mAP and the evaluation."""
+    config = write_detection_config(tmp_path / "config" / "dct", scenes, augmentation="dct",
+                                    epochs=1, steps_per_epoch=3,
+                                    detection=dict(map_every=1, map_images=4))
+    out = tmp_path / "experiments"
+    result = run("training.py", "-c", config, "-o", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (exp,) = out.iterdir()
+    summary = json.loads((exp / "summary.json").read_text())
+    assert np.isfinite(summary["history"]["loss"][0])
+    assert 0 <= summary["history"]["val_map"][0] <= 1
+    ev = run("evaluation.py", exp, "--limit", "4")
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    scores = json.loads((exp / "evaluation" / "test_best.json").read_text())
+    assert scores["images"] == 4 and 0 <= scores["voc"]["map_11point"] <= 1
+
+
 @pytest.mark.parametrize("change,message", [
+    (dict(augmentation="pixels"), "augmentation must be 'rgb' or 'dct', not 'pixels'"),
+    (dict(augmentation="dct", network="ssd300_vgg16"),
+     "augmentation 'dct' works on DCT coefficients; 'ssd300_vgg16' reads RGB"),
     (dict(network="vgg16_dct"), "network 'vgg16_dct' is a classification network"),
     (dict(data=dict(format="pascal", root=".")), "data must be dict(format='voc' or 'coco'"),
     (dict(data=dict(format="voc", root=".", protocol="07+13")), "unknown VOC protocol '07+13'"),

@@ -14,6 +14,9 @@ Config settings read here (defaults in :data:`DETECTION_DEFAULTS` and
                 never) and ``map_images`` (validation images it uses, None: all)
 ``transforms``  ``quality`` (JPEG re-encoding, 75), ``mean`` (zoom-out fill), ``max_expand``,
                 ``min_box_size``; the network input side is ``input_size``
+``augmentation`` ``"rgb"`` (the SSD chain on decoded pixels, re-encoded as JPEG and read back)
+                or ``"dct"`` (the same chain on the coefficients,
+                :mod:`jpeg_deep.data.dct_detection`; DCT networks only)
 
 Files written by :meth:`DetectionTask.predict` (``<tag>`` = ``<split>_<weights>``):
 
@@ -77,6 +80,28 @@ class DetectionSampleTransform:
             boxes, labels = sample.boxes, sample.labels
         rgb, boxes, labels = self.transform(rgb, boxes, labels, seed)
         return rgb, (boxes, labels)
+
+
+class DetectionDCTSampleTransform:
+    """The SSD transform in the DCT domain (``augmentation = "dct"``; no decode, no re-encode):
+    ``(coefficients, sample, seed, size) -> (coefficients, (boxes, labels))`` with
+    ``coefficients`` the reader's ``(y, cb, cr)`` and ``size`` the image's ``(height, width)``;
+    see :mod:`jpeg_deep.data.dct_detection`."""
+
+    domain = "dct"
+
+    def __init__(self, split, config):
+        from jpeg_deep.data.dct_detection import make_detection_dct_transform
+
+        self.transform = make_detection_dct_transform(split, config)
+
+    def __call__(self, coefficients, sample, seed=None, size=None):
+        if sample is None:
+            boxes, labels = np.zeros((0, 4), np.float32), np.zeros(0, np.int32)
+        else:
+            boxes, labels = sample.boxes, sample.labels
+        y, cb, cr, boxes, labels = self.transform(*coefficients, boxes, labels, seed, size)
+        return (y, cb, cr), (boxes, labels)
 
 
 def encode_sample(target, anchors, n_classes, pos_iou_threshold, neg_iou_limit):
@@ -207,9 +232,14 @@ class DetectionTask(Task):
             if name is not None and spec(name).task != "detection":
                 raise ConfigError(f"{where}: {attr} {name!r} is a {spec(name).task} network; "
                                   "a detection config needs a detector (e.g. ssd300_vgg16_dct)")
-        if config.augmentation != "rgb":
-            raise ConfigError(f"{where}: augmentation {config.augmentation!r}: detection "
-                              "augments in RGB (the SSD chain); only 'rgb' is available")
+        if config.augmentation not in ("rgb", "dct"):
+            raise ConfigError(f"{where}: augmentation must be 'rgb' or 'dct', not "
+                              f"{config.augmentation!r}")
+        for attr in ("network", "inference_network"):
+            name = getattr(config, attr)
+            if config.augmentation == "dct" and name is not None and spec(name).inputs == "rgb":
+                raise ConfigError(f"{where}: augmentation 'dct' works on DCT coefficients; "
+                                  f"{name!r} reads RGB (use augmentation = 'rgb')")
         data = config.data
         if not isinstance(data, dict) or data.get("format") not in DATA_FORMATS:
             raise ConfigError(f"{where}: data must be dict(format='voc' or 'coco', root=...), "
@@ -287,8 +317,14 @@ class DetectionTask(Task):
                 neg_iou_limit=options["neg_iou_limit"])
         return SampleLoader(spec(self.network_name(inference)).inputs, split,
                             self.transform_config(), self.config.reader_backend,
-                            transform_factory=DetectionSampleTransform, encoder=encoder,
+                            transform_factory=self._factory(), encoder=encoder,
                             distortion=distortion)
+
+    def _factory(self):
+        """The SSD chain on pixels (``augmentation = "rgb"``: decode, transform, re-encode at
+        ``transforms["quality"]``, read) or on the coefficients (``"dct"``)."""
+        return (DetectionDCTSampleTransform if self.config.augmentation == "dct"
+                else DetectionSampleTransform)
 
     @staticmethod
     def _classes(model) -> int:
