@@ -274,8 +274,8 @@ def _area_up_matrix(n_in: int, n_out: int) -> np.ndarray:
     """cv2.resize INTER_AREA along one axis when the image is enlarged along some axis
     (OpenCV then uses this two-tap formula on both axes)."""
     r = np.zeros((n_out, n_in))
-    scale = n_in / n_out
     inv = n_out / n_in
+    scale = 1.0 / inv  # as OpenCV computes it: n_in / n_out may differ in the last bit
     dst = np.arange(n_out)
     sx = np.floor(dst * scale).astype(np.int64)
     fx = ((dst + 1) - (sx + 1) * inv).astype(np.float32)  # OpenCV: float32 weights

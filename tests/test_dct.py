@@ -448,3 +448,17 @@ def test_stacked_components_share_one_product():
     for k in range(2):
         np.testing.assert_allclose(both[k], dct.resample(cbcr[k], rows, cols, fill=5.0), atol=1e-4)
     assert not np.allclose(both[0], both[1])
+
+
+def test_area_enlarging_taps_match_opencv_for_every_small_size():
+    """INTER_AREA when enlarging: OpenCV computes the scale as 1 / (n_out / n_in); taking
+    n_in / n_out instead put a tap one pixel off for 154 of these size pairs."""
+    from jpeg_deep.dct import _area_up_matrix
+
+    rng = np.random.default_rng(0)
+    for n_in in range(3, 60):
+        x = rng.random((n_in, 1)).astype(np.float32)
+        for n_out in range(n_in + 1, 3 * n_in):
+            ref = cv2.resize(np.repeat(x, 2, 1), (2, n_out), interpolation=cv2.INTER_AREA)[:, 0]
+            np.testing.assert_allclose(_area_up_matrix(n_in, n_out) @ x[:, 0], ref, atol=1e-4,
+                                       err_msg=f"{n_in} -> {n_out}")
