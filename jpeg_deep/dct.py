@@ -326,6 +326,22 @@ def _halve_matrix(n_in: int) -> np.ndarray:
 _RESIZE_KINDS = {"linear": _linear_matrix, "area": _area_matrix, "area_up": _area_up_matrix}
 
 
+def area_taps(n_in: int, n_out: int, enlarged: bool = False):
+    """cv2.resize INTER_AREA along one axis as taps ``(cols (n_out, T), weights (n_out, T))``
+    (the matrices above; ``enlarged``: some axis of the image is enlarged, and OpenCV then
+    uses its two-tap formula on both axes)."""
+    r = _resize_matrix(n_in, n_out, "area_up" if enlarged else "area")
+    width = max(1, int((r != 0).sum(1).max()))
+    cols = np.zeros((n_out, width), np.int64)
+    weights = np.zeros((n_out, width))
+    for i, row in enumerate(r):
+        idx = np.flatnonzero(row)
+        cols[i] = idx[-1] if len(idx) else 0  # padding taps: the last column, weight 0
+        cols[i, :len(idx)] = idx
+        weights[i, :len(idx)] = row[idx]
+    return cols, weights
+
+
 @dataclass(frozen=True)
 class AxisOp:
     """A chain of 1-D pixel resamplings along one axis, starting from ``size_in`` pixels.

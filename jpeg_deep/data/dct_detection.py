@@ -130,30 +130,12 @@ def _lanczos4(n_in, n_out):
 
 def _area(n_in, n_out):
     """cv2 INTER_AREA when no axis is enlarged: the mean over ``[i s, (i + 1) s)``."""
-    scale = n_in / n_out
-    f1 = np.arange(n_out) * scale
-    f2 = f1 + scale
-    k = int(math.ceil(scale)) + 1
-    sx = np.floor(f1).astype(np.int64)[:, None] + np.arange(k)
-    overlap = np.clip(np.minimum(sx + 1, f2[:, None]) - np.maximum(sx, f1[:, None]), 0, None)
-    overlap[sx >= n_in] = 0
-    return np.minimum(sx, n_in - 1), overlap / np.minimum(scale, n_in - f1)[:, None]
+    return dct.area_taps(n_in, n_out)
 
 
 def _area_up(n_in, n_out):
-    """cv2 INTER_AREA when some axis is enlarged (then on both axes): two taps, the weights
-    rounded to float32 as OpenCV stores them (as :func:`jpeg_deep.dct._area_up_matrix`, with
-    OpenCV's ``scale = 1 / (n_out / n_in)``)."""
-    inv = n_out / n_in
-    scale = 1.0 / inv   # as OpenCV computes it (exact multiples may round down)
-    dst = np.arange(n_out)
-    sx = np.floor(dst * scale).astype(np.int64)
-    fx = ((dst + 1) - (sx + 1) * inv).astype(np.float32)
-    fx = np.where(fx <= 0, np.float32(0), fx - np.floor(fx))
-    high = sx >= n_in - 1
-    fx[high], sx[high] = 0.0, n_in - 1
-    cols = np.stack([sx, np.minimum(sx + 1, n_in - 1)], 1)
-    return cols, np.stack([np.float32(1) - fx, fx], 1).astype(np.float64)
+    """cv2 INTER_AREA when some axis is enlarged (then on both axes): two taps."""
+    return dct.area_taps(n_in, n_out, enlarged=True)
 
 
 _KERNELS = {cv2.INTER_NEAREST: _nearest, cv2.INTER_LINEAR: _linear, cv2.INTER_CUBIC: _cubic,
