@@ -34,8 +34,8 @@ DEFAULTS = dict(
     inference_network=None,       # e.g. the fully convolutional twin; default: ``network``
     class_index=None,             # imagenet_class_index.json-format file, or None
     transforms=None,              # the task's transform settings; None: its defaults
-    augmentation="rgb",           # DCT networks (classification, detection): "rgb" (decode, augment,
-                                  # re-encode, read) or "dct" (on the coefficients)
+    augmentation="rgb",           # DCT networks (classification, detection): "rgb" (decode,
+                                  # augment, re-encode, read) or "dct" (on the coefficients)
     reader_backend="jpeg2dct",
     batch_size=64,
     epochs=1,
