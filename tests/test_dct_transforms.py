@@ -21,7 +21,7 @@ from jpeg_deep.data.layout import dct_layout
 from jpeg_deep.data.readers import read_dct
 
 PIXEL_TOL = 1e-3          # max |difference| on the 0..255 scale vs the unquantised oracle
-REENCODE_MEAN_TOL = (1.5, 1.25, 1.25)  # mean |diff| (grey levels) Y, Cb, Cr; measured ~1.0, 0.9, 0.9
+REENCODE_MEAN_TOL = (1.5, 1.25, 1.25)  # mean |diff| (grey levels), Y Cb Cr; measured ~1.0, 0.9, 0.9
 REENCODE_MAX_TOL = 16.0   # worst pixel (quantised edges); measured <= 9
 
 
