@@ -150,3 +150,37 @@ def test_detection_config_mistakes(tmp_path, scenes, capsys, change, message):
     err = capsys.readouterr().err
     assert message in err.strip().splitlines()[-1] and "Traceback" not in err
     assert not out.exists()
+
+
+def test_detection_fine_tuning_against_coding_artifacts(tmp_path, scenes):
+    """robustness method 'fine_tune' on a detector: distorted scenes (a quality drawn per
+    sample), the SSD loss, from a trained detector's weights."""
+    from jpeg_deep.config import load_config
+    from jpeg_deep.distortions import RandomDistortion
+    from jpeg_deep.tasks import task_for
+
+    out = tmp_path / "experiments"
+    base = write_detection_config(tmp_path / "config" / "base", scenes, epochs=1,
+                                  steps_per_epoch=2, detection=dict(map_every=0))
+    result = run("training.py", "-c", base, "-o", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (exp,) = out.iterdir()
+    folder = write_detection_config(
+        tmp_path / "config" / "fine_tune", scenes, epochs=1, steps_per_epoch=2,
+        augmentation="dct", detection=dict(map_every=0),
+        weights=str(exp / "checkpoints" / "final.keras"),
+        robustness=dict(method="fine_tune", quality=(10, 30)))
+    task = task_for(load_config(folder))
+    model = task.build(task.dataset("train", training=True))
+    loader = task.training_loader("train", model)
+    assert loader.distortion == RandomDistortion(quality=(10, 30), form="dct")
+    x, y = loader.sample(task.dataset("train").path(0), task.dataset("train").target(0), 3)
+    clean, _ = task.loader("train", model=model).sample(
+        task.dataset("train").path(0), task.dataset("train").target(0), 3)
+    assert y.shape[-1] == len(CLASSES) + 1 + 4 and np.abs(x[0] - clean[0]).mean() > 0.5
+    tuned = run("training.py", "-c", folder, "-o", out)
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    (run_dir,) = out.glob("fine_tune_*")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert np.isfinite(summary["history"]["loss"][0])
+    assert "weights" in tuned.stderr and "loaded" in tuned.stderr
