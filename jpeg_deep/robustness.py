@@ -237,6 +237,9 @@ class PairLoader:
 def expert_target(target, num_classes: int) -> np.ndarray:
     """The expert's encoder: ``(label, teacher probabilities)`` -> ``[one-hot | teacher]``."""
     label, teacher = target
+    if teacher is None:
+        raise ValueError("no teacher output for this file: it was unreadable when the teacher "
+                         "pass ran (delete teacher/outputs.npz to run the pass again)")
     out = np.zeros(2 * num_classes, np.float32)
     out[int(label)] = 1
     out[num_classes:] = teacher
@@ -244,13 +247,12 @@ def expert_target(target, num_classes: int) -> np.ndarray:
 
 
 class TeacherTargets:
-    """A dataset whose ``target(i)`` is ``(label, teacher probabilities of path(i))``."""
+    """A dataset whose ``target(i)`` is ``(label, teacher probabilities of path(i))``; a file
+    the teacher could not read has None (the loader skips and counts it as unreadable before
+    its target is encoded)."""
 
     def __init__(self, dataset, outputs: dict):
         self.dataset, self.outputs = dataset, outputs
-        missing = [dataset.path(i) for i in range(len(dataset))
-                   if str(dataset.path(i)) not in outputs]
-        self.missing = set(map(str, missing))  # files the teacher could not read
 
     def __len__(self):
         return len(self.dataset)
@@ -264,11 +266,7 @@ class TeacherTargets:
         return self.dataset.path(i)
 
     def target(self, i):
-        path = str(self.dataset.path(i))
-        if path not in self.outputs:
-            raise KeyError(f"{path}: no teacher output (the file was unreadable when the "
-                           "teacher pass ran)")
-        return self.dataset.target(i), self.outputs[path]
+        return self.dataset.target(i), self.outputs.get(str(self.dataset.path(i)))
 
 
 def file_digest(path) -> str:

@@ -248,3 +248,38 @@ def test_imagenet_robustness_configs_load(folder, tiny_demo, monkeypatch):
     assert config.robustness["method"] in folder and folder.endswith(config.robustness["method"])
     assert config.network in ("resnet50", "late_concat_rfa_dcode")
     assert config.weights == os.devnull and config.input_size == 224
+
+
+def test_an_unreadable_file_is_skipped_in_expert_training(tmp_path, tiny_demo):
+    """A corrupt training file has no teacher output; the batches skip and count it as
+    unreadable, as in any training, instead of failing on its missing target."""
+    import functools
+    import shutil
+
+    from jpeg_deep.data.datasets import ImageFolder
+    from jpeg_deep.data.dct_transforms import DCTTransformConfig
+    from jpeg_deep.data.pipeline import (Batches, ClassificationDCTTransform, EventLog,
+                                         SampleLoader)
+
+    root = tmp_path / "train"
+    shutil.copytree(tiny_demo / "imagenet" / "train", root)
+    bad = sorted(root.rglob("*.jpg"))[0]
+    bad.write_bytes(b"not a jpeg")
+    dataset = ImageFolder.scan(root)
+    outputs = {str(dataset.path(i)): np.full(dataset.num_classes, 0.2, np.float32)
+               for i in range(len(dataset)) if dataset.path(i) != bad}
+    targets = R.TeacherTargets(dataset, outputs)
+    i_bad = [dataset.path(i) for i in range(len(dataset))].index(bad)
+    assert targets.target(i_bad)[1] is None
+    loader = SampleLoader("y_cbcr", "train", DCTTransformConfig(resize=40, crop=32),
+                          transform_factory=ClassificationDCTTransform,
+                          encoder=functools.partial(R.expert_target,
+                                                    num_classes=dataset.num_classes))
+    events = EventLog(tmp_path / "events.tsv")
+    batches = Batches(targets, batch_size=len(dataset), loader=loader, event_log=events,
+                      shuffle=False)
+    x, y = batches[0]
+    assert y.shape == (len(dataset), 2 * dataset.num_classes)
+    assert list(events.skipped()) == [str(bad)]
+    with pytest.raises(ValueError, match="no teacher output"):
+        R.expert_target((0, None), dataset.num_classes)
