@@ -24,16 +24,17 @@ import logging
 import multiprocessing
 import os
 import tempfile
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import keras
 import numpy as np
 
 from jpeg_deep.data.augmentation import TransformConfig, decode_rgb, encode_jpeg, make_transform
 from jpeg_deep.data.datasets import DatasetError
+from jpeg_deep.data.dct_transforms import train_params
 from jpeg_deep.data.layout import dct_layout, rgb_layout
 from jpeg_deep.data.readers import DEFAULT_BACKEND, InvalidJPEGError, inspect_jpeg, read_dct
 
@@ -66,10 +67,6 @@ class ClassificationTransform:
     def __call__(self, rgb, target, seed=None):
         if self.split != "train":
             return self.pipeline(image=rgb)["image"], target
-        import cv2
-
-        from jpeg_deep.data.dct_transforms import train_params
-
         p = train_params(rgb.shape[0], rgb.shape[1], self.config, np.random.default_rng(seed))
         (rh, rw), (top, left), crop = p["size"], p["offset"], self.config.crop
         out = cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_LINEAR)
@@ -125,18 +122,17 @@ class SampleLoader:
 
     def sample(self, path, target=None, rng_seed=None):
         """``(inputs, y)`` of ``path`` and its ``target``; ``y`` is None without an encoder."""
-        if self.distortion is not None:
-            distortion = self.distortion.draw(rng_seed)
-            if distortion is not self.distortion:  # this sample's own draw
-                return dataclasses.replace(self, distortion=distortion).sample(
-                    path, target, rng_seed)
+        distortion = None if self.distortion is None else self.distortion.draw(rng_seed)
         with open(path, "rb") as f:
             data = f.read()
         info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
         headers = info  # what the reader may reuse: the headers of ``data`` as read
-        if self.distortion is not None and self.distortion.domain == "bytes":
-            data = self.distortion(data)
+        requantise = None  # the DCT-domain distortion, applied to the coefficients as read
+        if distortion is not None and distortion.domain == "bytes":
+            data = distortion(data)
             headers = None
+        elif distortion is not None:
+            requantise = distortion.coefficients
         transform = None
         if self.transform is not None:
             key = (self.transform_factory, self.split, self.transform)
@@ -144,39 +140,34 @@ class SampleLoader:
                 _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
             transform = _TRANSFORMS[key]
         if transform is not None and transform.domain == "dct":
-            (y, cb, cr), target = transform(self._read(data, path, distort=True, info=headers),
+            (y, cb, cr), target = transform(self._read(data, path, requantise, info=headers),
                                             target, rng_seed, (info.height, info.width))
             return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
         if transform is not None:
-            rgb, target = transform(self._decode(data, path, info), target, rng_seed)
+            rgb, target = transform(self._decode(data, path, info, requantise), target,
+                                    rng_seed)
             if self.input_kind == "rgb":
                 return rgb_layout(rgb), self._encode(target)
-            data = encode_jpeg(rgb, self.transform.quality)
-        elif self.input_kind == "rgb":
-            return rgb_layout(self._decode(data, path, info)), self._encode(target)
-        return (dct_layout(*self._read(data, path, distort=transform is None,
-                                       info=None if transform is not None else headers),
-                           self.input_kind),
+            data = encode_jpeg(rgb, self.transform.quality)  # already distorted
+            return dct_layout(*self._read(data, path), self.input_kind), self._encode(target)
+        if self.input_kind == "rgb":
+            return rgb_layout(self._decode(data, path, info, requantise)), self._encode(target)
+        return (dct_layout(*self._read(data, path, requantise, info=headers), self.input_kind),
                 self._encode(target))
 
-    def _dct_distortion(self) -> bool:
-        return self.distortion is not None and self.distortion.domain == "dct"
-
-    def _read(self, data, path, distort=False, info=None):
+    def _read(self, data, path, requantise=None, info=None):
         try:
             coefficients = read_dct(data, self.backend, info=info)
         except InvalidJPEGError as err:
             raise InvalidJPEGError(path, err.reason) from None
-        if distort and self._dct_distortion():
-            coefficients = self.distortion.coefficients(coefficients)
-        return coefficients
+        return coefficients if requantise is None else requantise(coefficients)
 
-    def _decode(self, data, path, info):
-        if not self._dct_distortion():
+    def _decode(self, data, path, info, requantise=None):
+        if requantise is None:
             return decode_rgb(data, path)
         from jpeg_deep.distortions import coefficients_to_rgb
 
-        return coefficients_to_rgb(self._read(data, path, distort=True),
+        return coefficients_to_rgb(self._read(data, path, requantise),
                                    (info.height, info.width))
 
     def _encode(self, target):
@@ -442,15 +433,17 @@ def _remove_folder(folder):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _map_tree(obj, fn):
-    if isinstance(obj, np.ndarray):
+def _map_tree(obj, fn, leaf=np.ndarray):
+    """``obj`` (nested tuples, lists, dicts) with each ``leaf``-type value ``v`` replaced by
+    ``fn(v)``."""
+    if isinstance(obj, leaf):
         return fn(obj)
     if type(obj) is tuple:
-        return tuple(_map_tree(o, fn) for o in obj)
+        return tuple(_map_tree(o, fn, leaf) for o in obj)
     if type(obj) is list:
-        return [_map_tree(o, fn) for o in obj]
+        return [_map_tree(o, fn, leaf) for o in obj]
     if type(obj) is dict:
-        return {k: _map_tree(v, fn) for k, v in obj.items()}
+        return {k: _map_tree(v, fn, leaf) for k, v in obj.items()}
     return obj
 
 
@@ -515,22 +508,10 @@ def _from_shm(result):
                 data, off = data[n:], off + n
             return out
 
-        return _rebuild(result.tree, array)
+        return _map_tree(result.tree, array, _ShmArray)
     finally:
         os.close(fd)
         os.unlink(result.path)
-
-
-def _rebuild(obj, array):
-    if isinstance(obj, _ShmArray):
-        return array(obj)
-    if type(obj) is tuple:
-        return tuple(_rebuild(o, array) for o in obj)
-    if type(obj) is list:
-        return [_rebuild(o, array) for o in obj]
-    if type(obj) is dict:
-        return {k: _rebuild(v, array) for k, v in obj.items()}
-    return obj
 
 
 _OPEN_BATCHES: dict = {}  # batches objects handed to forked loader processes, by id
