@@ -351,13 +351,16 @@ def _input_name(tensor) -> str:
 
 
 # -- the teacher cache --------------------------------------------------------------------------
+def teacher_file(config) -> str:
+    """The expert's teacher weights: ``robustness["teacher"]``, else the starting ``weights``."""
+    return settings(config)["teacher"] or config.weights
+
+
 def teacher_key(task) -> str:
     """What the cached outputs depend on: the teacher file's bytes, the network, its arguments,
     the input size, the teacher's transform and the reader."""
     config = task.config
-    s = settings(config)
-    path = s["teacher"] or config.weights
-    parts = [file_digest(path), config.network, repr(sorted(config.network_args.items())),
+    parts = [file_digest(teacher_file(config)), config.network, repr(sorted(config.network_args.items())),
              str(config.input_size), repr(task.transform_config()), config.reader_backend]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -388,7 +391,7 @@ def compute_teacher_outputs(task, datasets, workers=None) -> dict:
     from jpeg_deep.networks.weights import load_weights
 
     config = task.config
-    teacher_path = settings(config)["teacher"] or config.weights
+    teacher_path = teacher_file(config)
     classes = datasets[0].num_classes
     model = build(config.network, classes=classes, input_size=config.input_size,
                   **config.network_args)
