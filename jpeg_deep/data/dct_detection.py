@@ -181,13 +181,9 @@ def axis_taps(n_in: int, chroma: bool, window, flip: bool, n_out: int, interpola
         cols = cols + start
         inside = (cols >= 0) & (cols < n_in)
         cols, w = np.where(inside, cols, 0), np.where(inside, w, 0.0)
-    if chroma:
-        up_cols, up_w = _upsample_taps(n_in)
-        n, t = cols.shape
-        cols, w = up_cols[cols].reshape(n, 2 * t), (w[:, :, None] * up_w[cols]).reshape(n, 2 * t)
-        odd = np.minimum(np.arange(1, n + 1, 2), n - 1)          # 2:1 box, last row repeated
-        cols = np.concatenate([cols[0::2], cols[odd]], 1)
-        w = 0.5 * np.concatenate([w[0::2], w[odd]], 1)
+    if chroma:  # from the upsampled chroma, then the 2:1 box (last row repeated)
+        cols, w = _dt._compose_taps(*_upsample_taps(n_in), cols, w)
+        cols, w = _dt._compose_taps(cols, w, *_dt._halve_taps(len(cols)))
     return cols, w
 
 
