@@ -39,3 +39,15 @@ def tiny_demo(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("JPEG_DEEP_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def products(request, monkeypatch):
+    """Run a test on the compiled kernel (where it is built for this processor) and on the
+    numpy products (every machine)."""
+    from jpeg_deep.data import dct_transforms as m
+    if request.param == "numpy":
+        monkeypatch.setattr(m, "_KERNEL", "numpy")
+    elif m._KERNEL == "numpy":
+        pytest.skip("the compiled kernel is not in use here (kernel_variant() == 'numpy')")
+    return request.param

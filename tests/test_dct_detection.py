@@ -131,7 +131,7 @@ def max_pixel_error(out, ref):
 
 @pytest.mark.parametrize("name", list(INTERPOLATIONS))
 @pytest.mark.parametrize("h,w,size", [(101, 131, 75), (120, 97, 64)])
-def test_geometry_equals_the_pixel_oracle(name, h, w, size):
+def test_geometry_equals_the_pixel_oracle(name, h, w, size, products):
     img, boxes, labels = scene(h, w, seed=1)
     y, cb, cr = components(img)
     t = SSDDCTAugmentation("train", DetectionTransformConfig(input_size=size, max_expand=3))
@@ -152,7 +152,7 @@ def test_geometry_equals_the_pixel_oracle(name, h, w, size):
 
 
 @pytest.mark.parametrize("split", ["val", "test"])
-def test_evaluation_resize_equals_the_pixel_oracle(split):
+def test_evaluation_resize_equals_the_pixel_oracle(split, products):
     h, w = 97, 131
     img, boxes, labels = scene(h, w)
     y, cb, cr = components(img)

@@ -8,6 +8,8 @@ Y, Cb, Cr planes -> chroma 2:1 box filter (a 4:2:0 encoder) -> forward DCT. Tole
 Real path: decode (OpenCV), albumentations with the same parameters, JPEG re-encode at q95 4:2:0,
 read. It quantises and rounds to 8 bits, so it is compared loosely (``REENCODE_*``).
 """
+import os
+
 import albumentations as A
 import cv2
 import numpy as np
@@ -77,7 +79,7 @@ SIZES = [(101, 131), (131, 101), (375, 500)]
 
 @pytest.mark.parametrize("h,w", SIZES)
 @pytest.mark.parametrize("split", ["train", "val", "test"])
-def test_shapes_layout_and_oracle(split, h, w):
+def test_shapes_layout_and_oracle(split, h, w, products):
     img = photo_500x375() if (h, w) == (375, 500) else smooth_image(h, w)
     y, cb, cr = components(img)
     config = TransformConfig(resize=256, crop=224)
@@ -305,6 +307,101 @@ def test_grouped_second_pass_equals_the_dense_product(n_in, n_res, crop):
     assert all(m_ >= 2 for _, m_ in seen), seen  # never the half-speed 8-wide products
     if (n_in, n_res) == (101, 64):
         assert past_the_edge  # a window reaching past the image's last block (zeros)
+
+
+def _dense_past_the_edge(start, band, nb_in):
+    """:func:`_dense` for plans that may read blocks past the last one (zeros there)."""
+    k = band.shape[2] // 8
+    return _dense(start, band, max(nb_in, int(np.max(start)) + k))[:, : 8 * nb_in]
+
+
+def _kernel_cases():
+    """Axis plans of every kind the transforms make: downscaling, upscaling (repeated starts),
+    flips, chroma chains (zero sub-bands), and hand-made plans that read past the input."""
+    from jpeg_deep.data import dct_transforms as m
+    cases = []
+    for n_in, n_res, offset, crop, chroma in [(375, 256, 21, 224, False), (500, 341, 37, 224, False),
+                                              (131, 256, 11, 224, False), (375, 256, 42, 224, True),
+                                              (101, 64, 5, 48, False), (1000, 300, 30, 256, False)]:
+        unit = 16 if chroma else 8
+        start, band = m._phase_plan(n_in, n_res, offset % unit, chroma)
+        i0 = (offset - offset % unit) // unit
+        plan = start[i0: i0 + crop // unit], band[i0: i0 + crop // unit]
+        nb = -(-(-(-n_in // 2) if chroma else n_in) // 8)
+        cases += [(plan, nb), (m._flipped(*plan), nb)]
+    rng = np.random.default_rng(0)
+    band = rng.normal(size=(5, 8, 24)).astype(np.float32)
+    band[1, :, 16:] = 0  # a zero sub-band
+    cases.append(((np.array([0, 2, 4, 5, 6]), band), 7))  # reads 1 block past the input
+    return cases
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_compiled_kernel_equals_the_dense_product(dtype):
+    """The compiled kernel, on every plan kind and on both input types, equals
+    ``A_rows @ M @ A_cols.T`` with dense operators (blocks past the input: zeros), and the numpy
+    products to float32 rounding."""
+    from jpeg_deep.data import dct_transforms as m
+    if m._KERNEL == "numpy":
+        pytest.skip("the compiled kernel is not in use here (kernel_variant() == 'numpy')")
+    rng = np.random.default_rng(1)
+    cases = _kernel_cases()
+    for (rplan, nbr), (cplan, nbc) in zip(cases, cases[3:] + cases[:3]):
+        c = rng.integers(-300, 300, (nbr, nbc, 64)).astype(dtype)
+        c[rng.random((nbr, nbc, 8)).repeat(8, -1) < 0.4] = 0  # zero rows, as in a JPEG
+        out = m.apply_plans([c], m._KernelPlan.of(rplan, False), m._KernelPlan.of(cplan, True))[0]
+        ar, ac = _dense_past_the_edge(*rplan, nbr), _dense_past_the_edge(*cplan, nbc)
+        tiled = c.astype(np.float64).reshape(nbr, nbc, 8, 8).transpose(0, 2, 1, 3)
+        ref = ar @ tiled.reshape(8 * nbr, 8 * nbc) @ ac.T
+        got = out.reshape(len(rplan[0]), len(cplan[0]), 8, 8).transpose(0, 2, 1, 3)
+        np.testing.assert_allclose(got.reshape(ref.shape), ref, atol=2e-2, rtol=1e-5)
+        if max(np.max(rplan[0]) + rplan[1].shape[2] // 8 - nbr,
+               np.max(cplan[0]) + cplan[1].shape[2] // 8 - nbc) <= 0:
+            np.testing.assert_allclose(out, m.apply_plans([c], m._positional(rplan),
+                                                          m._grouped(cplan))[0],
+                                       atol=1e-3, rtol=1e-6)
+
+
+def test_compiled_kernel_builds_and_is_used_here():
+    """Where a C compiler and AVX2 exist (CI, these machines), the install built the kernel and
+    the transforms use it; its AVX2 build (chosen on processors without AVX-512) gives the
+    same results as the AVX-512 one; a bad call is a ValueError, not a crash."""
+    import platform
+    import shutil
+    import subprocess
+    import sys
+
+    from jpeg_deep.data import dct_transforms as m
+    if not (shutil.which("cc") or shutil.which("gcc")) or platform.machine() != "x86_64":
+        pytest.skip("no C compiler or not x86-64: the numpy products are used")
+    if "avx2" not in open("/proc/cpuinfo").read():
+        pytest.skip("no AVX2: the numpy products are used")
+    assert m._banded is not None, "jpeg_deep/_banded.c was not built (pip install -e .)"
+    assert m.kernel_variant() in ("avx2", "avx512")
+    (rplan, nbr), (cplan, nbc) = _kernel_cases()[0], _kernel_cases()[3]
+    with pytest.raises(ValueError, match="input is not"):
+        m._banded.apply(np.zeros((3, 3, 64), np.int16), False, 4, 3, np.zeros(1, np.int64),
+                        np.zeros((1, 8, 8), np.float32), 1, np.zeros(1, np.int64),
+                        np.zeros((1, 8, 8), np.float32), 1, np.zeros((1, 1, 64), np.float32))
+    code = (
+        "import numpy as np, sys\n"
+        "from jpeg_deep.data import dct_transforms as m\n"
+        "rng = np.random.default_rng(2)\n"
+        f"c = rng.integers(-300, 300, ({nbr}, {nbc}, 64)).astype(np.int16)\n"
+        "r, k = m._phase_plan(375, 256, 5, False), m._phase_plan(500, 341, 5, False)\n"
+        "r, k = (r[0][2:30], r[1][2:30]), (k[0][4:32], k[1][4:32])\n"
+        "out = m.apply_plans([c], m._KernelPlan.of(r, False), m._KernelPlan.of(k, True))\n"
+        "sys.stdout.write(m.kernel_variant() + ' ' + out.tobytes().hex())\n")
+    results = {}
+    for cap in ("avx2", ""):
+        env = dict(os.environ, JPEG_DEEP_KERNEL=cap)
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)
+        variant, hexed = run.stdout.split()
+        results[variant] = np.frombuffer(bytes.fromhex(hexed), np.float32)
+    assert "avx2" in results
+    for v in results.values():
+        np.testing.assert_allclose(v, results["avx2"], atol=1e-3, rtol=1e-6)
 
 
 def test_resized_size_is_albumentations():

@@ -217,13 +217,20 @@ class _AxisPlan:
 
 def _apply(comps, rows: _AxisPlan, cols: _AxisPlan) -> np.ndarray:
     """Resample same-shaped components with two axis plans -> float32 ``(L, nb_h, nb_w, 64)``
-    (zero outside the blocks the image reaches). Only the input blocks read are tiled; each
-    axis is one gather of the ``k`` input blocks of each output block and one batched
-    ``(8, 8k)`` product per output block."""
+    (zero outside the blocks the image reaches). With the compiled kernel
+    (:func:`jpeg_deep.data.dct_transforms.kernel_variant`), its one call per component;
+    otherwise numpy: only the input blocks read are tiled, and each axis is one gather of the
+    ``k`` input blocks of each output block and one batched ``(8, 8k)`` product per output
+    block (plans are made per sample here: no per-plan preparation to amortise)."""
     n = len(comps)
     out = np.zeros((n, rows.nb_out, cols.nb_out, 8, 8), np.float32)
     nbr, nbc = rows.i1 - rows.i0, cols.i1 - cols.i0
     if not (nbr and nbc):
+        return out.reshape(n, rows.nb_out, cols.nb_out, 64)
+    if _dt._KERNEL != "numpy":
+        out[:, rows.i0:rows.i1, cols.i0:cols.i1] = _dt.apply_plans(
+            comps, _dt._KernelPlan.of((rows.start, rows.band), False),
+            _dt._KernelPlan.of((cols.start, cols.band), True)).reshape(n, nbr, nbc, 8, 8)
         return out.reshape(n, rows.nb_out, cols.nb_out, 64)
     m = _dt._tile(comps, rows.lo, rows.hi, cols.lo, cols.hi)    # (L, 8 nr, 8 nc)
     width = m.shape[2]

@@ -52,6 +52,7 @@ image's operators is cached yet.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
@@ -59,6 +60,24 @@ import numpy as np
 
 from jpeg_deep import dct
 from jpeg_deep.data.augmentation import SPLITS, TransformConfig
+
+try:  # the compiled kernel (jpeg_deep/_banded.c), built at install where a C compiler is found
+    from jpeg_deep import _banded
+except ImportError:  # pragma: no cover - installed without a compiler: numpy products
+    _banded = None
+
+
+def kernel_variant() -> str:
+    """Which code applies the banded operators: ``"avx512"`` or ``"avx2"`` (the compiled
+    kernel's build for this processor), or ``"numpy"`` (the kernel was not built, the processor
+    has no AVX2, or ``JPEG_DEEP_KERNEL=numpy``). The results agree to float32 rounding."""
+    if _banded is None or os.environ.get("JPEG_DEEP_KERNEL") == "numpy":
+        return "numpy"
+    v = _banded.variant()
+    return "numpy" if v == "none" else v
+
+
+_KERNEL = kernel_variant()
 
 __all__ = ["DCTTransformConfig", "make_dct_transform", "train_params", "DCTTransform"]
 
@@ -310,19 +329,26 @@ def _flipped(start, band):
 
 
 @lru_cache(maxsize=1024)  # 20-45 KB each; rebuilt from a phase plan in 0.03-0.07 ms
-def _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols=False):
+def _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols, kernel):
     unit = 16 if chroma else 8
     phase = offset % unit
     start, band = _phase_plan(n_in, n_res, phase, chroma)
     i0 = (offset - phase) // unit
     start, band = start[i0: i0 + crop // unit], band[i0: i0 + crop // unit]
-    plan = _flipped(start, band) if flip else (start, band)
-    return _grouped(plan) if cols else _positional(plan)
+    return _prepared(_flipped(start, band) if flip else (start, band), cols, kernel)
 
 
 @lru_cache(maxsize=512)
-def _chain_plan(op: dct.AxisOp, nb_in: int, cols=False):
-    plan = _band(op, nb_in)
+def _chain_plan(op: dct.AxisOp, nb_in: int, cols, kernel):
+    return _prepared(_band(op, nb_in), cols, kernel)
+
+
+def _prepared(plan, cols: bool, kernel: bool):
+    """A ``(start, band)`` axis plan in the form :func:`apply_plans` applies: the compiled
+    kernel's (:class:`_KernelPlan`), or numpy's (:class:`_Grouped` for the second pass,
+    :class:`_Positional` for the first)."""
+    if kernel:
+        return _KernelPlan.of(plan, cols)
     return _grouped(plan) if cols else _positional(plan)
 
 
@@ -330,8 +356,9 @@ def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma, cols=False):
     """Plan of one axis: [window] -> resize to ``n_res`` -> [crop at ``offset``] -> [flip]
     (chroma: from upsampled chroma, halved at the end); ``cols``: the plan of the second
     (horizontal) pass, else of the first (vertical)."""
+    kernel = _KERNEL != "numpy"
     if window is None and crop is not None and crop % (16 if chroma else 8) == 0:
-        return _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols)
+        return _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols, kernel)
     op = _chroma_op(n_in) if chroma else _luma_op(n_in)
     if window is not None:
         op = op.window(*window)
@@ -343,7 +370,7 @@ def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma, cols=False):
     if chroma:
         op = op.halve()
     nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
-    return _chain_plan(op, nb_in, cols)
+    return _chain_plan(op, nb_in, cols, kernel)
 
 
 # ------------------------------------------------------------------------------------------
@@ -524,16 +551,52 @@ def _pick(results, pp: _Positional, axis: int):
     return np.take(cat, np.argsort(np.concatenate(idx), kind="stable"), axis=axis)
 
 
+@dataclass(frozen=True, eq=False)
+class _KernelPlan:
+    """An axis plan for the compiled kernel: output block ``I`` reads input blocks
+    ``start[I] .. start[I] + k - 1``; ``band`` is ``(n, 8, 8k)`` for the first (vertical) pass,
+    transposed to ``(n, 8k, 8)`` for the second (horizontal)."""
+
+    start: np.ndarray  # int64
+    band: np.ndarray   # float32, C-contiguous
+    k: int
+
+    @classmethod
+    def of(cls, plan, cols: bool) -> "_KernelPlan":
+        start, band = plan
+        band = np.asarray(band, np.float32)
+        if cols:
+            band = band.transpose(0, 2, 1)
+        return cls(np.ascontiguousarray(start, np.int64), np.ascontiguousarray(band),
+                   band.shape[2 if not cols else 1] // 8)
+
+
+def _apply_kernel(comps, rows: _KernelPlan, cols: _KernelPlan) -> np.ndarray:
+    out = np.empty((len(comps), len(rows.start), len(cols.start), 64), np.float32)
+    for o, c in zip(out, comps):
+        c = np.asarray(c)
+        if c.dtype != np.int16:
+            c = c.astype(np.float32, copy=False)
+        c = np.ascontiguousarray(c)
+        _banded.apply(c, c.dtype == np.float32, c.shape[0], c.shape[1], rows.start, rows.band,
+                      rows.k, cols.start, cols.band, cols.k, o)
+    return out
+
+
 def apply_plans(comps, rows, cols) -> np.ndarray:
     """Resample same-shaped components ``(bh, bw, 64)`` with the axis plans ``rows`` and
-    ``cols`` (``(start, band)``, or :class:`_Positional` / :class:`_Grouped`) -> float32
-    ``(L, out_bh, out_bw, 64)``.
+    ``cols`` (``(start, band)``, :class:`_KernelPlan`, or :class:`_Positional` /
+    :class:`_Grouped`) -> float32 ``(L, out_bh, out_bw, 64)``.
 
-    Only the input blocks the plans read are tiled (one cast + transpose copy). Vertical pass:
+    With :class:`_KernelPlan` s, the compiled kernel (``jpeg_deep/_banded.c``) does both passes
+    for each component in one call, reading the int16 coefficients directly. Otherwise, numpy:
+    only the input blocks the plans read are tiled (one cast + transpose copy). Vertical pass:
     ``(8, 8k) @ (8k, W)`` per output block row on its gathered input rows (or per position on
     a sliding-window view, then the wanted rows picked); horizontal pass:
     ``(R, 8kw) @ (8kw, 8m)`` per window of :class:`_Grouped` on a strided view of the last
     axis; the wanted columns are picked while untiling (one copy)."""
+    if isinstance(rows, _KernelPlan):
+        return _apply_kernel(comps, rows, cols)
     pr = rows if isinstance(rows, _Positional) else _positional(rows)
     pc = cols if isinstance(cols, _Grouped) else _grouped(cols)
     if pr.rows is not None:                                 # gathered windows

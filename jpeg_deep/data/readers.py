@@ -144,7 +144,9 @@ def inspect_jpeg(data: bytes, source="<bytes>") -> JpegInfo:
         elif marker == 0xDA:  # start of scan: headers are over
             if frame is None:
                 raise InvalidJPEGError(source, "corrupt file: scan before any frame header")
-            if data.find(b"\xff\xd9", pos + length) < 0:
+            # searched from the end, where the marker is (a forward search stops at every
+            # 0xFF of the entropy-coded data: ~0.04 ms for a 500x375 photo, against ~1 us)
+            if data.rfind(b"\xff\xd9", pos + length) < 0:
                 raise InvalidJPEGError(
                     source, "truncated file: no end-of-image marker after the image data"
                 )

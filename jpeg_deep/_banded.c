@@ -1,0 +1,334 @@
+/* Banded resampling of 8x8-block DCT coefficients: the compiled kernel of
+ * jpeg_deep.data.dct_transforms.apply_plans (which uses numpy products where this module was
+ * not built).
+ *
+ *   out[I, J, 8 U + V] = sum_{a, u, b, v} R[I, U, 8 a + u] * C[J, V, 8 b + v]
+ *                                         * in[rs[I] + a, cs[J] + b, 8 u + v]
+ *
+ * `in` is one component on the reader's layout (h, w, 64), int16 or float32; blocks outside it
+ * count as zeros. R (nr, 8, 8 kr) and rs (nr,) are the vertical operator (output block row I
+ * reads input block rows rs[I] .. rs[I] + kr - 1); CT (nc, 8 kc, 8) and cs (nc,) are the
+ * horizontal one, transposed (CT[J, 8 b + v, V] = C[J, V, 8 b + v]). out is (nr, nc, 64)
+ * float32, all C-contiguous.
+ *
+ * For each output block row I, the vertical pass makes the 8 x 8 blocks T[j] (rows U, columns
+ * v) of every input block column j the horizontal operator reads, then the horizontal pass
+ * makes each output block from its kc blocks of T. Both are sums of (scalar x 8-wide row)
+ * products into 8 x 8 accumulators that the compiler keeps in vector registers; the vertical
+ * pass does two block columns at a time, sharing the scalars. Sub-bands that are all zero (an
+ * output block that reads fewer than k input blocks) are skipped. The sums run in the order
+ * of the numpy path's products, so both give the same float32 results here.
+ *
+ * One source, two builds chosen at run time on x86-64: AVX2 + FMA, and AVX-512 (32 vector
+ * registers: the two-column pass does not spill). Elsewhere, and where the processor has
+ * neither, variant() is "none" and the caller uses numpy (a build for 128-bit registers spills
+ * the accumulators and is slower than numpy). JPEG_DEEP_KERNEL=avx2 caps the choice,
+ * JPEG_DEEP_KERNEL=numpy turns the kernel off. Plain C and the CPython API only: buffers by
+ * the buffer protocol. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const void *in;
+    Py_ssize_t h, w;         /* input blocks */
+    const int64_t *rs;
+    const float *r;
+    Py_ssize_t nr, kr;
+    const int64_t *cs;
+    const float *ct;
+    Py_ssize_t nc, kc;
+    float *out;
+    float *t;                /* scratch: ncol blocks of T, from input block column c_lo on */
+    Py_ssize_t c_lo, ncol;
+    const Py_ssize_t *b0;    /* per output block column J: nonzero sub-bands b0[J] .. b1[J] */
+    const Py_ssize_t *b1;
+    uint8_t *used;           /* rows read from each input block (0: none, or outside) */
+    Py_ssize_t r_lo, nrow;   /* ... of input block rows r_lo .. r_lo + nrow - 1 */
+} job_t;
+
+/* 8 floats: one row of a block (two SSE registers in the generic build) */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int16_t v8s __attribute__((vector_size(16)));
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE v8f load_int16(const int16_t *p)
+{
+    v8s x;
+    memcpy(&x, p, sizeof x);
+    return __builtin_convertvector(x, v8f);
+}
+
+INLINE v8f load_float(const float *p)
+{
+    v8f x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+
+/* The nonzero input block rows a0 .. a1 - 1 of output block row I's band. */
+INLINE void row_range(const job_t *job, const float *r, Py_ssize_t *a0, Py_ssize_t *a1)
+{
+    const Py_ssize_t kr8 = 8 * job->kr;
+    *a0 = job->kr;
+    *a1 = 0;
+    for (Py_ssize_t a = 0; a < job->kr; a++)
+        for (int q = 0; q < 64; q++)
+            if (r[(q / 8) * kr8 + 8 * a + q % 8] != 0.0f) {
+                if (a < *a0) *a0 = a;
+                *a1 = a + 1;
+                break;
+            }
+}
+
+/* Horizontal pass of output block row I, from the T blocks in job->t. */
+INLINE void horizontal(const job_t *job, Py_ssize_t I)
+{
+    for (Py_ssize_t J = 0; J < job->nc; J++) {
+        v8f acc[8] = {0};
+        const float *tj = job->t + 64 * (job->cs[J] - job->c_lo);
+        const float *ct = job->ct + 64 * job->kc * J;
+        for (Py_ssize_t b = job->b0[J]; b < job->b1[J]; b++)
+            for (int v = 0; v < 8; v++) {
+                const v8f w = load_float(ct + 8 * (8 * b + v));
+                const float *tv = tj + 64 * b + v;
+                for (int U = 0; U < 8; U++) acc[U] += tv[8 * U] * w;
+            }
+        memcpy(job->out + 64 * (I * job->nc + J), acc, sizeof acc);
+    }
+}
+
+/* Vertical pass then horizontal pass, for an input of element type IN_T read by LOAD. */
+/* Rows of 8 coefficients read from each block: one past its last nonzero row (the high
+ * vertical frequencies of a JPEG block are mostly zero: about a third of the rows at quality
+ * 90, half at 75), for the input blocks rows r_lo .. r_lo + nrow - 1, columns c_lo ... */
+#define DEFINE_ROWS_USED(NAME, IN_T, NONZERO)                                                   \
+    INLINE void NAME(const job_t *job, const IN_T *in, Py_ssize_t r_lo, Py_ssize_t nrow,     \
+                     uint8_t *used)                                                          \
+    {                                                                                        \
+        for (Py_ssize_t i = 0; i < nrow; i++)                                                \
+            for (Py_ssize_t j = 0; j < job->ncol; j++) {                                     \
+                const Py_ssize_t row = r_lo + i, col = job->c_lo + j;                        \
+                int n = 0;                                                                   \
+                if (row >= 0 && row < job->h && col >= 0 && col < job->w) {                 \
+                    const IN_T *blk = in + 64 * (row * job->w + col);                        \
+                    for (int u = 0; u < 8; u++)                                              \
+                        n = NONZERO(blk + 8 * u) ? u + 1 : n;                                \
+                }                                                                            \
+                used[i * job->ncol + j] = (uint8_t)n;                                        \
+            }                                                                                \
+    }
+
+INLINE int nonzero_int16(const int16_t *p)
+{
+    uint64_t x[2];
+    memcpy(x, p, sizeof x);
+    return (x[0] | x[1]) != 0;
+}
+
+INLINE int nonzero_float(const float *p)
+{
+    int nz = 0;
+    for (int v = 0; v < 8; v++) nz |= p[v] != 0.0f;
+    return nz;
+}
+
+DEFINE_ROWS_USED(rows_used_int16, int16_t, nonzero_int16)
+DEFINE_ROWS_USED(rows_used_float, float, nonzero_float)
+
+/* Vertical pass then horizontal pass, for an input of element type IN_T read by LOAD; PAIR:
+ * two block columns at a time (where there are registers for 32 rows of 8). */
+#define DEFINE_RUN(NAME, IN_T, LOAD, USED, PAIR)                                             \
+    INLINE void NAME(const job_t *job)                                                       \
+    {                                                                                        \
+        const IN_T *in = (const IN_T *)job->in;                                              \
+        const Py_ssize_t kr8 = 8 * job->kr;                                                  \
+        USED(job, in, job->r_lo, job->nrow, job->used);                                      \
+        for (Py_ssize_t I = 0; I < job->nr; I++) {                                           \
+            const float *r = job->r + 8 * kr8 * I;                                           \
+            Py_ssize_t a0, a1;                                                               \
+            row_range(job, r, &a0, &a1);                                                     \
+            for (Py_ssize_t j = 0; j < job->ncol; j += 1 + PAIR) {                           \
+                v8f acc[8] = {0}, acd[8] = {0}; /* block columns j and j + 1 */              \
+                const Py_ssize_t col = job->c_lo + j;                                        \
+                const int two = PAIR && j + 1 < job->ncol;                                   \
+                for (Py_ssize_t a = a0; a < a1; a++) {                                       \
+                    const Py_ssize_t i = job->rs[I] + a;                                     \
+                    const uint8_t *n = job->used + (i - job->r_lo) * job->ncol + j;          \
+                    const IN_T *blk = in + 64 * (i * job->w + col);                          \
+                    const float *ra = r + 8 * a;                                             \
+                    if (two) {                                                               \
+                        for (int u = 0; u < (n[0] > n[1] ? n[0] : n[1]); u++) {              \
+                            const v8f x = u < n[0] ? LOAD(blk + 8 * u) : (v8f){0};           \
+                            const v8f y = u < n[1] ? LOAD(blk + 64 + 8 * u) : (v8f){0};      \
+                            for (int U = 0; U < 8; U++) {                                    \
+                                const float s = ra[U * kr8 + u];                             \
+                                acc[U] += s * x;                                             \
+                                acd[U] += s * y;                                             \
+                            }                                                                \
+                        }                                                                    \
+                    } else {                                                                 \
+                        for (int u = 0; u < n[0]; u++) {                                     \
+                            const v8f x = LOAD(blk + 8 * u);                                 \
+                            for (int U = 0; U < 8; U++) acc[U] += ra[U * kr8 + u] * x;       \
+                        }                                                                    \
+                    }                                                                        \
+                }                                                                            \
+                memcpy(job->t + 64 * j, acc, sizeof acc);                                    \
+                if (two) memcpy(job->t + 64 * (j + 1), acd, sizeof acd);                     \
+            }                                                                                \
+            horizontal(job, I);                                                              \
+        }                                                                                    \
+    }
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define X86_BUILDS 1
+DEFINE_RUN(run_int16, int16_t, load_int16, rows_used_int16, 0)
+DEFINE_RUN(run_float, float, load_float, rows_used_float, 0)
+DEFINE_RUN(run_int16_pairs, int16_t, load_int16, rows_used_int16, 1)
+DEFINE_RUN(run_float_pairs, float, load_float, rows_used_float, 1)
+
+#define DEFINE_VARIANT(NAME, ATTR, PAIRS)                                                    \
+    ATTR static void NAME(const job_t *job, int in_float)                                    \
+    {                                                                                        \
+        if (in_float)                                                                        \
+            PAIRS ? run_float_pairs(job) : run_float(job);                                   \
+        else                                                                                 \
+            PAIRS ? run_int16_pairs(job) : run_int16(job);                                   \
+    }
+
+DEFINE_VARIANT(run_avx2, __attribute__((target("avx2,fma"))), 0)
+DEFINE_VARIANT(run_avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 1)
+#endif
+
+typedef void (*run_fn)(const job_t *, int);
+
+static run_fn chosen = NULL;
+static const char *chosen_name = NULL;
+
+/* The build for this processor, or none (chosen_name "none"): without 8-wide vector registers
+ * the 8 x 8 accumulators spill, and the numpy path is faster. */
+static void choose(void)
+{
+    if (chosen_name) return;
+    chosen_name = "none";
+#ifdef X86_BUILDS
+    const char *cap = getenv("JPEG_DEEP_KERNEL");
+    if (cap && strcmp(cap, "numpy") == 0) return;
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return;
+    chosen = run_avx2;
+    chosen_name = "avx2";
+    if (cap && strcmp(cap, "avx2") == 0) return;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+        chosen = run_avx512;
+        chosen_name = "avx512";
+    }
+#endif
+}
+
+static int check(int ok, const char *what)
+{
+    if (!ok) PyErr_SetString(PyExc_ValueError, what);
+    return ok;
+}
+
+static PyObject *apply(PyObject *self, PyObject *args)
+{
+    Py_buffer in, rs, r, cs, ct, out;
+    int in_float;
+    Py_ssize_t h, w, kr, kc;
+    if (!PyArg_ParseTuple(args, "y*pnny*y*ny*y*nw*", &in, &in_float, &h, &w, &rs, &r, &kr, &cs,
+                          &ct, &kc, &out))
+        return NULL;
+    PyObject *result = NULL;
+    float *t = NULL;
+    Py_ssize_t *b = NULL;
+    uint8_t *used = NULL;
+    const Py_ssize_t nr = rs.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t nc = cs.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t item = in_float ? 4 : 2;
+    if (!check(h >= 0 && w >= 0 && in.len == h * w * 64 * item, "input is not (h, w, 64)")
+        || !check(kr > 0 && r.len == nr * 64 * kr * 4, "row band is not (nr, 8, 8 kr) float32")
+        || !check(kc > 0 && ct.len == nc * 64 * kc * 4, "column band is not (nc, 8 kc, 8)")
+        || !check(out.len == nr * nc * 64 * 4, "output is not (nr, nc, 64) float32"))
+        goto done;
+    job_t job = {in.buf, h, w, rs.buf, r.buf, nr, kr, cs.buf, ct.buf, nc, kc, out.buf};
+    Py_ssize_t c_hi = 0;
+    for (Py_ssize_t J = 0; J < nc; J++) {
+        const Py_ssize_t s = job.cs[J];
+        if (J == 0 || s < job.c_lo) job.c_lo = s;
+        if (J == 0 || s + kc > c_hi) c_hi = s + kc;
+    }
+    job.ncol = c_hi - job.c_lo;
+    Py_ssize_t r_hi = 0;
+    for (Py_ssize_t I = 0; I < nr; I++) {
+        const Py_ssize_t s = job.rs[I];
+        if (I == 0 || s < job.r_lo) job.r_lo = s;
+        if (I == 0 || s + kr > r_hi) r_hi = s + kr;
+    }
+    job.nrow = r_hi - job.r_lo;
+    t = malloc(sizeof(float) * 64 * (job.ncol + 1));
+    b = malloc(sizeof(Py_ssize_t) * 2 * (nc + 1));
+    used = malloc(job.nrow * job.ncol + 1);
+    if (!t || !b || !used) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t *b0 = b, *b1 = b + nc + 1;
+    for (Py_ssize_t J = 0; J < nc; J++) {  /* the nonzero sub-bands of each output column */
+        b0[J] = kc;
+        b1[J] = 0;
+        for (Py_ssize_t q = 0; q < 64 * kc; q++)
+            if (job.ct[64 * kc * J + q] != 0.0f) {
+                if (q / 64 < b0[J]) b0[J] = q / 64;
+                b1[J] = q / 64 + 1;
+            }
+    }
+    job.t = t;
+    job.used = used;
+    job.b0 = b0;
+    job.b1 = b1;
+    choose();
+    if (!check(chosen != NULL, "no build of the kernel for this processor (variant() is 'none')"))
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    chosen(&job, in_float);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(t);
+    free(b);
+    free(used);
+    PyBuffer_Release(&in);
+    PyBuffer_Release(&rs);
+    PyBuffer_Release(&r);
+    PyBuffer_Release(&cs);
+    PyBuffer_Release(&ct);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+static PyObject *variant(PyObject *self, PyObject *noargs)
+{
+    choose();
+    return PyUnicode_FromString(chosen_name);
+}
+
+static PyMethodDef methods[] = {
+    {"apply", apply, METH_VARARGS,
+     "apply(in, in_float, h, w, rs, r, kr, cs, ct, kc, out): out[I, J] = R[I] @ in @ C[J].T "
+     "on 8x8 blocks (see the source's header)."},
+    {"variant", variant, METH_NOARGS, "The build in use: 'avx512', 'avx2' or 'none'."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_banded",
+                                    "Compiled banded resampling of 8x8-block DCT coefficients.",
+                                    -1, methods};
+
+PyMODINIT_FUNC PyInit__banded(void) { return PyModule_Create(&module); }
