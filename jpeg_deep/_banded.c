@@ -313,6 +313,141 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Building an axis operator from the taps of its pixel matrix (output pixel q = sum over t
+ * of w[q, t] * input pixel cols[q, t]; rows past n_out repeat the last one, as an encoder pads
+ * a block). Output block I reads input blocks start[I] .. start[I] + k - 1 and its band is
+ * D @ P_I @ blockdiag(D.T, ..., D.T), P_I the (8, 8k) slice of the pixel matrix, D the 8-point
+ * DCT matrix (passed in: jpeg_deep.dct holds its one definition). The same operator as the
+ * numpy builder of jpeg_deep.data.dct_transforms (float64 sums, float32 result), in
+ * microseconds rather than a fraction of a millisecond: what a dataset of many image sizes
+ * pays for each new size. */
+
+static int taps_args(PyObject *args, Py_buffer *cols, Py_buffer *w, Py_ssize_t *n_out,
+                     Py_ssize_t *ntaps, Py_ssize_t *nb_in, Py_buffer *start, int fill,
+                     Py_ssize_t *k, Py_buffer *d, Py_buffer *band)
+{
+    int ok = fill ? PyArg_ParseTuple(args, "y*y*nnny*ny*w*", cols, w, n_out, ntaps, nb_in, start,
+                                     k, d, band)
+                  : PyArg_ParseTuple(args, "y*y*nnnw*", cols, w, n_out, ntaps, nb_in, start);
+    if (!ok) return 0;
+    const Py_ssize_t nb_out = (*n_out + 7) / 8;
+    if (check(*n_out > 0 && *ntaps > 0 && *nb_in > 0
+                  && cols->len == *n_out * *ntaps * (Py_ssize_t)sizeof(int64_t)
+                  && w->len == *n_out * *ntaps * (Py_ssize_t)sizeof(double),
+              "taps are not (n_out, T) int64 / float64")
+        && check(start->len == nb_out * (Py_ssize_t)sizeof(int64_t), "start is not (nb_out,)")
+        && (!fill || (check(*k > 0 && *k <= *nb_in && d->len == 64 * (Py_ssize_t)sizeof(double),
+                            "bad k or DCT matrix")
+                      && check(band->len == nb_out * 64 * *k * (Py_ssize_t)sizeof(float),
+                               "band is not (nb_out, 8, 8k) float32"))))
+        return 1;
+    PyBuffer_Release(cols);
+    PyBuffer_Release(w);
+    PyBuffer_Release(start);
+    if (fill) {
+        PyBuffer_Release(d);
+        PyBuffer_Release(band);
+    }
+    return 0;
+}
+
+/* band_start(cols, w, n_out, T, nb_in, start_out) -> k: the band width in blocks (the widest
+ * span of nonzero taps of an output block, at most nb_in) and each output block's first
+ * input block (its first nonzero one, moved left where the band would pass the input). */
+static PyObject *band_start(PyObject *self, PyObject *args)
+{
+    Py_buffer cols, w, start;
+    Py_ssize_t n_out, ntaps, nb_in;
+    if (!taps_args(args, &cols, &w, &n_out, &ntaps, &nb_in, &start, 0, NULL, NULL, NULL))
+        return NULL;
+    const int64_t *c = cols.buf;
+    const double *wt = w.buf;
+    int64_t *st = start.buf;
+    const Py_ssize_t nb_out = (n_out + 7) / 8;
+    Py_ssize_t k = 1;
+    for (Py_ssize_t I = 0; I < nb_out; I++) {
+        int64_t first = -1, last = -1;
+        for (Py_ssize_t r = 0; r < 8; r++) {
+            const Py_ssize_t q = 8 * I + r < n_out ? 8 * I + r : n_out - 1;
+            for (Py_ssize_t t = 0; t < ntaps; t++)
+                if (wt[q * ntaps + t] != 0.0) {
+                    const int64_t b = c[q * ntaps + t] / 8;
+                    if (first < 0 || b < first) first = b;
+                    if (b > last) last = b;
+                }
+        }
+        st[I] = first < 0 ? 0 : first;
+        if (first >= 0 && last - first + 1 > k) k = last - first + 1;
+    }
+    if (k > nb_in) k = nb_in;
+    for (Py_ssize_t I = 0; I < nb_out; I++)
+        if (st[I] > nb_in - k) st[I] = nb_in - k;
+    PyBuffer_Release(&cols);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&start);
+    return PyLong_FromSsize_t(k);
+}
+
+/* band_fill(cols, w, n_out, T, nb_in, start, k, d, band_out): the (nb_out, 8, 8k) bands. */
+static PyObject *band_fill(PyObject *self, PyObject *args)
+{
+    Py_buffer cols, w, start, d, band;
+    Py_ssize_t n_out, ntaps, nb_in, k;
+    if (!taps_args(args, &cols, &w, &n_out, &ntaps, &nb_in, &start, 1, &k, &d, &band))
+        return NULL;
+    const int64_t *c = cols.buf, *st = start.buf;
+    const double *wt = w.buf, *dm = d.buf;
+    float *out = band.buf;
+    const Py_ssize_t nb_out = (n_out + 7) / 8, k8 = 8 * k;
+    PyObject *result = NULL;
+    double *p = malloc(sizeof(double) * 2 * 8 * k8); /* P_I, then D @ P_I */
+    if (!p) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    double *dp = p + 8 * k8;
+    for (Py_ssize_t I = 0; I < nb_out; I++) {
+        memset(p, 0, sizeof(double) * 8 * k8);
+        for (Py_ssize_t r = 0; r < 8; r++) {
+            const Py_ssize_t q = 8 * I + r < n_out ? 8 * I + r : n_out - 1;
+            for (Py_ssize_t t = 0; t < ntaps; t++) {
+                const double x = wt[q * ntaps + t];
+                const int64_t col = c[q * ntaps + t] - 8 * st[I];
+                if (x == 0.0) continue;
+                if (col < 0 || col >= k8) {
+                    PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
+                    goto done;
+                }
+                p[r * k8 + col] += x;
+            }
+        }
+        for (int U = 0; U < 8; U++)           /* D @ P_I */
+            for (Py_ssize_t x = 0; x < k8; x++) {
+                double s = 0.0;
+                for (int r = 0; r < 8; r++) s += dm[8 * U + r] * p[r * k8 + x];
+                dp[U * k8 + x] = s;
+            }
+        for (int U = 0; U < 8; U++)           /* @ blockdiag(D.T): column (a, u) */
+            for (Py_ssize_t a = 0; a < k; a++)
+                for (int u = 0; u < 8; u++) {
+                    double s = 0.0;
+                    for (int x = 0; x < 8; x++) s += dp[U * k8 + 8 * a + x] * dm[8 * u + x];
+                    out[(8 * I + U) * k8 + 8 * a + u] = (float)s;
+                }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(p);
+    PyBuffer_Release(&cols);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&start);
+    PyBuffer_Release(&d);
+    PyBuffer_Release(&band);
+    return result;
+}
+
 static PyObject *variant(PyObject *self, PyObject *noargs)
 {
     choose();
@@ -323,6 +458,10 @@ static PyMethodDef methods[] = {
     {"apply", apply, METH_VARARGS,
      "apply(in, in_float, h, w, rs, r, kr, cs, ct, kc, out): out[I, J] = R[I] @ in @ C[J].T "
      "on 8x8 blocks (see the source's header)."},
+    {"band_start", band_start, METH_VARARGS,
+     "band_start(cols, w, n_out, T, nb_in, start_out) -> k (see the source)."},
+    {"band_fill", band_fill, METH_VARARGS,
+     "band_fill(cols, w, n_out, T, nb_in, start, k, d, band_out) (see the source)."},
     {"variant", variant, METH_NOARGS, "The build in use: 'avx512', 'avx2' or 'none'."},
     {NULL, NULL, 0, NULL},
 };

@@ -362,6 +362,34 @@ def test_compiled_kernel_equals_the_dense_product(dtype):
                                        atol=1e-3, rtol=1e-6)
 
 
+def test_compiled_operator_build_equals_numpys(monkeypatch):
+    """The compiled operator builder (what each new image size costs) gives the numpy
+    builder's start blocks and bands, for luma and chroma chains, down- and upscaling, every
+    crop phase, sizes of one block and less."""
+    from jpeg_deep.data import dct_transforms as m
+    if m._KERNEL == "numpy":
+        pytest.skip("the compiled kernel is not in use here (kernel_variant() == 'numpy')")
+    compiled = m._KERNEL
+    rng = np.random.default_rng(0)
+    n = 0
+    for n_in in [int(v) for v in rng.integers(20, 600, 12)] + [5, 8, 9, 16]:
+        for n_res in (int(rng.integers(8, 700)), 256, n_in):
+            for chroma in (False, True):
+                cols, w = m._resize_taps(n_in, n_res, chroma)
+                nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
+                for phase in (0, 3, 7):
+                    if phase >= len(cols):
+                        continue
+                    monkeypatch.setattr(m, "_KERNEL", compiled)
+                    s1, b1 = m._band_from_taps(cols[phase:], w[phase:], nb_in)
+                    monkeypatch.setattr(m, "_KERNEL", "numpy")
+                    s2, b2 = m._band_from_taps(cols[phase:], w[phase:], nb_in)
+                    np.testing.assert_array_equal(s1, s2)
+                    np.testing.assert_allclose(b1, b2, rtol=0, atol=1e-6)
+                    n += 1
+    assert n > 200
+
+
 def test_compiled_kernel_builds_and_is_used_here():
     """Where a C compiler and AVX2 exist (CI, these machines), the install built the kernel and
     the transforms use it; its AVX2 build (chosen on processors without AVX-512) gives the

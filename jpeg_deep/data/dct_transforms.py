@@ -260,7 +260,17 @@ def _idct_right(k: int) -> np.ndarray:
 
 
 def _band_from_taps(cols, w, nb_in: int):
-    """``(start, band32)`` of the pixel matrix given by its taps, on ``nb_in`` input blocks."""
+    """``(start, band32)`` of the pixel matrix given by its taps, on ``nb_in`` input blocks
+    (by the compiled kernel where it is in use: ~10 us against ~0.15 ms here)."""
+    if _KERNEL != "numpy":
+        cols = np.ascontiguousarray(cols, np.int64)
+        w = np.ascontiguousarray(w, np.float64)
+        start = np.empty(-(-len(cols) // 8), np.int64)
+        k = _banded.band_start(cols, w, cols.shape[0], cols.shape[1], nb_in, start)
+        band = np.empty((len(start), 8, 8 * k), np.float32)
+        _banded.band_fill(cols, w, cols.shape[0], cols.shape[1], nb_in, start, k,
+                          dct._dct_matrix(8), band)
+        return start, band
     n_out = len(cols)
     nb_out = -(-n_out // 8)
     rows = np.minimum(np.arange(8 * nb_out), n_out - 1)  # padding repeats the last pixel
