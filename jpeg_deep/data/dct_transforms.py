@@ -34,20 +34,21 @@ rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr 
 Speed: the operators of a training crop are cached per (input size, resized size, crop offset
 modulo the block size): the crop is then a slice of the block rows of one cached resize
 operator and the flip a reversal of them, so a dataset with a few image sizes never rebuilds
-operators; a new operator is built from the few taps per row of its pixel matrix (~0.05-0.1
-ms). Only the input blocks that the crop reads are tiled. The first (vertical) pass is one
-batched float32 product per output block row, ``(8, 8k) @ (8k, W)``, on the k input block rows
-gathered while tiling (or on a sliding-window view where that is cheaper: upscaling); the
-second (horizontal) pass contracts the tile's contiguous axis, which BLAS runs at half speed
-when each product is 8 columns wide, so nearby output blocks share one wider window and are
-computed 2 per product (``_Grouped``). That is ~13 MFLOP for a 224 crop of a 500x375 image
-(zero bands included): about half of the time, at the ~100 GFLOP/s one core's BLAS reaches on
-these shapes; the rest is the int16 -> float32 tiling, the final untiling and Python. Measured on
-this project's 2-core CPU (one thread, shared with other jobs, load 4-10): 500x375 -> 256 ->
-224 crop + flip of Y, Cb, Cr in ~0.22 ms for one photo called repeatedly and 0.27-0.33 ms over
-the benchmark's 8 photos with warm caches, 12-13% less than before the grouping and gathering
-(reading the coefficients: ~0.57 ms, checking the headers 0.05 ms); 1.5-2 ms when none of the
-image's operators is cached yet.
+operators. Both passes run in the compiled kernel ``jpeg_deep/_banded.c`` where it was built
+(:func:`kernel_variant`: its AVX-512 or AVX2 build, chosen at run time): per output block row,
+the vertical pass reads the int16 coefficients directly (rows of 8 past a block's last nonzero
+row skipped), the horizontal pass writes the output blocks in place, with 8 x 8 accumulators in
+vector registers; it also builds a new image size's operators (~0.35 ms for the 4 axes of a new
+500x375-like size, ~0.9 ms with numpy). Measured on this project's 2-core CPU (AVX-512, one
+thread): 500x375 -> 256 -> 224 crop + flip of Y, Cb, Cr in ~0.14 ms in the kernel and ~0.17 ms
+with the Python around it, against ~0.27 ms for the numpy products (reading the coefficients:
+~0.56 ms, checking the headers ~0.01 ms). Without the kernel (no C compiler at install, no AVX2,
+or ``JPEG_DEEP_KERNEL=numpy``) numpy does the products: the first (vertical) pass is one batched
+float32 product per output block row, ``(8, 8k) @ (8k, W)``, on the k input block rows gathered
+while tiling (or on a sliding-window view where that is cheaper: upscaling); the second
+(horizontal) pass contracts the tile's contiguous axis, which BLAS runs at half speed when each
+product is 8 columns wide, so nearby output blocks share one wider window and are computed 2 per
+product (``_Grouped``). Both give the same results to float32 rounding (tested).
 """
 from __future__ import annotations
 
