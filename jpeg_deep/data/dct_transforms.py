@@ -315,24 +315,33 @@ def _chroma_op(n_in: int) -> dct.AxisOp:
 def _phase_plan(n_in: int, n_res: int, phase: int, chroma: bool):
     """Resize ``n_in -> n_res`` then keep whole output blocks from pixel ``phase`` on (chroma:
     then halve): the operator whose block rows ``(offset - phase) // B ..`` are the crop at
-    ``offset`` (``B`` = 8 for luma, 16 for chroma). The resize's taps are shared by the
-    phases."""
-    cols, w = _resize_taps(n_in, n_res, chroma)
+    ``offset`` (``B`` = 8 for luma, 16 for chroma). The resize's taps (chroma: halved, for
+    either parity of the phase) are shared by the phases."""
     unit = 16 if chroma else 8
     nb = (n_res - phase) // unit
-    cols, w = cols[phase: phase + unit * nb], w[phase: phase + unit * nb]
-    if chroma:
-        cols, w = _compose_taps(cols, w, *_halve_taps(unit * nb))
+    if chroma:  # pixels phase + 2i, phase + 2i + 1 averaged: pairs from the phase's parity on
+        cols, w = _halved_taps(n_in, n_res, phase % 2)
+        cols, w = cols[phase // 2: phase // 2 + 8 * nb], w[phase // 2: phase // 2 + 8 * nb]
         nb_in = -(-(-(-n_in // 2)) // 8)
     else:
+        cols, w = _resize_taps(n_in, n_res, False)
+        cols, w = cols[phase: phase + 8 * nb], w[phase: phase + 8 * nb]
         nb_in = -(-n_in // 8)
     return _band_from_taps(cols, w, nb_in)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)  # 2-16 KB each
 def _resize_taps(n_in: int, n_res: int, chroma: bool):
     op = (_chroma_op(n_in) if chroma else _luma_op(n_in)).resize(n_res)
     return _axis_taps(op)
+
+
+@lru_cache(maxsize=512)
+def _halved_taps(n_in: int, n_res: int, parity: int):
+    """The chroma resize's taps from pixel ``parity`` on, then the 2:1 box filter (a last odd
+    pixel repeated; a crop's pairs are always whole)."""
+    cols, w = _resize_taps(n_in, n_res, True)
+    return _compose_taps(cols[parity:], w[parity:], *_halve_taps(n_res - parity))
 
 
 def _flipped(start, band):
