@@ -236,6 +236,17 @@ static int check(int ok, const char *what)
     return ok;
 }
 
+/* The input blocks that n output blocks read (k from each start): *lo and the count. */
+static Py_ssize_t span(const int64_t *start, Py_ssize_t n, Py_ssize_t k, Py_ssize_t *lo)
+{
+    Py_ssize_t hi = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i == 0 || start[i] < *lo) *lo = start[i];
+        if (i == 0 || start[i] + k > hi) hi = start[i] + k;
+    }
+    return n ? hi - *lo : 0;
+}
+
 static PyObject *apply(PyObject *self, PyObject *args)
 {
     Py_buffer in, rs, r, cs, ct, out;
@@ -257,20 +268,8 @@ static PyObject *apply(PyObject *self, PyObject *args)
         || !check(out.len == nr * nc * 64 * 4, "output is not (nr, nc, 64) float32"))
         goto done;
     job_t job = {in.buf, h, w, rs.buf, r.buf, nr, kr, cs.buf, ct.buf, nc, kc, out.buf};
-    Py_ssize_t c_hi = 0;
-    for (Py_ssize_t J = 0; J < nc; J++) {
-        const Py_ssize_t s = job.cs[J];
-        if (J == 0 || s < job.c_lo) job.c_lo = s;
-        if (J == 0 || s + kc > c_hi) c_hi = s + kc;
-    }
-    job.ncol = c_hi - job.c_lo;
-    Py_ssize_t r_hi = 0;
-    for (Py_ssize_t I = 0; I < nr; I++) {
-        const Py_ssize_t s = job.rs[I];
-        if (I == 0 || s < job.r_lo) job.r_lo = s;
-        if (I == 0 || s + kr > r_hi) r_hi = s + kr;
-    }
-    job.nrow = r_hi - job.r_lo;
+    job.ncol = span(job.cs, nc, kc, &job.c_lo);
+    job.nrow = span(job.rs, nr, kr, &job.r_lo);
     t = malloc(sizeof(float) * 64 * (job.ncol + 1));
     b = malloc(sizeof(Py_ssize_t) * 2 * (nc + 1));
     used = malloc(job.nrow * job.ncol + 1);
