@@ -15,12 +15,14 @@
  * v) of every input block column j the horizontal operator reads, then the horizontal pass
  * makes each output block from its kc blocks of T. Both are sums of (scalar x 8-wide row)
  * products into 8 x 8 accumulators that the compiler keeps in vector registers; the vertical
- * pass does two block columns at a time, sharing the scalars. Sub-bands that are all zero (an
- * output block that reads fewer than k input blocks) are skipped. The sums run in the order
- * of the numpy path's products, so both give the same float32 results here.
+ * pass does two block columns at a time (AVX-512 build), sharing the scalars. Skipped, as they
+ * add zeros: the rows of a block past its last nonzero row (most high vertical frequencies of
+ * a JPEG block are zero) and all-zero sub-bands (an output block that reads fewer than k input
+ * blocks). The sums run in the order of the numpy path's products (its results were identical
+ * on the benchmark photos; the tests allow float32 rounding).
  *
- * One source, two builds chosen at run time on x86-64: AVX2 + FMA, and AVX-512 (32 vector
- * registers: the two-column pass does not spill). Elsewhere, and where the processor has
+ * One source, two builds chosen at run time on x86-64: AVX2 + FMA (one block column at a time:
+ * 16 vector registers), and AVX-512 (32: the two-column pass does not spill). Elsewhere, and where the processor has
  * neither, variant() is "none" and the caller uses numpy (a build for 128-bit registers spills
  * the accumulators and is slower than numpy). JPEG_DEEP_KERNEL=avx2 caps the choice,
  * JPEG_DEEP_KERNEL=numpy turns the kernel off. Plain C and the CPython API only: buffers by

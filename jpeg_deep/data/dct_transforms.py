@@ -262,7 +262,7 @@ def _idct_right(k: int) -> np.ndarray:
 
 def _band_from_taps(cols, w, nb_in: int):
     """``(start, band32)`` of the pixel matrix given by its taps, on ``nb_in`` input blocks
-    (by the compiled kernel where it is in use: ~10 us against ~0.15 ms here)."""
+    (by the compiled kernel where it is in use: ~0.02 ms against ~0.08 ms here)."""
     if _KERNEL != "numpy":
         cols = np.ascontiguousarray(cols, np.int64)
         w = np.ascontiguousarray(w, np.float64)
@@ -585,10 +585,10 @@ class _KernelPlan:
     def of(cls, plan, cols: bool) -> "_KernelPlan":
         start, band = plan
         band = np.asarray(band, np.float32)
+        k = band.shape[2] // 8
         if cols:
             band = band.transpose(0, 2, 1)
-        return cls(np.ascontiguousarray(start, np.int64), np.ascontiguousarray(band),
-                   band.shape[2 if not cols else 1] // 8)
+        return cls(np.ascontiguousarray(start, np.int64), np.ascontiguousarray(band), k)
 
 
 def _apply_kernel(comps, rows: _KernelPlan, cols: _KernelPlan) -> np.ndarray:
