@@ -8,8 +8,9 @@
  * `in` is one component on the reader's layout (h, w, 64), int16 or float32; blocks outside it
  * count as zeros. R (nr, 8, 8 kr) and rs (nr,) are the vertical operator (output block row I
  * reads input block rows rs[I] .. rs[I] + kr - 1); CT (nc, 8 kc, 8) and cs (nc,) are the
- * horizontal one, transposed (CT[J, 8 b + v, V] = C[J, V, 8 b + v]). out is (nr, nc, 64)
- * float32, all C-contiguous.
+ * horizontal one, transposed (CT[J, 8 b + v, V] = C[J, V, 8 b + v]). rsub / csub (n, 2) int64
+ * are each output block's nonzero sub-bands [first, last + 1) (derived once per cached plan).
+ * out is (nr, nc, 64) float32, all C-contiguous.
  *
  * For each output block row I, the vertical pass makes the 8 x 8 blocks T[j] (rows U, columns
  * v) of every input block column j the horizontal operator reads, then the horizontal pass
@@ -45,8 +46,8 @@ typedef struct {
     float *out;
     float *t;                /* scratch: ncol blocks of T, from input block column c_lo on */
     Py_ssize_t c_lo, ncol;
-    const Py_ssize_t *b0;    /* per output block column J: nonzero sub-bands b0[J] .. b1[J] */
-    const Py_ssize_t *b1;
+    const int64_t *rsub;     /* (nr, 2): output block row I's nonzero sub-bands a in [.., ..) */
+    const int64_t *csub;     /* (nc, 2): the same for output block column J */
     uint8_t *used;           /* rows read from each input block (0: none, or outside) */
     Py_ssize_t r_lo, nrow;   /* ... of input block rows r_lo .. r_lo + nrow - 1 */
 } job_t;
@@ -71,21 +72,6 @@ INLINE v8f load_float(const float *p)
     return x;
 }
 
-/* The nonzero input block rows a0 .. a1 - 1 of output block row I's band. */
-INLINE void row_range(const job_t *job, const float *r, Py_ssize_t *a0, Py_ssize_t *a1)
-{
-    const Py_ssize_t kr8 = 8 * job->kr;
-    *a0 = job->kr;
-    *a1 = 0;
-    for (Py_ssize_t a = 0; a < job->kr; a++)
-        for (int q = 0; q < 64; q++)
-            if (r[(q / 8) * kr8 + 8 * a + q % 8] != 0.0f) {
-                if (a < *a0) *a0 = a;
-                *a1 = a + 1;
-                break;
-            }
-}
-
 /* Horizontal pass of output block row I, from the T blocks in job->t. */
 INLINE void horizontal(const job_t *job, Py_ssize_t I)
 {
@@ -93,7 +79,7 @@ INLINE void horizontal(const job_t *job, Py_ssize_t I)
         v8f acc[8] = {0};
         const float *tj = job->t + 64 * (job->cs[J] - job->c_lo);
         const float *ct = job->ct + 64 * job->kc * J;
-        for (Py_ssize_t b = job->b0[J]; b < job->b1[J]; b++)
+        for (Py_ssize_t b = job->csub[2 * J]; b < job->csub[2 * J + 1]; b++)
             for (int v = 0; v < 8; v++) {
                 const v8f w = load_float(ct + 8 * (8 * b + v));
                 const float *tv = tj + 64 * b + v;
@@ -151,13 +137,11 @@ DEFINE_ROWS_USED(rows_used_float, float, nonzero_float)
         USED(job, in, job->r_lo, job->nrow, job->used);                                      \
         for (Py_ssize_t I = 0; I < job->nr; I++) {                                           \
             const float *r = job->r + 8 * kr8 * I;                                           \
-            Py_ssize_t a0, a1;                                                               \
-            row_range(job, r, &a0, &a1);                                                     \
             for (Py_ssize_t j = 0; j < job->ncol; j += 1 + PAIR) {                           \
                 v8f acc[8] = {0}, acd[8] = {0}; /* block columns j and j + 1 */              \
                 const Py_ssize_t col = job->c_lo + j;                                        \
                 const int two = PAIR && j + 1 < job->ncol;                                   \
-                for (Py_ssize_t a = a0; a < a1; a++) {                                       \
+                for (Py_ssize_t a = job->rsub[2 * I]; a < job->rsub[2 * I + 1]; a++) {       \
                     const Py_ssize_t i = job->rs[I] + a;                                     \
                     const uint8_t *n = job->used + (i - job->r_lo) * job->ncol + j;          \
                     const IN_T *blk = in + 64 * (i * job->w + col);                          \
@@ -251,15 +235,14 @@ static Py_ssize_t span(const int64_t *start, Py_ssize_t n, Py_ssize_t k, Py_ssiz
 
 static PyObject *apply(PyObject *self, PyObject *args)
 {
-    Py_buffer in, rs, r, cs, ct, out;
+    Py_buffer in, rs, r, rsub, cs, ct, csub, out;
     int in_float;
     Py_ssize_t h, w, kr, kc;
-    if (!PyArg_ParseTuple(args, "y*pnny*y*ny*y*nw*", &in, &in_float, &h, &w, &rs, &r, &kr, &cs,
-                          &ct, &kc, &out))
+    if (!PyArg_ParseTuple(args, "y*pnny*y*ny*y*y*ny*w*", &in, &in_float, &h, &w, &rs, &r, &kr,
+                          &rsub, &cs, &ct, &kc, &csub, &out))
         return NULL;
     PyObject *result = NULL;
     float *t = NULL;
-    Py_ssize_t *b = NULL;
     uint8_t *used = NULL;
     const Py_ssize_t nr = rs.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t nc = cs.len / (Py_ssize_t)sizeof(int64_t);
@@ -267,32 +250,22 @@ static PyObject *apply(PyObject *self, PyObject *args)
     if (!check(h >= 0 && w >= 0 && in.len == h * w * 64 * item, "input is not (h, w, 64)")
         || !check(kr > 0 && r.len == nr * 64 * kr * 4, "row band is not (nr, 8, 8 kr) float32")
         || !check(kc > 0 && ct.len == nc * 64 * kc * 4, "column band is not (nc, 8 kc, 8)")
+        || !check(rsub.len == nr * 16 && csub.len == nc * 16, "sub-bands are not (n, 2) int64")
         || !check(out.len == nr * nc * 64 * 4, "output is not (nr, nc, 64) float32"))
         goto done;
     job_t job = {in.buf, h, w, rs.buf, r.buf, nr, kr, cs.buf, ct.buf, nc, kc, out.buf};
+    job.rsub = rsub.buf;
+    job.csub = csub.buf;
     job.ncol = span(job.cs, nc, kc, &job.c_lo);
     job.nrow = span(job.rs, nr, kr, &job.r_lo);
     t = malloc(sizeof(float) * 64 * (job.ncol + 1));
-    b = malloc(sizeof(Py_ssize_t) * 2 * (nc + 1));
     used = malloc(job.nrow * job.ncol + 1);
-    if (!t || !b || !used) {
+    if (!t || !used) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t *b0 = b, *b1 = b + nc + 1;
-    for (Py_ssize_t J = 0; J < nc; J++) {  /* the nonzero sub-bands of each output column */
-        b0[J] = kc;
-        b1[J] = 0;
-        for (Py_ssize_t q = 0; q < 64 * kc; q++)
-            if (job.ct[64 * kc * J + q] != 0.0f) {
-                if (q / 64 < b0[J]) b0[J] = q / 64;
-                b1[J] = q / 64 + 1;
-            }
-    }
     job.t = t;
     job.used = used;
-    job.b0 = b0;
-    job.b1 = b1;
     choose();
     if (!check(chosen != NULL, "no build of the kernel for this processor (variant() is 'none')"))
         goto done;
@@ -303,7 +276,6 @@ static PyObject *apply(PyObject *self, PyObject *args)
     Py_INCREF(result);
 done:
     free(t);
-    free(b);
     free(used);
     PyBuffer_Release(&in);
     PyBuffer_Release(&rs);
@@ -457,7 +429,8 @@ static PyObject *variant(PyObject *self, PyObject *noargs)
 
 static PyMethodDef methods[] = {
     {"apply", apply, METH_VARARGS,
-     "apply(in, in_float, h, w, rs, r, kr, cs, ct, kc, out): out[I, J] = R[I] @ in @ C[J].T "
+     "apply(in, in_float, h, w, rs, r, kr, rsub, cs, ct, kc, csub, out): "
+     "out[I, J] = R[I] @ in @ C[J].T "
      "on 8x8 blocks (see the source's header)."},
     {"band_start", band_start, METH_VARARGS,
      "band_start(cols, w, n_out, T, nb_in, start_out) -> k (see the source)."},

@@ -408,11 +408,13 @@ def test_compiled_kernel_builds_and_is_used_here():
         pytest.skip("no AVX2 (or no /proc/cpuinfo to tell): the numpy products may be used")
     assert m._banded is not None, "jpeg_deep/_banded.c was not built (pip install -e .)"
     assert m.kernel_variant() in ("avx2", "avx512")
-    (rplan, nbr), (cplan, nbc) = _kernel_cases()[0], _kernel_cases()[3]
+    cases = _kernel_cases()
+    nbr, nbc = cases[0][1], cases[3][1]  # a 375-row and a 500-column input
     with pytest.raises(ValueError, match="input is not"):
         m._banded.apply(np.zeros((3, 3, 64), np.int16), False, 4, 3, np.zeros(1, np.int64),
-                        np.zeros((1, 8, 8), np.float32), 1, np.zeros(1, np.int64),
-                        np.zeros((1, 8, 8), np.float32), 1, np.zeros((1, 1, 64), np.float32))
+                        np.zeros((1, 8, 8), np.float32), 1, np.zeros((1, 2), np.int64),
+                        np.zeros(1, np.int64), np.zeros((1, 8, 8), np.float32), 1,
+                        np.zeros((1, 2), np.int64), np.zeros((1, 1, 64), np.float32))
     code = (
         "import numpy as np, sys\n"
         "from jpeg_deep.data import dct_transforms as m\n"

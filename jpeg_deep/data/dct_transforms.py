@@ -580,15 +580,19 @@ class _KernelPlan:
     start: np.ndarray  # int64
     band: np.ndarray   # float32, C-contiguous
     k: int
+    sub: np.ndarray    # (n, 2) int64: each output block's nonzero sub-bands [first, last + 1)
 
     @classmethod
     def of(cls, plan, cols: bool) -> "_KernelPlan":
         start, band = plan
         band = np.asarray(band, np.float32)
-        k = band.shape[2] // 8
+        n, k = len(band), band.shape[2] // 8
+        nz = (band.reshape(n, 8, k, 8) != 0).any(axis=(1, 3))  # (n, k)
+        sub = np.stack([nz.argmax(1), k - nz[:, ::-1].argmax(1)], 1) * nz.any(1)[:, None]
         if cols:
             band = band.transpose(0, 2, 1)
-        return cls(np.ascontiguousarray(start, np.int64), np.ascontiguousarray(band), k)
+        return cls(np.ascontiguousarray(start, np.int64), np.ascontiguousarray(band), k,
+                   np.ascontiguousarray(sub, np.int64))
 
 
 def _apply_kernel(comps, rows: _KernelPlan, cols: _KernelPlan) -> np.ndarray:
@@ -599,7 +603,7 @@ def _apply_kernel(comps, rows: _KernelPlan, cols: _KernelPlan) -> np.ndarray:
             c = c.astype(np.float32, copy=False)
         c = np.ascontiguousarray(c)
         _banded.apply(c, c.dtype == np.float32, c.shape[0], c.shape[1], rows.start, rows.band,
-                      rows.k, cols.start, cols.band, cols.k, o)
+                      rows.k, rows.sub, cols.start, cols.band, cols.k, cols.sub, o)
     return out
 
 
