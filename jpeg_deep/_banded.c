@@ -52,7 +52,7 @@ typedef struct {
     Py_ssize_t r_lo, nrow;   /* ... of input block rows r_lo .. r_lo + nrow - 1 */
 } job_t;
 
-/* 8 floats: one row of a block (two SSE registers in the generic build) */
+/* 8 floats: one row of a block, one AVX register */
 typedef float v8f __attribute__((vector_size(32)));
 typedef int16_t v8s __attribute__((vector_size(16)));
 
@@ -89,24 +89,22 @@ INLINE void horizontal(const job_t *job, Py_ssize_t I)
     }
 }
 
-/* Vertical pass then horizontal pass, for an input of element type IN_T read by LOAD. */
 /* Rows of 8 coefficients read from each block: one past its last nonzero row (the high
  * vertical frequencies of a JPEG block are mostly zero: about a third of the rows at quality
- * 90, half at 75), for the input blocks rows r_lo .. r_lo + nrow - 1, columns c_lo ... */
-#define DEFINE_ROWS_USED(NAME, IN_T, NONZERO)                                                   \
-    INLINE void NAME(const job_t *job, const IN_T *in, Py_ssize_t r_lo, Py_ssize_t nrow,     \
-                     uint8_t *used)                                                          \
+ * 90, half at 75), for the input blocks the plans read, into job->used. */
+#define DEFINE_ROWS_USED(NAME, IN_T, NONZERO)                                                \
+    INLINE void NAME(const job_t *job, const IN_T *in)                                       \
     {                                                                                        \
-        for (Py_ssize_t i = 0; i < nrow; i++)                                                \
+        for (Py_ssize_t i = 0; i < job->nrow; i++)                                           \
             for (Py_ssize_t j = 0; j < job->ncol; j++) {                                     \
-                const Py_ssize_t row = r_lo + i, col = job->c_lo + j;                        \
+                const Py_ssize_t row = job->r_lo + i, col = job->c_lo + j;                   \
                 int n = 0;                                                                   \
                 if (row >= 0 && row < job->h && col >= 0 && col < job->w) {                 \
                     const IN_T *blk = in + 64 * (row * job->w + col);                        \
                     for (int u = 0; u < 8; u++)                                              \
                         n = NONZERO(blk + 8 * u) ? u + 1 : n;                                \
                 }                                                                            \
-                used[i * job->ncol + j] = (uint8_t)n;                                        \
+                job->used[i * job->ncol + j] = (uint8_t)n;                                   \
             }                                                                                \
     }
 
@@ -134,7 +132,7 @@ DEFINE_ROWS_USED(rows_used_float, float, nonzero_float)
     {                                                                                        \
         const IN_T *in = (const IN_T *)job->in;                                              \
         const Py_ssize_t kr8 = 8 * job->kr;                                                  \
-        USED(job, in, job->r_lo, job->nrow, job->used);                                      \
+        USED(job, in);                                                                       \
         for (Py_ssize_t I = 0; I < job->nr; I++) {                                           \
             const float *r = job->r + 8 * kr8 * I;                                           \
             for (Py_ssize_t j = 0; j < job->ncol; j += 1 + PAIR) {                           \
