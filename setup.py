@@ -1,11 +1,20 @@
-"""The compiled kernel of the DCT-domain transforms; everything else is in pyproject.toml.
+"""The compiled parts of jpeg_deep; everything else is in pyproject.toml.
 
-``jpeg_deep/_banded.c`` is plain C (CPython API, no numpy headers). It is optional: where no C
-compiler is found the install goes on and the transforms use numpy products instead
-(``jpeg_deep.data.dct_transforms.kernel_variant()`` says which is in use). After editing the C
-source, ``make install`` (``pip install -e .``) rebuilds it.
+Both extensions are plain C (CPython API, no numpy headers) and optional: where one cannot be
+built the install goes on and Python code takes its place.
+
+``jpeg_deep/_banded.c``: the kernel of the DCT-domain transforms (numpy products where it is
+not built; ``jpeg_deep.data.dct_transforms.kernel_variant()`` says which is in use).
+``jpeg_deep/_jpegread.c``: the ``"libjpeg"`` coefficient reader over libjpeg-turbo; it needs
+libjpeg's headers (Debian: ``apt-get install libjpeg-dev``). Where it is not built the default
+reader is the pure ``"jpeglib"`` package (``jpeg_deep.data.readers.backends()``).
+After editing a C source, ``make install`` (``pip install -e .``) rebuilds it.
 """
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("jpeg_deep._banded", ["jpeg_deep/_banded.c"],
-                             extra_compile_args=["-O3", "-Wno-psabi"], optional=True)])
+setup(ext_modules=[
+    Extension("jpeg_deep._banded", ["jpeg_deep/_banded.c"],
+              extra_compile_args=["-O3", "-Wno-psabi"], optional=True),
+    Extension("jpeg_deep._jpegread", ["jpeg_deep/_jpegread.c"], libraries=["jpeg"],
+              extra_compile_args=["-O3", "-Wall"], optional=True),
+])

@@ -19,6 +19,8 @@ import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from jpeg_deep.data.readers import DEFAULT_BACKEND
+
 REQUIRED = ("network",)
 
 DEFAULTS = dict(
@@ -36,7 +38,7 @@ DEFAULTS = dict(
     transforms=None,              # the task's transform settings; None: its defaults
     augmentation="rgb",           # DCT networks (classification, detection): "rgb" (decode,
                                   # augment, re-encode, read) or "dct" (on the coefficients)
-    reader_backend="jpeg2dct",
+    reader_backend=DEFAULT_BACKEND,  # "libjpeg" (ours, where built), "jpeg2dct", "jpeglib"
     batch_size=64,
     epochs=1,
     steps_per_epoch=None,

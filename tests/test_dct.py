@@ -122,7 +122,7 @@ def jpeg_420_sources():
 
 
 @needs_jpegtran
-@pytest.mark.parametrize("backend", ["jpeg2dct", "jpeglib"])
+@pytest.mark.parametrize("backend", ["libjpeg", "jpeg2dct", "jpeglib"])
 def test_flips_bit_identical_to_jpegtran(backend):
     for name, data in jpeg_420_sources().items():
         comps = read_dct(data, backend)

@@ -1,4 +1,5 @@
-"""The DCT reader: layout, an independent DCT oracle, both backends, every bad file."""
+"""The DCT reader: layout, an independent DCT oracle, the three backends, every bad file, reading
+the top rows only (the fuzzing of our own reader is in test_jpegread.py)."""
 import io
 
 import numpy as np
@@ -10,7 +11,7 @@ from jpeg_deep.data import InvalidJPEGError, backends, inspect_jpeg, read_dct, r
 from jpeg_deep.data.readers import _chroma_to_420
 from jpeg_deep.dct import dct_matrix  # checked against OpenCV's DCT in test_dct.py
 
-BACKENDS = ["jpeg2dct", "jpeglib"]
+BACKENDS = ["libjpeg", "jpeg2dct", "jpeglib"]
 
 
 def ycbcr_y(img):
@@ -19,7 +20,12 @@ def ycbcr_y(img):
 
 
 def test_backends_listed():
-    assert backends() == ["jpeg2dct", "jpeglib"]
+    assert backends() == ["jpeg2dct", "jpeglib", "libjpeg"]
+
+
+def test_default_is_our_reader_where_built():
+    from jpeg_deep.data import readers
+    assert readers.DEFAULT_BACKEND == ("libjpeg" if readers._jpegread is not None else "jpeglib")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -73,17 +79,62 @@ def test_shapes_for_every_subsampling(backend, subsampling, kind, size):
         assert np.abs(cb).sum() > 0
 
 
-@pytest.mark.parametrize("make", ["420", "gray", "progressive"])
-def test_backends_agree_bit_for_bit(make):
+def _files_of_every_kind():
+    """One file of each subsampling, progressive, restart markers, odd sizes."""
+    import cv2
+
     img = smooth_image(77, 93, seed=3)
-    if make == "gray":
-        buf = io.BytesIO()
-        Image.fromarray(img).convert("L").save(buf, format="jpeg", quality=85)
-        data = buf.getvalue()
+    out = {f"{k}": jpeg_bytes(img, quality=85, subsampling=s)
+           for k, s in (("4:4:4", 0), ("4:2:2", 1), ("4:2:0", 2))}
+    gray = io.BytesIO()
+    Image.fromarray(img).convert("L").save(gray, format="jpeg", quality=85)
+    out["gray"] = gray.getvalue()
+    out["progressive"] = jpeg_bytes(img, quality=85, progressive=True)
+    out["progressive 4:4:4"] = jpeg_bytes(img, quality=85, progressive=True, subsampling=0)
+    for name, flags in (("4:4:0", [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                   cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440]),
+                        ("restart markers", [cv2.IMWRITE_JPEG_RST_INTERVAL, 2])):
+        out[name] = cv2.imencode(".jpg", img[..., ::-1], flags)[1].tobytes()
+    out["q100 odd size"] = jpeg_bytes(smooth_image(9, 17, seed=1), quality=100)
+    return out
+
+
+@pytest.mark.parametrize("make", ["4:4:4", "4:2:2", "4:2:0", "gray", "progressive",
+                                  "progressive 4:4:4", "4:4:0", "restart markers",
+                                  "q100 odd size"])
+def test_backends_agree_bit_for_bit(make):
+    data = _files_of_every_kind()[make]
+    ref = read_dct(data, "jpeglib")
+    for backend in ("libjpeg", "jpeg2dct"):
+        got = read_dct(data, backend)
+        for a, b in zip(got, ref):
+            assert a.dtype == np.int16
+            np.testing.assert_array_equal(a, b, err_msg=f"{backend} {make}")
+
+
+@pytest.mark.parametrize("make", ["4:2:0", "4:4:4", "gray", "restart markers", "progressive"])
+@pytest.mark.parametrize("stop_rows", [1, 8, 17, 40, 76])
+def test_reading_the_top_rows_only(make, stop_rows):
+    """``stop_rows``: every block row that covers the first ``stop_rows`` pixel rows is exact;
+    in a single-scan sequential file the rows below it are not decoded (zeros), a progressive
+    file is read whole."""
+    data = _files_of_every_kind()[make]
+    whole = read_dct(data, "libjpeg")
+    before = reader_stats().get("stopped_early", 0)
+    warnings = reader_stats().get("warnings", 0)
+    top = read_dct(data, "libjpeg", stop_rows=stop_rows)
+    for i, (a, b) in enumerate(zip(top, whole)):
+        rows = -(-stop_rows // (8 if i == 0 else 16))  # Y: 8-pixel blocks, 4:2:0 chroma: 16
+        np.testing.assert_array_equal(a[:rows], b[:rows], err_msg=f"component {i}")
+    stopped = reader_stats().get("stopped_early", 0) - before
+    if make == "progressive" or stop_rows > 64:  # the last iMCU row (64..76) is needed
+        assert stopped == 0
+        for a, b in zip(top, whole):
+            np.testing.assert_array_equal(a, b)
     else:
-        data = jpeg_bytes(img, quality=85, progressive=make == "progressive")
-    for a, b in zip(read_dct(data, "jpeg2dct"), read_dct(data, "jpeglib")):
-        np.testing.assert_array_equal(a, b)
+        assert stopped == 1
+        assert not top[0][-1].any() and whole[0][-1].any()
+    assert reader_stats().get("warnings", 0) == warnings  # stopping is not a corrupt file
 
 
 def test_non_420_is_never_reencoded(caplog):
@@ -97,11 +148,12 @@ def test_non_420_is_never_reencoded(caplog):
     files = [jpeg_bytes(smooth_image(), subsampling=s, quality=95) for s in (0, 1)]
     for data, kind in zip(files + [h1v2.tobytes()], ("4:4:4", "4:2:2", "4:4:0")):
         assert inspect_jpeg(data).subsampling == kind
-        before = reader_stats().get("chroma_downsampled", 0)
-        a = read_dct(data, "jpeg2dct")
-        assert reader_stats()["chroma_downsampled"] == before + 1
-        for x, y in zip(a, read_dct(data, "jpeglib")):
-            np.testing.assert_array_equal(x, y)
+        for backend in ("jpeg2dct", "libjpeg"):
+            before = reader_stats().get("chroma_downsampled", 0)
+            a = read_dct(data, backend)
+            assert reader_stats()["chroma_downsampled"] == before + 1
+            for x, y in zip(a, read_dct(data, "jpeglib")):
+                np.testing.assert_array_equal(x, y)
     assert "transcoded_q100" not in reader_stats()
     assert "re-encode" not in caplog.text and "transcoding" not in caplog.text
 

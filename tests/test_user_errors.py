@@ -70,12 +70,27 @@ def test_missing_jpeg2dct_is_one_line_at_the_config_check(tmp_path, tiny_demo, m
 
     real = readers._libraries()
     monkeypatch.setattr(readers, "_libraries", lambda: (None, real[1]))
-    config = write_config(tmp_path / "cfg", tiny_demo)
+    config = write_config(tmp_path / "cfg", tiny_demo, reader_backend="jpeg2dct")
     code, err = train_cli(capsys, config, tmp_path / "out")
     assert code == 2
     assert "reader_backend 'jpeg2dct': the jpeg2dct package is not installed" in err
     assert "reader_backend = 'jpeglib'" in err
     assert load_config(config, overrides={"reader_backend": "jpeglib"}).reader_backend == "jpeglib"
+
+
+def test_our_reader_not_built_is_one_line_at_the_config_check(tmp_path, tiny_demo, monkeypatch,
+                                                              capsys):
+    """Installed without libjpeg's headers, jpeg_deep/_jpegread.c is not built: a config that
+    names the "libjpeg" reader stops at the check, saying what to install."""
+    from jpeg_deep.data import readers
+
+    monkeypatch.setattr(readers, "_jpegread", None)
+    config = write_config(tmp_path / "cfg", tiny_demo, reader_backend="libjpeg")
+    code, err = train_cli(capsys, config, tmp_path / "out")
+    assert code == 2
+    assert "reader_backend 'libjpeg': jpeg_deep's own reader" in err
+    assert "apt-get install libjpeg-dev" in err and "reader_backend = 'jpeglib'" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_defaults_have_one_source(tmp_path, tiny_demo):

@@ -13,17 +13,28 @@ shape ``(blocks_h, blocks_w, 64)``:
   4:2:0 layout the networks expect, whatever the file's own chroma subsampling. Grayscale files
   give zero chroma of that size.
 
-Two backends, chosen by name:
+Three backends, chosen by name; all give the same coefficients for every file (tested bit for
+bit on every subsampling):
 
-``"jpeg2dct"`` (default, fastest; Uber Non-Commercial License)
+``"libjpeg"`` (default where it was built; libjpeg-turbo: IJG and BSD licences)
+    Our own reader, ``jpeg_deep/_jpegread.c``: libjpeg-turbo's entropy decoding
+    (``jpeg_read_coefficients``), then one pass per component that dequantises and writes the
+    layout above. Non-4:2:0 chroma is brought to 4:2:0 in the DCT domain as by ``"jpeglib"``.
+    It parses untrusted files safely: libjpeg's errors become :class:`InvalidJPEGError`, its
+    warnings (corrupt but decodable data) are counted in :func:`reader_stats` and never
+    printed; a frame of more than :data:`MAX_PIXELS` pixels or a file of more than
+    :data:`MAX_SCANS` scans is refused before its coefficients are allocated, so a file costs
+    at most about 12 bytes per pixel of memory (libjpeg's int16 planes and ours, 4:4:4). It
+    releases the GIL while it decodes. Built at install where a C compiler and libjpeg's
+    headers are found (``apt-get install libjpeg-dev``).
+``"jpeg2dct"`` (the papers' reader; Uber Non-Commercial License)
     Reads 4:2:0 and grayscale files as stored. jpeg2dct itself would silently decode any other
     colour subsampling (4:4:4, 4:2:2, 4:4:0) and re-encode it at quality 100; this backend never
     lets it: those files go to the ``"jpeglib"`` reader below (counted in :func:`reader_stats`
-    as ``chroma_downsampled``), so both backends give the same coefficients for every file.
-``"jpeglib"`` (MPL-2.0, about 3x slower)
+    as ``chroma_downsampled``).
+``"jpeglib"`` (MPL-2.0, pure Python package over its own libjpeg builds; the fallback)
     Reads every subsampling as stored and brings non-4:2:0 chroma to the 4:2:0 grid in the DCT
-    domain (an exact 2x box-filter downsampling of the blocks, no re-encoding). On 4:2:0 and
-    grayscale files it is bit-identical to ``"jpeg2dct"``.
+    domain (an exact 2x box-filter downsampling of the blocks, no re-encoding).
 
 Anything that is not a readable JPEG (empty, truncated, another format, CMYK/YCCK, lossless or
 12-bit JPEG) raises :class:`InvalidJPEGError`, which names the file and the reason.
@@ -56,9 +67,22 @@ __all__ = [
     "reader_stats",
     "reset_reader_stats",
     "DEFAULT_BACKEND",
+    "MAX_PIXELS",
+    "MAX_SCANS",
 ]
 
-DEFAULT_BACKEND = "jpeg2dct"
+try:  # our reader over libjpeg-turbo (jpeg_deep/_jpegread.c), built where libjpeg-dev is found
+    from jpeg_deep import _jpegread
+except ImportError:  # pragma: no cover - installed without a compiler or libjpeg's headers
+    _jpegread = None
+
+#: ``"libjpeg"`` where it was built, else the pure ``"jpeglib"`` package.
+DEFAULT_BACKEND = "libjpeg" if _jpegread is not None else "jpeglib"
+
+#: The largest frame (width x height) the ``"libjpeg"`` reader decodes: 8192 x 8192.
+MAX_PIXELS = 1 << 26
+#: The most scans of one file the ``"libjpeg"`` reader decodes (a progressive file has ~10).
+MAX_SCANS = 1000
 
 
 class InvalidJPEGError(ValueError):
@@ -202,7 +226,10 @@ _STATS: collections.Counter = collections.Counter()
 
 def reader_stats() -> dict:
     """Counts of this process: ``read``, ``chroma_downsampled`` (a 4:4:4 / 4:2:2 / 4:4:0 file
-    whose chroma was brought to 4:2:0 in the DCT domain), ``grayscale``, ``progressive``."""
+    whose chroma was brought to 4:2:0 in the DCT domain), ``grayscale``, ``progressive``,
+    ``warnings`` (files libjpeg read with a warning: corrupt but decodable data; ``"libjpeg"``
+    backend only) and ``stopped_early`` (reads that stopped entropy decoding below the rows asked
+    for, see :func:`read_dct`)."""
     return dict(_STATS)
 
 
@@ -252,7 +279,7 @@ def _libraries():
     return loads, jpeglib
 
 
-def _jpeg2dct(data: bytes, name: str, info: JpegInfo):
+def _jpeg2dct(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
     loads = _libraries()[0]
     if loads is None:
         raise ImportError("the 'jpeg2dct' backend needs the jpeg2dct package (see README)")
@@ -268,17 +295,52 @@ def _jpeg2dct(data: bytes, name: str, info: JpegInfo):
     return y, cb, cr
 
 
-def _jpeglib(data: bytes, name: str, info: JpegInfo):
+def _unsupported_sampling(name, info):
+    return InvalidJPEGError(
+        name,
+        f"chroma sampling {info.sampling} is not supported "
+        "(supported: 4:2:0, 4:2:2, 4:4:0, 4:4:4, grayscale)",
+    )
+
+
+def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
+    if _jpegread is None:
+        raise ImportError("the 'libjpeg' backend was not built (see backend_problem)")
+    if info.subsampling == "other":
+        raise _unsupported_sampling(name, info)
+    if stop_rows > 0:  # whole 4:2:0 chroma blocks (16 pixel rows), whatever the file's sampling
+        stop_rows = -(-stop_rows // 16) * 16
+    try:
+        _, _, ncomp, _, stopped, warnings, warning, comps = _jpegread.read(
+            data, MAX_PIXELS, stop_rows, MAX_SCANS)
+    except InvalidJPEGError as err:
+        raise InvalidJPEGError(name, f"libjpeg cannot read it: {err.reason}") from None
+    if warnings:
+        _STATS["warnings"] += 1
+        logger.debug("%s: libjpeg: %s (%d warnings)", name, warning, warnings)
+    if stopped:
+        _STATS["stopped_early"] += 1
+    y, *chroma = [np.frombuffer(buf, np.int16).reshape(rows, cols, 64)
+                  for buf, rows, cols, _, _ in comps]
+    if ncomp == 1:
+        cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
+        return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16)
+    cb, cr = chroma
+    if info.subsampling != "4:2:0":
+        _STATS["chroma_downsampled"] += 1
+        hy, vy = info.sampling[0]
+        cb = _chroma_to_420(cb, vertical=vy == 1, horizontal=hy == 1)
+        cr = _chroma_to_420(cr, vertical=vy == 1, horizontal=hy == 1)
+    return y, cb, cr
+
+
+def _jpeglib(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
     jpeglib = _libraries()[1]
     if jpeglib is None:
         raise ImportError("the 'jpeglib' backend needs the jpeglib package: pip install jpeglib")
 
     if info.subsampling == "other":
-        raise InvalidJPEGError(
-            name,
-            f"chroma sampling {info.sampling} is not supported by the jpeglib backend "
-            "(supported: 4:2:0, 4:2:2, 4:4:0, 4:4:4, grayscale)",
-        )
+        raise _unsupported_sampling(name, info)
     path = None if name == "<bytes>" else name
     tmp = None
     try:
@@ -331,8 +393,20 @@ def _halving_operator() -> np.ndarray:
     return c8 @ down @ inverse_pair
 
 
-def _chroma_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool) -> np.ndarray:
-    """Halve the block grid of a chroma component along the requested axes, in the DCT domain."""
+def _chroma_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool,
+                   strip: int = 32) -> np.ndarray:
+    """Halve the block grid of a chroma component along the requested axes, in the DCT domain,
+    ``strip`` block rows at a time (an even number: whole pairs; each output block depends on
+    its own strip only, so the results do not depend on it), which bounds the float64
+    temporaries to a strip's."""
+    if coef.shape[0] <= strip:
+        return _chroma_strip_to_420(coef, vertical=vertical, horizontal=horizontal)
+    return np.concatenate([_chroma_strip_to_420(coef[r: r + strip], vertical=vertical,
+                                                horizontal=horizontal)
+                           for r in range(0, coef.shape[0], strip)])
+
+
+def _chroma_strip_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool) -> np.ndarray:
     k = _halving_operator()
     m = coef.reshape(*coef.shape[:2], 8, 8).astype(np.float64)  # (bh, bw, v, u)
     if vertical:
@@ -350,7 +424,7 @@ def _chroma_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool) -> np.
     return np.clip(np.rint(m), -32768, 32767).astype(np.int16).reshape(*m.shape[:2], 64)
 
 
-_BACKENDS: dict[str, Callable] = {"jpeg2dct": _jpeg2dct, "jpeglib": _jpeglib}
+_BACKENDS: dict[str, Callable] = {"libjpeg": _libjpeg, "jpeg2dct": _jpeg2dct, "jpeglib": _jpeglib}
 
 
 def backends() -> list[str]:
@@ -365,12 +439,17 @@ def backend_problem(backend: str) -> str | None:
         return ("the jpeg2dct package is not installed (it has no wheel: `make install` builds "
                 "it, see the README), or use reader_backend = 'jpeglib' "
                 "(--set \"reader_backend='jpeglib'\")")
+    if backend == "libjpeg" and _jpegread is None:
+        return ("jpeg_deep's own reader (jpeg_deep/_jpegread.c) was not built: install "
+                "libjpeg's headers (apt-get install libjpeg-dev) and run `make install` again, "
+                "or use reader_backend = 'jpeglib'")
     if backend == "jpeglib" and jpeglib is None:
         return "the jpeglib package is not installed: pip install jpeglib"
     return None
 
 
-def read_dct(source: Source, backend: str = DEFAULT_BACKEND, *, info: JpegInfo | None = None):
+def read_dct(source: Source, backend: str = DEFAULT_BACKEND, *, info: JpegInfo | None = None,
+             stop_rows: int = 0):
     """Read the de-quantized DCT coefficients ``(y, cb, cr)`` of a JPEG path or byte string.
 
     See the module docstring for the layout. Raises :class:`InvalidJPEGError` (naming the file
@@ -379,6 +458,12 @@ def read_dct(source: Source, backend: str = DEFAULT_BACKEND, *, info: JpegInfo |
 
     ``info``: what :func:`inspect_jpeg` returned for these same bytes, when the caller has
     already called it (it then made the checks): the headers are not parsed a second time.
+
+    ``stop_rows > 0``: only the image's first ``stop_rows`` pixel rows are needed (a crop's
+    last row). The ``"libjpeg"`` backend then stops entropy decoding once the block rows that
+    cover them are decoded and leaves the rows below zero, in a single-scan sequential file
+    (baseline JPEG, restart markers or not); progressive files and files with a scan per
+    component are decoded whole. The other backends ignore it.
     """
     try:
         fn = _BACKENDS[backend]
@@ -387,7 +472,7 @@ def read_dct(source: Source, backend: str = DEFAULT_BACKEND, *, info: JpegInfo |
     data, name = read_bytes(source)
     if info is None:
         info = inspect_jpeg(data, name)
-    y, cb, cr = fn(data, name, info)
+    y, cb, cr = fn(data, name, info, stop_rows)
     _STATS["read"] += 1
     if info.components == 1:
         _STATS["grayscale"] += 1

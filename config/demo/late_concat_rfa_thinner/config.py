@@ -21,7 +21,6 @@ val_dir = env_path("DATASET_PATH_VAL", "validation", default=f"{DEMO_ROOT}/image
 test_dir = env_path("DATASET_PATH_TEST", "validation", default=f"{DEMO_ROOT}/imagenet/test")
 
 transforms = dict(resize=112, crop=96, quality=95)
-reader_backend = "jpeg2dct"
 
 batch_size = 16
 epochs = 20

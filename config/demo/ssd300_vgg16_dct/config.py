@@ -22,7 +22,6 @@ data = dict(format="voc", protocol="07", held_out=True, class_names=CLASSES,
             root=env_path("DATASET_PATH", default=f"{DEMO_ROOT}/detection/VOCdevkit"))
 transforms = dict(quality=75, max_expand=1.5)   # a milder zoom-out than SSD's 4x: a short run
 detection = dict(map_every=5, map_images=60)
-reader_backend = "jpeg2dct"
 
 batch_size = 16
 epochs = 55

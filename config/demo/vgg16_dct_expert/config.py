@@ -25,7 +25,6 @@ val_dir = env_path("DATASET_PATH_VAL", "validation", default=f"{DEMO_ROOT}/image
 test_dir = env_path("DATASET_PATH_TEST", "validation", default=f"{DEMO_ROOT}/imagenet/test")
 
 transforms = dict(resize=112, crop=96, quality=95)
-reader_backend = "jpeg2dct"
 
 weights = (os.environ.get("BASELINE_WEIGHTS") or latest_weights("demo_vgg16_dct")
            or "experiments/demo_vgg16_dct_*/checkpoints/best.keras (train config/demo/vgg16_dct "

@@ -22,7 +22,6 @@ val_dir = env_path("DATASET_PATH_VAL", "validation")
 test_dir = env_path("DATASET_PATH_TEST", "validation")
 
 transforms = dict(resize=256, crop=224, quality=95)
-reader_backend = "jpeg2dct"
 
 batch_size = 32  # per replica
 epochs = 90

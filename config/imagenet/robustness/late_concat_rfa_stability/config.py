@@ -24,7 +24,6 @@ val_dir = env_path("DATASET_PATH_VAL", "validation")
 test_dir = env_path("DATASET_PATH_TEST", "validation")
 
 transforms = dict(resize=256, crop=224, quality=95)
-reader_backend = "jpeg2dct"
 
 weights = env_path("BASELINE_WEIGHTS")
 robustness = dict(method="stability", quality=10, alpha=1.0)
