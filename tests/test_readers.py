@@ -169,6 +169,26 @@ def test_dct_domain_downsampling_equals_pixel_box_filter():
     assert np.abs(out.reshape(2, 3, 8, 8) - ref).max() < 2.0
 
 
+@pytest.mark.parametrize("vertical,horizontal", [(True, True), (False, True), (True, False)])
+def test_compiled_chroma_halving_equals_numpys(vertical, horizontal):
+    """The compiled halving sums the same float64 products as numpy in another order: equal
+    but for a coefficient exactly half-way between two integers (at most 1)."""
+    from jpeg_deep.data import readers
+
+    if readers._jpegread is None:
+        pytest.skip("jpeg_deep/_jpegread.c was not built")
+    for size in ((96, 128), (77, 93), (9, 17)):
+        data = jpeg_bytes(smooth_image(*size, seed=5), quality=90, subsampling=0)
+        cb = readers._jpegread.read(data, 1 << 26, 0, 100)[-1][1]
+        cb = np.frombuffer(cb[0], np.int16).reshape(cb[1], cb[2], 64)
+        a = readers._chroma_to_420(cb, vertical=vertical, horizontal=horizontal)
+        b = readers._chroma_to_420_numpy(cb, vertical=vertical, horizontal=horizontal)
+        assert a.shape == b.shape
+        diff = np.abs(a.astype(np.int32) - b)
+        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+        assert a.any()
+
+
 def _bad_files():
     good = jpeg_bytes(smooth_image(), quality=90)
     png = io.BytesIO()
