@@ -224,10 +224,12 @@ class PairLoader:
     def encoder(self):
         return self.loader.encoder
 
-    def sample(self, path, target=None, rng_seed=None):
-        clean, y = self.loader.sample(path, target, rng_seed)
+    def sample(self, path, target=None, rng_seed=None, out=None):
+        half = None if out is None else len(out) // 2
+        clean, y = self.loader.sample(path, target, rng_seed,
+                                      out=None if out is None else out[:half])
         distorted, _ = dataclasses.replace(self.loader, distortion=self.distortion).sample(
-            path, target, rng_seed)
+            path, target, rng_seed, out=None if out is None else out[half:])
         return tuple(clean) + tuple(distorted), y
 
     def __call__(self, path, rng_seed=None):

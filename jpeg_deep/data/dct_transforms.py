@@ -60,6 +60,7 @@ from functools import lru_cache
 import numpy as np
 
 from jpeg_deep import dct
+from jpeg_deep.data import readers
 from jpeg_deep.data.augmentation import SPLITS, TransformConfig
 
 try:  # the compiled kernel (jpeg_deep/_banded.c), built at install where a C compiler is found
@@ -595,19 +596,38 @@ class _KernelPlan:
                    np.ascontiguousarray(sub, np.int64))
 
 
-def _apply_kernel(comps, rows: _KernelPlan, cols: _KernelPlan) -> np.ndarray:
-    out = np.empty((len(comps), len(rows.start), len(cols.start), 64), np.float32)
-    for o, c in zip(out, comps):
+def _apply_kernel(comps, rows: _KernelPlan, cols: _KernelPlan, out=None):
+    shape = (len(rows.start), len(cols.start), 64)
+    whole = np.empty((len(comps),) + shape, np.float32) if out is None else None
+    results = []
+    for i, c in enumerate(comps):
+        o = None if out is None else out[i]
+        direct = (o is not None and o.shape == shape and o.dtype == np.float32
+                  and o.flags.c_contiguous)
+        target = whole[i] if o is None else o if direct else np.empty(shape, np.float32)
         c = np.asarray(c)
         if c.dtype != np.int16:
             c = c.astype(np.float32, copy=False)
         c = np.ascontiguousarray(c)
         _banded.apply(c, c.dtype == np.float32, c.shape[0], c.shape[1], rows.start, rows.band,
-                      rows.k, rows.sub, cols.start, cols.band, cols.k, cols.sub, o)
-    return out
+                      rows.k, rows.sub, cols.start, cols.band, cols.k, cols.sub, target)
+        if o is not None and not direct:
+            o[...] = target
+        results.append(target if o is None else o)
+    return whole if out is None else results
 
 
-def apply_plans(comps, rows, cols) -> np.ndarray:
+def _rows_read(plan) -> int:
+    """One past the last input block row an axis plan of the first (vertical) pass reads."""
+    if isinstance(plan, _KernelPlan):
+        return int(plan.start.max()) + plan.k
+    if isinstance(plan, _Positional):
+        return plan.hi
+    start, band = plan
+    return int(np.max(start)) + band.shape[2] // 8
+
+
+def apply_plans(comps, rows, cols, out=None):
     """Resample same-shaped components ``(bh, bw, 64)`` with the axis plans ``rows`` and
     ``cols`` (``(start, band)``, :class:`_KernelPlan`, or :class:`_Positional` /
     :class:`_Grouped`) -> float32 ``(L, out_bh, out_bw, 64)``.
@@ -618,9 +638,18 @@ def apply_plans(comps, rows, cols) -> np.ndarray:
     ``(8, 8k) @ (8k, W)`` per output block row on its gathered input rows (or per position on
     a sliding-window view, then the wanted rows picked); horizontal pass:
     ``(R, 8kw) @ (8kw, 8m)`` per window of :class:`_Grouped` on a strided view of the last
-    axis; the wanted columns are picked while untiling (one copy)."""
+    axis; the wanted columns are picked while untiling (one copy).
+
+    ``out``: one float32 array per component to write the results into (the kernel writes
+    C-contiguous ones directly, e.g. a slot of a batch array; others get a copy); the return
+    value is then a list of them."""
     if isinstance(rows, _KernelPlan):
-        return _apply_kernel(comps, rows, cols)
+        return _apply_kernel(comps, rows, cols, out)
+    if out is not None:
+        results = apply_plans(comps, rows, cols)
+        for o, r in zip(out, results):
+            o[...] = r
+        return list(out)
     pr = rows if isinstance(rows, _Positional) else _positional(rows)
     pc = cols if isinstance(cols, _Grouped) else _grouped(cols)
     if pr.rows is not None:                                 # gathered windows
@@ -687,21 +716,65 @@ class DCTTransform:
                           p["offset"][1], crop, p["flip"], chroma, cols=True)
         return rows, cols
 
-    def __call__(self, y, cb, cr, rng=None, size=None):
+    def prepare(self, h: int, w: int, rng) -> "Prepared":
+        """Draw the geometry of one ``h x w`` image and get its operators (cached): what
+        :meth:`apply` needs, and the pixel rows the operators read
+        (:attr:`Prepared.rows_needed`: a reader may stop entropy decoding below them)."""
+        p = self.params(h, w, rng)
+        luma, chroma = self.plans(h, w, p, False), self.plans(h, w, p, True)
+        rows = max(8 * _rows_read(luma[0]), 16 * _rows_read(chroma[0]))
+        return Prepared(p, luma, chroma, rows)
+
+    def apply(self, prepared: "Prepared", y, cb, cr, rng=None, out=None):
+        """The transform of :meth:`prepare` on the coefficients; ``rng`` draws the JPEG-quality
+        augmentation after the geometry (as :meth:`__call__` does). ``out``: ``(y, cb, cr)``
+        float32 arrays to write into (slots of a batch), or None."""
+        y_out = apply_plans([y], *prepared.luma, None if out is None else out[:1])[0]
+        cb_out, cr_out = apply_plans([cb, cr], *prepared.chroma,
+                                     None if out is None else out[1:])
+        q = self.config.quality_range
+        if self.split == "train" and q is not None and rng.random() < self.config.quality_p:
+            quality = int(rng.integers(q[0], q[1] + 1))
+            new = (dct.requantize(y_out, quality, "luma"), dct.requantize(cb_out, quality, "chroma"),
+                   dct.requantize(cr_out, quality, "chroma"))
+            if out is None:
+                return new
+            for o, n in zip(out, new):
+                o[...] = n
+            return tuple(out)
+        return y_out, cb_out, cr_out
+
+    def __call__(self, y, cb, cr, rng=None, size=None, out=None):
         if not isinstance(rng, np.random.Generator):
             rng = np.random.default_rng(rng)
         h, w = (8 * y.shape[0], 8 * y.shape[1]) if size is None else (int(size[0]),
                                                                       int(size[1]))
-        p = self.params(h, w, rng)
-        y_out = apply_plans([y], *self.plans(h, w, p, False))[0]
-        cb_out, cr_out = apply_plans([cb, cr], *self.plans(h, w, p, True))
-        q = self.config.quality_range
-        if self.split == "train" and q is not None and rng.random() < self.config.quality_p:
-            quality = int(rng.integers(q[0], q[1] + 1))
-            y_out = dct.requantize(y_out, quality, "luma")
-            cb_out = dct.requantize(cb_out, quality, "chroma")
-            cr_out = dct.requantize(cr_out, quality, "chroma")
-        return y_out, cb_out, cr_out
+        return self.apply(self.prepare(h, w, rng), y, cb, cr, rng, out)
+
+    def read(self, data: bytes, rng=None, *, info=None, backend=None, out=None, name=None):
+        """Read a JPEG's coefficients and transform them: the reader stops entropy decoding
+        below the last pixel row the operators read (``read_dct(..., stop_rows=...)``: our
+        reader, single-scan files). ``info``: :func:`inspect_jpeg` of ``data`` if already
+        made; ``out`` as in :meth:`apply`."""
+        if not isinstance(rng, np.random.Generator):
+            rng = np.random.default_rng(rng)
+        if info is None:
+            info = readers.inspect_jpeg(data, name or "<bytes>")
+        prepared = self.prepare(info.height, info.width, rng)
+        y, cb, cr = readers.read_dct(data, backend or readers.DEFAULT_BACKEND, info=info,
+                                     stop_rows=prepared.rows_needed)
+        return self.apply(prepared, y, cb, cr, rng, out)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One sample's geometry (:meth:`DCTTransform.params`), its axis plans (rows, cols) for
+    luma and chroma, and the number of pixel rows of the input they read."""
+
+    params: dict
+    luma: tuple
+    chroma: tuple
+    rows_needed: int
 
 
 def make_dct_transform(split: str, config=None) -> DCTTransform:

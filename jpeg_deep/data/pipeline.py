@@ -90,6 +90,20 @@ class ClassificationDCTTransform:
     def __call__(self, coefficients, target, seed=None, size=None):
         return self.transform(*coefficients, rng=seed, size=size), target
 
+    def prepare(self, seed, size):
+        """Geometry and operators of one sample before its file is read (so the reader can
+        stop below the rows they need): pass the result to :meth:`apply`."""
+        rng = np.random.default_rng(seed)
+        return self.transform.prepare(int(size[0]), int(size[1]), rng), rng
+
+    def apply(self, prepared, coefficients, target, out=None):
+        (plan, rng) = prepared
+        return self.transform.apply(plan, *coefficients, rng=rng, out=out), target
+
+    @staticmethod
+    def rows_needed(prepared) -> int:
+        return prepared[0].rows_needed
+
 
 @dataclass(frozen=True)
 class SampleLoader:
@@ -120,8 +134,20 @@ class SampleLoader:
         """The network inputs of ``path`` (its target, if any, is left aside)."""
         return self.sample(path, None, rng_seed)[0]
 
-    def sample(self, path, target=None, rng_seed=None):
-        """``(inputs, y)`` of ``path`` and its ``target``; ``y`` is None without an encoder."""
+    def sample(self, path, target=None, rng_seed=None, out=None):
+        """``(inputs, y)`` of ``path`` and its ``target``; ``y`` is None without an encoder.
+
+        ``out``: float32 arrays shaped like ``inputs`` (one sample's slots of a batch) that a
+        DCT-domain transform writes into directly; ``inputs`` then are these arrays. Other
+        paths copy their result into them."""
+        x, y = self._sample(path, target, rng_seed, out)
+        if out is not None and not all(a is b for a, b in zip(x, out)):
+            for o, a in zip(out, x):
+                o[...] = a
+            x = tuple(out)
+        return x, y
+
+    def _sample(self, path, target, rng_seed, out):
         distortion = None if self.distortion is None else self.distortion.draw(rng_seed)
         with open(path, "rb") as f:
             data = f.read()
@@ -140,8 +166,18 @@ class SampleLoader:
                 _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
             transform = _TRANSFORMS[key]
         if transform is not None and transform.domain == "dct":
-            (y, cb, cr), target = transform(self._read(data, path, requantise, info=headers),
-                                            target, rng_seed, (info.height, info.width))
+            size = (info.height, info.width)
+            if not hasattr(transform, "prepare"):
+                (y, cb, cr), target = transform(self._read(data, path, requantise, info=headers),
+                                                target, rng_seed, size)
+                return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
+            prepared = transform.prepare(rng_seed, size)
+            coefficients = self._read(data, path, requantise, info=headers,
+                                      stop_rows=transform.rows_needed(prepared))
+            slots = _component_slots(out, self.input_kind)
+            (y, cb, cr), target = transform.apply(prepared, coefficients, target, out=slots)
+            if slots is not None:
+                return tuple(out), self._encode(target)
             return dct_layout(y, cb, cr, self.input_kind), self._encode(target)
         if transform is not None:
             rgb, target = transform(self._decode(data, path, info, requantise), target,
@@ -155,9 +191,9 @@ class SampleLoader:
         return (dct_layout(*self._read(data, path, requantise, info=headers), self.input_kind),
                 self._encode(target))
 
-    def _read(self, data, path, requantise=None, info=None):
+    def _read(self, data, path, requantise=None, info=None, stop_rows=0):
         try:
-            coefficients = read_dct(data, self.backend, info=info)
+            coefficients = read_dct(data, self.backend, info=info, stop_rows=stop_rows)
         except InvalidJPEGError as err:
             raise InvalidJPEGError(path, err.reason) from None
         return coefficients if requantise is None else requantise(coefficients)
@@ -172,6 +208,23 @@ class SampleLoader:
 
     def _encode(self, target):
         return None if self.encoder is None else self.encoder(target)
+
+
+def _component_slots(out, kind):
+    """``(y, cb, cr)`` views of a sample's input arrays ``out`` for the layout ``kind``, where
+    the transform's output fits them as they are (no Y padding), else None."""
+    if out is None:
+        return None
+    if kind == "y_cbcr":
+        y, cbcr = out
+        slots = (y, cbcr[..., :64], cbcr[..., 64:])
+    elif kind == "y_cb_cr":
+        slots = tuple(out)
+    else:
+        return None
+    if slots[0].shape[:2] != (2 * slots[1].shape[0], 2 * slots[1].shape[1]):
+        return None
+    return slots
 
 
 class EventLog:
@@ -309,7 +362,8 @@ class Batches(keras.utils.PyDataset):
         positions = self.positions(index)
         n = len(self.dataset)
         step_end = (index // len(self.replica_ids) + 1) * self.global_batch_size
-        inputs, targets = [], []
+        inputs, targets = None, []  # the batch's input arrays, made from its first sample
+        filled = 0
         pending = list(positions)
         replacement, failures = step_end, 0  # a skipped file is replaced by a later one
         while pending:
@@ -318,7 +372,8 @@ class Batches(keras.utils.PyDataset):
             path = self.dataset.path(i)
             seed = int(np.random.default_rng([self.seed, self.epoch, position]).integers(2**31))
             try:
-                x, y = self.loader.sample(path, self.dataset.target(i), seed)
+                slots = None if inputs is None else tuple(a[filled] for a in inputs)
+                x, y = self.loader.sample(path, self.dataset.target(i), seed, out=slots)
             except InvalidJPEGError as err:
                 logger.warning("skipping %s: %s", err.source, err.reason)
                 self.events.corrupt(path, err.reason)
@@ -329,9 +384,13 @@ class Batches(keras.utils.PyDataset):
                 pending.append(replacement)
                 replacement += 1
                 continue
-            inputs.append(x)
+            if inputs is None:  # written in place from the second sample on
+                inputs = tuple(np.empty((len(positions),) + a.shape, np.float32) for a in x)
+                for a, part in zip(inputs, x):
+                    a[0] = part
+            filled += 1
             targets.append(y)
-        x = tuple(np.stack(parts) for parts in zip(*inputs))
+        x = inputs
         return (x[0] if len(x) == 1 else x), np.stack(targets).astype(np.float32)
 
     def skipped(self) -> dict:
