@@ -476,3 +476,31 @@ def test_both_paths_draw_the_same_crop_and_flip(tmp_path):
             flips[True] += 1  # flipped with a crop in the lower half
         flips[False] += not p["flip"]
     assert flips[True] > 20 and flips[False] > 60
+
+
+def _dense(start, band, nb):
+    k = band.shape[2] // 8
+    d = np.zeros((len(start) * 8, 8 * (nb + k)))
+    for i, (s, b) in enumerate(zip(start, band)):
+        d[8 * i: 8 * i + 8, 8 * s: 8 * s + 8 * k] += b
+    return d[:, : 8 * nb]
+
+
+def test_window_plan_equals_the_generic_chain():
+    """Random-resized crop's operators, composed directly from the resize's cached taps, equal
+    the generic AxisOp chain's (window, resize, flip, chroma up / halve) for random windows."""
+    from jpeg_deep.data import dct_transforms as m
+
+    rng = np.random.default_rng(0)
+    for _ in range(120):
+        n_in = int(rng.integers(40, 700))
+        size = int(rng.integers(8, n_in + 1))
+        top = int(rng.integers(0, n_in - size + 1))
+        flip, chroma = bool(rng.integers(2)), bool(rng.integers(2))
+        start, band = m._window_band(n_in, top, size, 224, flip, chroma)
+        op = (m._chroma_op(n_in) if chroma else m._luma_op(n_in)).window(top, size).resize(224)
+        op = op.flip() if flip else op
+        op = op.halve() if chroma else op
+        nb = -(-(-(-n_in // 2) if chroma else n_in) // 8)
+        ref = m._band(op, nb)
+        np.testing.assert_allclose(_dense(start, band, nb), _dense(*ref, nb), atol=1e-6)

@@ -364,6 +364,28 @@ def _chain_plan(op: dct.AxisOp, nb_in: int, cols, kernel):
     return _prepared(_band(op, nb_in), cols, kernel)
 
 
+def _window_plan(n_in, top, size, n_out, flip, chroma, cols, kernel):
+    return _prepared(_window_band(n_in, top, size, n_out, flip, chroma), cols, kernel)
+
+
+def _window_band(n_in, top, size, n_out, flip, chroma):
+    """A window of the image (``top``, ``size`` pixels) resized to ``n_out`` (random-resized
+    crop: a new window per sample, so nothing to cache but the resize's taps): the taps of
+    :func:`_axis_taps` for that chain, composed directly (the same float64 products: its other
+    steps multiply by 1), then the flip on whole output blocks as for a crop."""
+    rc, rw = _linear_taps(size, n_out)
+    x = rc + top                                   # full-resolution input pixels
+    if chroma:  # through the 2x-upsampled chroma plane, then the 2:1 box filter
+        uc, uw = _linear_taps(-(-n_in // 2), 2 * -(-n_in // 2))
+        c4, w4 = uc[x].reshape(n_out, 4), (rw[:, :, None] * uw[x]).reshape(n_out, 4)
+        taps = c4.reshape(n_out // 2, 8), (0.5 * w4).reshape(n_out // 2, 8)
+        nb_in = -(-(-(-n_in // 2)) // 8)
+    else:
+        taps, nb_in = (x, rw), -(-n_in // 8)
+    plan = _band_from_taps(*taps, nb_in)
+    return _flipped(*plan) if flip else plan
+
+
 def _prepared(plan, cols: bool, kernel: bool):
     """A ``(start, band)`` axis plan in the form :func:`apply_plans` applies: the compiled
     kernel's (:class:`_KernelPlan`), or numpy's (:class:`_Grouped` for the second pass,
@@ -380,6 +402,9 @@ def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma, cols=False):
     kernel = _KERNEL != "numpy"
     if window is None and crop is not None and crop % (16 if chroma else 8) == 0:
         return _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols, kernel)
+    if (window is not None and crop == n_res and offset == 0 and n_res % (16 if chroma else 8) == 0
+            and 0 <= window[0] and window[0] + window[1] <= n_in):
+        return _window_plan(n_in, window[0], window[1], n_res, flip, chroma, cols, kernel)
     op = _chroma_op(n_in) if chroma else _luma_op(n_in)
     if window is not None:
         op = op.window(*window)
