@@ -12,22 +12,34 @@
  * are each output block's nonzero sub-bands [first, last + 1) (derived once per cached plan).
  * out is (nr, nc, 64) float32, all C-contiguous.
  *
- * For each output block row I, the vertical pass makes the 8 x 8 blocks T[j] (rows U, columns
- * v) of every input block column j the horizontal operator reads, then the horizontal pass
- * makes each output block from its kc blocks of T. Both are sums of (scalar x 8-wide row)
- * products into 8 x 8 accumulators that the compiler keeps in vector registers; the vertical
- * pass does two block columns at a time (AVX-512 build), sharing the scalars. Skipped, as they
- * add zeros: the rows of a block past its last nonzero row (most high vertical frequencies of
- * a JPEG block are zero) and all-zero sub-bands (an output block that reads fewer than k input
- * blocks). The sums run in the order of the numpy path's products (its results were identical
- * on the benchmark photos; the tests allow float32 rounding).
+ * Per output block row I, the vertical pass makes the 8 x 8 blocks T[j] (rows U, columns v) of
+ * every input block column j the horizontal operator reads; the horizontal pass then makes the
+ * row's output blocks from their kc blocks of T. Both are sums of (scalar x 8-wide row)
+ * products into 8 x 8 accumulators held in vector registers. The AVX-512 build keeps 16 such
+ * rows in flight, so that each multiply-add does not wait for the previous one on the same
+ * accumulator: the vertical pass does two block columns of T at a time (sharing the scalars of
+ * R), and output block rows go two at a time, the horizontal pass making both rows' block J
+ * together (sharing each loaded row of C).
  *
- * One source, two builds chosen at run time on x86-64: AVX2 + FMA (one block column at a time:
- * 16 vector registers), and AVX-512 (32: the two-column pass does not spill). Elsewhere, and where the processor has
- * neither, variant() is "none" and the caller uses numpy (a build for 128-bit registers spills
- * the accumulators and is slower than numpy). JPEG_DEEP_KERNEL=avx2 caps the choice,
- * JPEG_DEEP_KERNEL=numpy turns the kernel off. Plain C and the CPython API only: buffers by
- * the buffer protocol. */
+ * Terms that only add zeros are skipped: all-zero sub-bands (an output block that reads fewer
+ * than k input blocks); in the vertical pass, the rows of a block past its last nonzero row
+ * (most high vertical frequencies of a JPEG block are zero); in the horizontal pass, the
+ * columns of T past the last nonzero column of the input blocks it comes from. A first pass
+ * over the input blocks the plans read finds both counts for each block (a few vector
+ * instructions per block: zero tests, one mask bit per coefficient). The scalars of R are read
+ * from a copy of R[I] transposed once per output row (the 8 of a term are then consecutive);
+ * the horizontal pass lists the terms of all of a row's output blocks before it sums them, so
+ * that the summing loops run back to back. The sums run in the order of the numpy path's
+ * products (its results were identical on the benchmark photos; the tests allow float32
+ * rounding).
+ *
+ * One source, two builds chosen at run time on x86-64: AVX2 + FMA (16 vector registers: one
+ * block column of T, one output row at a time), and AVX-512 with BW (32 registers). Elsewhere,
+ * and where the processor has neither, variant() is "none" and the caller uses numpy (a build
+ * for 128-bit registers spills the accumulators and is slower than numpy).
+ * JPEG_DEEP_KERNEL=avx2 caps the choice, JPEG_DEEP_KERNEL=numpy turns the kernel off. Plain C
+ * (GCC / Clang vector extensions, x86 intrinsics) and the CPython API only: buffers by the
+ * buffer protocol. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -44,26 +56,29 @@ typedef struct {
     const float *ct;
     Py_ssize_t nc, kc;
     float *out;
-    float *t;                /* scratch: ncol blocks of T, from input block column c_lo on */
-    Py_ssize_t c_lo, ncol;
+    Py_ssize_t c_lo, ncol;   /* the input block columns the plans read */
+    Py_ssize_t r_lo, nrow;   /* ... and rows */
     const int64_t *rsub;     /* (nr, 2): output block row I's nonzero sub-bands a in [.., ..) */
     const int64_t *csub;     /* (nc, 2): the same for output block column J */
-    uint8_t *used;           /* rows read from each input block (0: none, or outside) */
-    Py_ssize_t r_lo, nrow;   /* ... of input block rows r_lo .. r_lo + nrow - 1 */
+    /* scratch */
+    uint8_t *used;           /* (nrow, ncol): rows read | columns read << 4 (0: outside) */
+    float *t;                /* (2, ncol, 64): T of two output block rows */
+    uint8_t *tcols;          /* (2, ncol): the columns of each block of T that may be nonzero */
+    float *rt;               /* (8 kr, 2, 8): R[I] transposed, twice (see vertical) */
+    int32_t *tof, *cof;      /* (8 kc nc + 8): a row's horizontal terms: T and C offsets */
+    int32_t *first;          /* (nc + 1): output block column J's terms first[J] .. */
 } job_t;
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define X86_BUILDS 1
+#include <immintrin.h>
 
 /* 8 floats: one row of a block, one AVX register */
 typedef float v8f __attribute__((vector_size(32)));
-typedef int16_t v8s __attribute__((vector_size(16)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE v8f load_int16(const int16_t *p)
-{
-    v8s x;
-    memcpy(&x, p, sizeof x);
-    return __builtin_convertvector(x, v8f);
-}
+/* Inlined into the builds below, which add to these instruction sets */
+#define INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
 INLINE v8f load_float(const float *p)
 {
@@ -72,120 +87,230 @@ INLINE v8f load_float(const float *p)
     return x;
 }
 
-/* Horizontal pass of output block row I, from the T blocks in job->t. */
-INLINE void horizontal(const job_t *job, Py_ssize_t I)
+/* Row of 8 coefficients at element i of the input, as floats */
+INLINE v8f load_row(const void *in, Py_ssize_t i, int in_float)
 {
-    for (Py_ssize_t J = 0; J < job->nc; J++) {
-        v8f acc[8] = {0};
-        const float *tj = job->t + 64 * (job->cs[J] - job->c_lo);
-        const float *ct = job->ct + 64 * job->kc * J;
-        for (Py_ssize_t b = job->csub[2 * J]; b < job->csub[2 * J + 1]; b++)
-            for (int v = 0; v < 8; v++) {
-                const v8f w = load_float(ct + 8 * (8 * b + v));
-                const float *tv = tj + 64 * b + v;
-                for (int U = 0; U < 8; U++) acc[U] += tv[8 * U] * w;
-            }
-        memcpy(job->out + 64 * (I * job->nc + J), acc, sizeof acc);
+    if (in_float) return load_float((const float *)in + i);
+    const __m128i x = _mm_loadu_si128((const __m128i *)((const int16_t *)in + i));
+    return (v8f)_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(x));
+}
+
+/* The 8 rows of an 8 x 8 accumulator to p, one store per register (a copy of the whole array,
+ * which GCC merges into 64-byte moves, goes through the stack) */
+INLINE void store_block(float *p, const v8f *acc)
+{
+    for (int U = 0; U < 8; U++) memcpy(p + 8 * U, &acc[U], sizeof acc[U]);
+}
+
+/* Rows and columns of a block read (one past the last nonzero one, 0 for none), as
+ * rows | columns << 4, from m: bit 8 u + v set where coefficient (u, v) is nonzero */
+INLINE unsigned used_of_mask(uint64_t m)
+{
+    unsigned c = (unsigned)(m | m >> 32); /* bit v: column v has a nonzero coefficient */
+    c |= c >> 16;
+    c = (c | c >> 8) & 0xff;
+    return (m ? (71 - __builtin_clzll(m)) / 8 : 0) | (31 - __builtin_clz(c << 1 | 1)) << 4;
+}
+
+INLINE unsigned used_int16(const int16_t *blk)
+{
+    /* int16 -> int8 with saturation keeps zero / nonzero; the pack interleaves the 128-bit
+     * lanes (rows 0, 2, 1, 3), the permute puts the rows back in order */
+    const __m256i *p = (const __m256i *)blk;
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i lo = _mm256_permute4x64_epi64(
+        _mm256_packs_epi16(_mm256_loadu_si256(p), _mm256_loadu_si256(p + 1)), 0xd8);
+    const __m256i hi = _mm256_permute4x64_epi64(
+        _mm256_packs_epi16(_mm256_loadu_si256(p + 2), _mm256_loadu_si256(p + 3)), 0xd8);
+    return used_of_mask((uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, zero))
+                        | (uint64_t)(uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, zero))
+                              << 32);
+}
+
+INLINE unsigned used_float(const float *blk)
+{
+    uint64_t m = 0;
+    for (int u = 0; u < 8; u++) { /* the bits of -0.0 count as nonzero: it is read */
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(blk + 8 * u));
+        const __m256 z = _mm256_castsi256_ps(_mm256_cmpeq_epi32(x, _mm256_setzero_si256()));
+        m |= (uint64_t)(~_mm256_movemask_ps(z) & 0xff) << 8 * u;
     }
+    return used_of_mask(m);
 }
 
-/* Rows of 8 coefficients read from each block: one past its last nonzero row (the high
- * vertical frequencies of a JPEG block are mostly zero: about a third of the rows at quality
- * 90, half at 75), for the input blocks the plans read, into job->used. */
-#define DEFINE_ROWS_USED(NAME, IN_T, NONZERO)                                                \
-    INLINE void NAME(const job_t *job, const IN_T *in)                                       \
+/* job->used of every input block the plans read; USED(in, b): that of the block at element b */
+#define DEFINE_ROWS_USED(NAME, ATTR, USED)                                                   \
+    ATTR static void NAME(const job_t *job)                                                  \
     {                                                                                        \
-        for (Py_ssize_t i = 0; i < job->nrow; i++)                                           \
-            for (Py_ssize_t j = 0; j < job->ncol; j++) {                                     \
-                const Py_ssize_t row = job->r_lo + i, col = job->c_lo + j;                   \
-                int n = 0;                                                                   \
-                if (row >= 0 && row < job->h && col >= 0 && col < job->w) {                 \
-                    const IN_T *blk = in + 64 * (row * job->w + col);                        \
-                    for (int u = 0; u < 8; u++)                                              \
-                        n = NONZERO(blk + 8 * u) ? u + 1 : n;                                \
-                }                                                                            \
-                job->used[i * job->ncol + j] = (uint8_t)n;                                   \
-            }                                                                                \
-    }
-
-INLINE int nonzero_int16(const int16_t *p)
-{
-    uint64_t x[2];
-    memcpy(x, p, sizeof x);
-    return (x[0] | x[1]) != 0;
-}
-
-INLINE int nonzero_float(const float *p)
-{
-    int nz = 0;
-    for (int v = 0; v < 8; v++) nz |= p[v] != 0.0f;
-    return nz;
-}
-
-DEFINE_ROWS_USED(rows_used_int16, int16_t, nonzero_int16)
-DEFINE_ROWS_USED(rows_used_float, float, nonzero_float)
-
-/* Vertical pass then horizontal pass, for an input of element type IN_T read by LOAD; PAIR:
- * two block columns at a time (where there are registers for 32 rows of 8). */
-#define DEFINE_RUN(NAME, IN_T, LOAD, USED, PAIR)                                             \
-    INLINE void NAME(const job_t *job)                                                       \
-    {                                                                                        \
-        const IN_T *in = (const IN_T *)job->in;                                              \
-        const Py_ssize_t kr8 = 8 * job->kr;                                                  \
-        USED(job, in);                                                                       \
-        for (Py_ssize_t I = 0; I < job->nr; I++) {                                           \
-            const float *r = job->r + 8 * kr8 * I;                                           \
-            for (Py_ssize_t j = 0; j < job->ncol; j += 1 + PAIR) {                           \
-                v8f acc[8] = {0}, acd[8] = {0}; /* block columns j and j + 1 */              \
-                const Py_ssize_t col = job->c_lo + j;                                        \
-                const int two = PAIR && j + 1 < job->ncol;                                   \
-                for (Py_ssize_t a = job->rsub[2 * I]; a < job->rsub[2 * I + 1]; a++) {       \
-                    const Py_ssize_t i = job->rs[I] + a;                                     \
-                    const uint8_t *n = job->used + (i - job->r_lo) * job->ncol + j;          \
-                    const IN_T *blk = in + 64 * (i * job->w + col);                          \
-                    const float *ra = r + 8 * a;                                             \
-                    if (two) {                                                               \
-                        for (int u = 0; u < (n[0] > n[1] ? n[0] : n[1]); u++) {              \
-                            const v8f x = u < n[0] ? LOAD(blk + 8 * u) : (v8f){0};           \
-                            const v8f y = u < n[1] ? LOAD(blk + 64 + 8 * u) : (v8f){0};      \
-                            for (int U = 0; U < 8; U++) {                                    \
-                                const float s = ra[U * kr8 + u];                             \
-                                acc[U] += s * x;                                             \
-                                acd[U] += s * y;                                             \
-                            }                                                                \
-                        }                                                                    \
-                    } else {                                                                 \
-                        for (int u = 0; u < n[0]; u++) {                                     \
-                            const v8f x = LOAD(blk + 8 * u);                                 \
-                            for (int U = 0; U < 8; U++) acc[U] += ra[U * kr8 + u] * x;       \
-                        }                                                                    \
-                    }                                                                        \
-                }                                                                            \
-                memcpy(job->t + 64 * j, acc, sizeof acc);                                    \
-                if (two) memcpy(job->t + 64 * (j + 1), acd, sizeof acd);                     \
-            }                                                                                \
-            horizontal(job, I);                                                              \
+        const Py_ssize_t ncol = job->ncol, c_lo = job->c_lo, w = job->w;                     \
+        const Py_ssize_t j0 = c_lo < 0 ? -c_lo : 0, j1 = c_lo + ncol > w ? w - c_lo : ncol;  \
+        const void *in = job->in;                                                            \
+        for (Py_ssize_t i = 0; i < job->nrow; i++) {                                         \
+            const Py_ssize_t row = job->r_lo + i;                                            \
+            uint8_t *used = job->used + i * ncol;                                            \
+            memset(used, 0, ncol); /* outside the input */                                   \
+            if (row < 0 || row >= job->h) continue;                                          \
+            for (Py_ssize_t j = j0, b = 64 * (row * w + c_lo + j0); j < j1; j++, b += 64)    \
+                used[j] = (uint8_t)USED(in, b);                                              \
         }                                                                                    \
     }
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define X86_BUILDS 1
-DEFINE_RUN(run_int16, int16_t, load_int16, rows_used_int16, 0)
-DEFINE_RUN(run_float, float, load_float, rows_used_float, 0)
-DEFINE_RUN(run_int16_pairs, int16_t, load_int16, rows_used_int16, 1)
-DEFINE_RUN(run_float_pairs, float, load_float, rows_used_float, 1)
+#define USED_INT16(in, b) used_int16((const int16_t *)(in) + (b))
+#define USED_FLOAT(in, b) used_float((const float *)(in) + (b))
+#define USED_INT16_BW(in, b)                                                                 \
+    used_of_mask(_mm512_test_epi16_mask(_mm512_loadu_si512((const int16_t *)(in) + (b)),    \
+                                        _mm512_set1_epi16(-1))                               \
+                 | (uint64_t)_mm512_test_epi16_mask(                                         \
+                       _mm512_loadu_si512((const int16_t *)(in) + (b) + 32),                \
+                       _mm512_set1_epi16(-1)) << 32)
 
-#define DEFINE_VARIANT(NAME, ATTR, PAIRS)                                                    \
-    ATTR static void NAME(const job_t *job, int in_float)                                    \
-    {                                                                                        \
-        if (in_float)                                                                        \
-            PAIRS ? run_float_pairs(job) : run_float(job);                                   \
-        else                                                                                 \
-            PAIRS ? run_int16_pairs(job) : run_int16(job);                                   \
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512bw")))
+DEFINE_ROWS_USED(rows_used_int16, AVX2, USED_INT16)
+DEFINE_ROWS_USED(rows_used_float, AVX2, USED_FLOAT)
+DEFINE_ROWS_USED(rows_used_int16_bw, AVX512, USED_INT16_BW)
+
+/* Vertical pass of output block row I: the blocks T of every input block column into t (and
+ * the columns of each that may be nonzero into tcols); PAIR: two block columns at a time (where
+ * both are inside the input). The scalars of R come from a transposed copy (rt[16 y + U] =
+ * R[I, U, y]), made twice over (rt[16 y + 8 + U]) so that each multiply-add of a pair reads its
+ * own: a broadcast operand of an AVX-512 multiply-add costs no vector instruction, one
+ * broadcast shared by two does. */
+INLINE void vertical(const job_t *job, Py_ssize_t I, float *t, uint8_t *tcols, int in_float,
+                     int pair)
+{
+    const Py_ssize_t kr8 = 8 * job->kr, ncol = job->ncol, c_lo = job->c_lo, w = job->w;
+    const Py_ssize_t a0 = job->rsub[2 * I], a1 = job->rsub[2 * I + 1], i0 = job->rs[I];
+    const float *r = job->r + 8 * kr8 * I;
+    const uint8_t *used = job->used + (i0 - job->r_lo) * ncol;
+    const void *in = job->in;
+    float *rt = job->rt;
+    for (Py_ssize_t y = 8 * a0; y < 8 * a1; y++)
+        for (int U = 0; U < 8; U++) rt[16 * y + U] = rt[16 * y + 8 + U] = r[U * kr8 + y];
+    for (Py_ssize_t j = 0; j < ncol;) {
+        const Py_ssize_t col = c_lo + j;
+        const int two = pair && j + 1 < ncol && col >= 0 && col + 1 < w;
+        v8f acc[8] = {0}, acd[8] = {0}; /* block columns j and j + 1 */
+        unsigned tc = 0, td = 0;
+        if (two) {
+            for (Py_ssize_t a = a0; a < a1; a++) {
+                const unsigned x = used[a * ncol + j], y = used[a * ncol + j + 1];
+                const unsigned n = (x & 15) > (y & 15) ? x & 15 : y & 15; /* rows past a    */
+                const Py_ssize_t e = 64 * ((i0 + a) * w + col);           /* block's n: 0s */
+                const float *ra = rt + 128 * a;
+                tc = x >> 4 > tc ? x >> 4 : tc;
+                td = y >> 4 > td ? y >> 4 : td;
+                for (unsigned u = 0; u < n; u++) {
+                    const v8f p = load_row(in, e + 8 * u, in_float);
+                    const v8f q = load_row(in, e + 64 + 8 * u, in_float);
+                    for (int U = 0; U < 8; U++) {
+                        acc[U] += ra[16 * u + U] * p;
+                        acd[U] += ra[16 * u + 8 + U] * q;
+                    }
+                }
+            }
+            store_block(t + 64 * (j + 1), acd);
+            tcols[j + 1] = (uint8_t)td;
+        } else {
+            for (Py_ssize_t a = a0; a < a1; a++) {
+                const unsigned x = used[a * ncol + j];
+                const Py_ssize_t e = 64 * ((i0 + a) * w + col);
+                const float *ra = rt + 128 * a;
+                tc = x >> 4 > tc ? x >> 4 : tc;
+                for (unsigned u = 0; u < (x & 15); u++) {
+                    const v8f p = load_row(in, e + 8 * u, in_float);
+                    for (int U = 0; U < 8; U++) acc[U] += ra[16 * u + U] * p;
+                }
+            }
+        }
+        store_block(t + 64 * j, acc);
+        tcols[j] = (uint8_t)tc;
+        j += 1 + two;
     }
+}
 
-DEFINE_VARIANT(run_avx2, __attribute__((target("avx2,fma"))), 0)
-DEFINE_VARIANT(run_avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 1)
+/* Horizontal pass of output block row I from the T blocks in job->t (ROWS2: and of row I + 1
+ * from those of the second half, sharing the loads of C). */
+INLINE void horizontal(const job_t *job, Py_ssize_t I, int rows2)
+{
+    const Py_ssize_t nc = job->nc, kc = job->kc, c_lo = job->c_lo, ncol = job->ncol;
+    const float *t = job->t, *tk = job->t + 64 * ncol, *ct = job->ct;
+    const uint8_t *tcols = job->tcols;
+    int32_t *tof = job->tof, *cof = job->cof, *first = job->first;
+    float *out = job->out + 64 * nc * I;
+    Py_ssize_t cnt = 0;
+    for (Py_ssize_t J = 0; J < nc; J++) { /* terms (b, v): T[U, v] of block cs[J] + b, C[J] */
+        const Py_ssize_t jb = job->cs[J] - c_lo;
+        first[J] = (int32_t)cnt;
+        for (Py_ssize_t b = job->csub[2 * J]; b < job->csub[2 * J + 1]; b++) {
+            const unsigned x = tcols[jb + b], y = rows2 ? tcols[ncol + jb + b] : 0;
+            const v8i v = {0, 1, 2, 3, 4, 5, 6, 7}; /* all 8 written, the first x or y kept */
+            const v8i to = v + (int32_t)(64 * (jb + b));
+            const v8i co = 8 * v + (int32_t)(64 * (kc * J + b));
+            memcpy(tof + cnt, &to, sizeof to);
+            memcpy(cof + cnt, &co, sizeof co);
+            cnt += x > y ? x : y;
+        }
+    }
+    first[nc] = (int32_t)cnt;
+    for (Py_ssize_t J = 0; J < nc; J++) {
+        v8f acc[8] = {0}, acd[8] = {0}; /* rows I and I + 1 */
+        const Py_ssize_t k1 = first[J + 1];
+        if (rows2) {
+            for (Py_ssize_t k = first[J]; k < k1; k++) {
+                const v8f c = load_float(ct + cof[k]);
+                const float *tv = t + tof[k], *tw = tk + tof[k];
+                for (int U = 0; U < 8; U++) {
+                    acc[U] += tv[8 * U] * c;
+                    acd[U] += tw[8 * U] * c;
+                }
+            }
+        } else {
+            for (Py_ssize_t k = first[J]; k < k1; k++) {
+                const v8f c = load_float(ct + cof[k]);
+                const float *tv = t + tof[k];
+                for (int U = 0; U < 8; U++) acc[U] += tv[8 * U] * c;
+            }
+        }
+        store_block(out + 64 * J, acc);
+        if (rows2) store_block(out + 64 * (nc + J), acd);
+    }
+}
+
+/* PAIR: two block columns of T, two output rows at a time */
+INLINE void run(const job_t *job, int in_float, int pair)
+{
+    const Py_ssize_t ncol = job->ncol;
+    for (Py_ssize_t I = 0; I < job->nr; I++) {
+        const int rows2 = pair && I + 1 < job->nr;
+        vertical(job, I, job->t, job->tcols, in_float, pair);
+        if (rows2) vertical(job, I + 1, job->t + 64 * ncol, job->tcols + ncol, in_float, pair);
+        horizontal(job, I, rows2);
+        I += rows2;
+    }
+}
+
+AVX2 static void run_avx2(const job_t *job, int in_float)
+{
+    if (in_float) {
+        rows_used_float(job);
+        run(job, 1, 0);
+    } else {
+        rows_used_int16(job);
+        run(job, 0, 0);
+    }
+}
+
+AVX512 static void run_avx512(const job_t *job, int in_float)
+{
+    if (in_float) {
+        rows_used_float(job);
+        run(job, 1, 1);
+    } else {
+        rows_used_int16_bw(job);
+        run(job, 0, 1);
+    }
+}
 #endif
 
 typedef void (*run_fn)(const job_t *, int);
@@ -207,7 +332,8 @@ static void choose(void)
     chosen = run_avx2;
     chosen_name = "avx2";
     if (cap && strcmp(cap, "avx2") == 0) return;
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512bw")) {
         chosen = run_avx512;
         chosen_name = "avx512";
     }
@@ -240,8 +366,7 @@ static PyObject *apply(PyObject *self, PyObject *args)
                           &rsub, &cs, &ct, &kc, &csub, &out))
         return NULL;
     PyObject *result = NULL;
-    float *t = NULL;
-    uint8_t *used = NULL;
+    void *scratch = NULL;
     const Py_ssize_t nr = rs.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t nc = cs.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t item = in_float ? 4 : 2;
@@ -256,14 +381,26 @@ static PyObject *apply(PyObject *self, PyObject *args)
     job.csub = csub.buf;
     job.ncol = span(job.cs, nc, kc, &job.c_lo);
     job.nrow = span(job.rs, nr, kr, &job.r_lo);
-    t = malloc(sizeof(float) * 64 * (job.ncol + 1));
-    used = malloc(job.nrow * job.ncol + 1);
-    if (!t || !used) {
+    /* the horizontal pass's term offsets are int32 */
+    if (!check(64 * (kc * nc + job.ncol) < INT32_MAX, "too many output blocks in a row"))
+        goto done;
+    /* one allocation: floats first (32-byte aligned rows), then int32, then bytes */
+    const size_t n_t = 2 * 64 * (size_t)job.ncol, n_rt = 128 * (size_t)kr;
+    const size_t n_terms = 8 * (size_t)kc * nc + 8;
+    scratch = malloc(32 + sizeof(float) * (n_t + n_rt)
+                     + sizeof(int32_t) * (2 * n_terms + nc + 1)
+                     + (size_t)job.nrow * job.ncol + 2 * (size_t)job.ncol);
+    if (!scratch) {
         PyErr_NoMemory();
         goto done;
     }
-    job.t = t;
-    job.used = used;
+    job.t = (float *)(((uintptr_t)scratch + 31) & ~(uintptr_t)31);
+    job.rt = job.t + n_t;
+    job.tof = (int32_t *)(job.rt + n_rt);
+    job.cof = job.tof + n_terms;
+    job.first = job.cof + n_terms;
+    job.used = (uint8_t *)(job.first + nc + 1);
+    job.tcols = job.used + job.nrow * job.ncol;
     choose();
     if (!check(chosen != NULL, "no build of the kernel for this processor (variant() is 'none')"))
         goto done;
@@ -273,13 +410,14 @@ static PyObject *apply(PyObject *self, PyObject *args)
     result = Py_None;
     Py_INCREF(result);
 done:
-    free(t);
-    free(used);
+    free(scratch);
     PyBuffer_Release(&in);
     PyBuffer_Release(&rs);
     PyBuffer_Release(&r);
+    PyBuffer_Release(&rsub);
     PyBuffer_Release(&cs);
     PyBuffer_Release(&ct);
+    PyBuffer_Release(&csub);
     PyBuffer_Release(&out);
     return result;
 }
