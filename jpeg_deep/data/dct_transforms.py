@@ -34,15 +34,16 @@ rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr 
 Speed: the operators of a training crop are cached per (input size, resized size, crop offset
 modulo the block size): the crop is then a slice of the block rows of one cached resize
 operator and the flip a reversal of them, so a dataset with a few image sizes never rebuilds
-operators. Both passes run in the compiled kernel ``jpeg_deep/_banded.c`` where it was built
-(:func:`kernel_variant`: its AVX-512 or AVX2 build, chosen at run time): per output block row,
-the vertical pass reads the int16 coefficients directly (rows of 8 past a block's last nonzero
-row skipped), the horizontal pass writes the output blocks in place, with 8 x 8 accumulators in
-vector registers; it also builds a new image size's operators (~0.35 ms for the 4 axes of a new
-500x375-like size, ~0.9 ms with numpy). Measured on this project's 2-core CPU (AVX-512, one
-thread): 500x375 -> 256 -> 224 crop + flip of Y, Cb, Cr in ~0.14 ms in the kernel and ~0.17 ms
-with the Python around it, against ~0.27 ms for the numpy products (reading the coefficients:
-~0.56 ms, checking the headers ~0.01 ms). Without the kernel (no C compiler at install, no AVX2,
+operators; a random-resized crop composes its window's operators from the resize's cached taps
+(:func:`_window_band`). :meth:`DCTTransform.read` draws the geometry before reading, so the
+reader stops entropy decoding below the last row the operators read, and the results can be
+written straight into a batch's arrays. Both passes run in the compiled kernel
+``jpeg_deep/_banded.c`` where it was built (:func:`kernel_variant`: its AVX-512 or AVX2 build,
+chosen at run time): per output block row, the vertical pass reads the int16 coefficients
+directly (rows of 8 past a block's last nonzero row skipped), the horizontal pass writes the
+output blocks in place, with 8 x 8 accumulators in vector registers; it also builds a new image
+size's operators. Measured speeds are in ``docs/results/input_pipeline.md``.
+Without the kernel (no C compiler at install, no AVX2,
 or ``JPEG_DEEP_KERNEL=numpy``) numpy does the products: the first (vertical) pass is one batched
 float32 product per output block row, ``(8, 8k) @ (8k, W)``, on the k input block rows gathered
 while tiling (or on a sliding-window view where that is cheaper: upscaling); the second
