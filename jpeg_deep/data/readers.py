@@ -311,7 +311,7 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
     if stop_rows > 0:  # whole 4:2:0 chroma blocks (16 pixel rows), whatever the file's sampling
         stop_rows = -(-stop_rows // 16) * 16
     try:
-        _, _, ncomp, _, stopped, warnings, warning, comps = _jpegread.read(
+        _, _, _, _, stopped, warnings, warning, comps = _jpegread.read(
             data, MAX_PIXELS, stop_rows, MAX_SCANS)
     except InvalidJPEGError as err:
         raise InvalidJPEGError(name, f"libjpeg cannot read it: {err.reason}") from None
@@ -322,7 +322,13 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
         _STATS["stopped_early"] += 1
     y, *chroma = [np.frombuffer(buf, np.int16).reshape(rows, cols, 64)
                   for buf, rows, cols, _, _ in comps]
-    if ncomp == 1:
+    return _on_420_grid(y, chroma, info)
+
+
+def _on_420_grid(y, chroma, info: JpegInfo):
+    """``(y, cb, cr)`` on the 4:2:0 grid from the components as stored: zero chroma for a
+    grayscale file (``chroma`` empty), other subsamplings halved in the DCT domain."""
+    if not chroma:
         cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
         return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16)
     cb, cr = chroma
@@ -356,20 +362,12 @@ def _jpeglib(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
             raise InvalidJPEGError(name, f"jpeglib cannot read it: {err}") from None
         qt, qtn = jpg.qt, jpg.quant_tbl_no
         y = _dequantize(jpg.Y, qt[qtn[0]])
-        if info.components == 1:
-            cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
-            return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16)
-        cb = _dequantize(jpg.Cb, qt[qtn[1]])
-        cr = _dequantize(jpg.Cr, qt[qtn[2]])
+        chroma = [] if info.components == 1 else [_dequantize(jpg.Cb, qt[qtn[1]]),
+                                                  _dequantize(jpg.Cr, qt[qtn[2]])]
     finally:
         if tmp is not None:
             os.unlink(tmp)
-    if info.subsampling != "4:2:0":
-        _STATS["chroma_downsampled"] += 1
-        hy, vy = info.sampling[0]
-        cb = _chroma_to_420(cb, vertical=vy == 1, horizontal=hy == 1)
-        cr = _chroma_to_420(cr, vertical=vy == 1, horizontal=hy == 1)
-    return y, cb, cr
+    return _on_420_grid(y, chroma, info)
 
 
 def _dequantize(blocks: np.ndarray, table: np.ndarray) -> np.ndarray:
