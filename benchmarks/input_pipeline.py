@@ -729,6 +729,8 @@ def machine_info() -> dict:
         "pillow": PIL.__version__,
         "libjpeg_turbo": libjpeg_versions(),
         "dct_kernel": dct_transforms.kernel_variant(),
+        # before any row: every row (the floor included) runs with the same malloc settings
+        "malloc_keeps_heap": readers.keep_heap(),
         "reader_backends": readers.backends(),
         "git_commit": run("git", "rev-parse", "HEAD"),
         "git_dirty": bool(run("git", "status", "--porcelain", "--untracked-files=no")),
@@ -800,7 +802,8 @@ def main(argv=None):
     print(f"{info['cpu']}, {info['nproc']} CPUs, load average {info['load_average_1min']:.1f}; "
           f"python {info['python']}, numpy {info['numpy']}, tensorflow {info['tensorflow']}, "
           f"cv2 {info['cv2']}; commit {info['git_commit'][:10]}"
-          f"{' (modified)' if info['git_dirty'] else ''}; DCT kernel {info['dct_kernel']}")
+          f"{' (modified)' if info['git_dirty'] else ''}; DCT kernel {info['dct_kernel']}; "
+          f"malloc keeps freed memory (readers.keep_heap): {info['malloc_keeps_heap']}")
     print("libjpeg-turbo: " + "; ".join(f"{k}: {v}" for k, v in info["libjpeg_turbo"].items()))
     print(f"One process, one thread; every row reads the files' bytes from memory (tf.data: "
           f"from_tensor_slices of them); cold = the first pass, DCT operator caches emptied; "

@@ -38,6 +38,9 @@
 #include <string.h>
 #include <jpeglib.h>
 #include <jerror.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -400,12 +403,85 @@ static PyObject *entropy_decode(PyObject *self, PyObject *args)
     return result;
 }
 
+/* The halving's arithmetic on 8 x 8 blocks held as 8 rows of two 4-double vectors (GCC / Clang
+ * vector extensions: AVX2 registers in the x86-64-v3 build of halve_blocks, SSE2 pairs in the
+ * other). k (8 x 16) has the mirror symmetry k[a][8 + p] = (-1)^(a + p) k[a][p] (exact in
+ * readers.py's _halving_operator), so output row a is k[a][0..7] times s_p = x0_p + (-1)^p x1_p
+ * for even a and d_p = x0_p - (-1)^p x1_p for odd a: half the products of the plain 8 x 16
+ * operator, and only its non-zero entries are kept (most of the even rows are zero). */
+typedef double v4d __attribute__((vector_size(32)));
+typedef int16_t v4s __attribute__((vector_size(8)));
+
+typedef struct {
+    int n[8], p[8][8];       /* per output row a: how many non-zero k[a][p], p < 8, and which */
+    double k[8][8];          /* their values */
+    v4d even[8], odd[8];     /* per p: (k[0][p], k[2][p], k[4][p], k[6][p]), (k[1][p], ...) */
+} halving_t;
+
+static void halving_of(const double *k, halving_t *hk)
+{
+    for (int a = 0; a < 8; a++) {
+        hk->n[a] = 0;
+        for (int p = 0; p < 8; p++)
+            if (k[16 * a + p] != 0.0) {
+                hk->p[a][hk->n[a]] = p;
+                hk->k[a][hk->n[a]++] = k[16 * a + p];
+            }
+    }
+    for (int p = 0; p < 8; p++)
+        for (int j = 0; j < 4; j++) {
+            hk->even[p][j] = k[16 * (2 * j) + p];
+            hk->odd[p][j] = k[16 * (2 * j + 1) + p];
+        }
+}
+
+static inline void load_block(const int16_t *b, v4d x[8][2])
+{
+    for (int r = 0; r < 8; r++)
+        for (int h = 0; h < 2; h++) {
+            v4s v;
+            memcpy(&v, b + 8 * r + 4 * h, sizeof v);
+            x[r][h] = __builtin_convertvector(v, v4d);
+        }
+}
+
+/* Along the rows (the vertical frequencies): out row a from rows p of the pair x0, x1. */
+static inline void halve_rows(const halving_t *hk, v4d x0[8][2], v4d x1[8][2], v4d out[8][2])
+{
+    v4d s[8][2], d[8][2];
+    for (int p = 0; p < 8; p++)
+        for (int h = 0; h < 2; h++) {
+            const v4d b = (p & 1) ? -x1[p][h] : x1[p][h];
+            s[p][h] = x0[p][h] + b;
+            d[p][h] = x0[p][h] - b;
+        }
+    for (int a = 0; a < 8; a++) {
+        v4d (*src)[2] = (a & 1) ? d : s;
+        v4d acc0 = {0.0, 0.0, 0.0, 0.0}, acc1 = acc0;
+        for (int j = 0; j < hk->n[a]; j++) {
+            const double kk = hk->k[a][j];
+            acc0 += kk * src[hk->p[a][j]][0];
+            acc1 += kk * src[hk->p[a][j]][1];
+        }
+        out[a][0] = acc0;
+        out[a][1] = acc1;
+    }
+}
+
+static inline int16_t saturated(double x)
+{
+    x = nearbyint(x);
+    x = x < -32768.0 ? -32768.0 : x;
+    x = x > 32767.0 ? 32767.0 : x;
+    return (int16_t)x;
+}
+
 /* The loop of halve(); an AVX2 + FMA build is chosen at run time where the processor has it. */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 static void halve_blocks(const int16_t *src, Py_ssize_t h, Py_ssize_t w, int vertical,
-                         int horizontal, const double *k, int16_t *out, Py_ssize_t oh,
+                         int horizontal, const halving_t *hk, int16_t *out, Py_ssize_t oh,
                          Py_ssize_t ow)
 {
     for (Py_ssize_t I = 0; I < oh; I++) {
@@ -414,45 +490,37 @@ static void halve_blocks(const int16_t *src, Py_ssize_t h, Py_ssize_t w, int ver
         for (Py_ssize_t J = 0; J < ow; J++) {
             const Py_ssize_t c[2] = {horizontal ? 2 * J : J,
                                      horizontal ? (2 * J + 1 < w ? 2 * J + 1 : w - 1) : J};
-            double t[2][64]; /* the vertical pass of each input block column, (a, u) */
+            v4d t[2][8][2]; /* per block column: after the vertical pass, rows a, lanes u */
             for (int half = 0; half < (horizontal ? 2 : 1); half++) {
-                const int16_t *b0 = src + (r0 * w + c[half]) * 64;
-                const int16_t *b1 = src + (r1 * w + c[half]) * 64;
-                if (!vertical) {
-                    for (int i = 0; i < 64; i++)
-                        t[half][i] = b0[i];
-                    continue;
-                }
-                for (int a = 0; a < 8; a++)
-                    for (int u = 0; u < 8; u++)
-                        t[half][8 * a + u] = 0.0;
-                for (int p = 0; p < 16; p++) {
-                    const int16_t *row = (p < 8 ? b0 : b1) + 8 * (p & 7);
-                    int nz = 0;
-                    for (int u = 0; u < 8; u++)
-                        nz |= row[u];
-                    if (!nz)
-                        continue;
-                    for (int a = 0; a < 8; a++) {
-                        const double ka = k[16 * a + p];
-                        for (int u = 0; u < 8; u++)
-                            t[half][8 * a + u] += ka * row[u];
-                    }
+                if (vertical) {
+                    v4d x0[8][2], x1[8][2];
+                    load_block(src + (r0 * w + c[half]) * 64, x0);
+                    load_block(src + (r1 * w + c[half]) * 64, x1);
+                    halve_rows(hk, x0, x1, t[half]);
+                } else {
+                    load_block(src + (r0 * w + c[half]) * 64, t[half]);
                 }
             }
             int16_t *o = out + (I * ow + J) * 64;
+            if (!horizontal) {
+                for (int v = 0; v < 8; v++)
+                    for (int u = 0; u < 8; u++)
+                        o[8 * v + u] = saturated(t[0][v][u >> 2][u & 3]);
+                continue;
+            }
+            /* Along the columns, one row v at a time: the even output columns (0, 2, 4, 6) from
+             * s, the odd ones from d, each a 4-vector of k's columns times a broadcast. */
             for (int v = 0; v < 8; v++) {
-                for (int a = 0; a < 8; a++) {
-                    double s;
-                    if (horizontal) {
-                        s = 0.0;
-                        for (int p = 0; p < 16; p++)
-                            s += k[16 * a + p] * t[p >> 3][8 * v + (p & 7)];
-                    } else {
-                        s = t[0][8 * v + a];
-                    }
-                    s = nearbyint(s);
-                    o[8 * v + a] = (int16_t)(s < -32768.0 ? -32768 : s > 32767.0 ? 32767 : s);
+                v4d even = {0.0, 0.0, 0.0, 0.0}, odd = even;
+                for (int p = 0; p < 8; p++) {
+                    const double x0 = t[0][v][p >> 2][p & 3], x1 = t[1][v][p >> 2][p & 3];
+                    const double b = (p & 1) ? -x1 : x1;
+                    even += (x0 + b) * hk->even[p];
+                    odd += (x0 - b) * hk->odd[p];
+                }
+                for (int j = 0; j < 4; j++) {
+                    o[8 * v + 2 * j] = saturated(even[j]);
+                    o[8 * v + 2 * j + 1] = saturated(odd[j]);
                 }
             }
         }
@@ -464,9 +532,9 @@ static void halve_blocks(const int16_t *src, Py_ssize_t h, Py_ssize_t w, int ver
  * neighbouring blocks along a halved axis becomes k (8 x 16, float64) times their 16
  * coefficients (a last odd block is paired with itself), vertically then horizontally, rounded
  * half to even and saturated to int16. The same products as the numpy version in float64, in
- * another summation order: a result exactly half-way between two integers may round the
- * other way (tested: none on the test photos, at most 1 anywhere). Input rows of 8
- * coefficients that are all zero (most high vertical frequencies) are skipped. */
+ * another summation order (and k[a][p] x_p + k[a][8+p] x'_p summed as k[a][p] (x_p +- x'_p)):
+ * a result within a rounding error of half-way between two integers may round the other way
+ * (tested: at most 1, a few coefficients per photo). */
 static PyObject *halve(PyObject *self, PyObject *args)
 {
     Py_buffer in, kb;
@@ -486,10 +554,11 @@ static PyObject *halve(PyObject *self, PyObject *args)
     if (result == NULL)
         goto done;
     const int16_t *src = in.buf;
-    const double *k = kb.buf;
+    halving_t hk;
+    halving_of(kb.buf, &hk);
     int16_t *out = (int16_t *)PyByteArray_AS_STRING(result);
     Py_BEGIN_ALLOW_THREADS
-    halve_blocks(src, h, w, vertical, horizontal, k, out, oh, ow);
+    halve_blocks(src, h, w, vertical, horizontal, &hk, out, oh, ow);
     Py_END_ALLOW_THREADS
 done:
     PyBuffer_Release(&in);
@@ -508,7 +577,30 @@ static PyObject *version(PyObject *self, PyObject *noargs)
 #endif
 }
 
+/* keep_heap(trim_bytes, mmap_bytes) -> bool: glibc's malloc keeps up to trim_bytes of freed
+ * memory at the top of its heaps (M_TRIM_THRESHOLD) and serves blocks under mmap_bytes from them
+ * (M_MMAP_THRESHOLD; at most 32 MiB on 64-bit glibc) instead of giving the pages back after
+ * every image and faulting them in again for the next one: libjpeg's coefficient arrays and
+ * ours are megabytes for a large photo. Process-wide; False where malloc is not glibc's. */
+static PyObject *keep_heap(PyObject *self, PyObject *args)
+{
+    int trim, mmap_threshold;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "ii", &trim, &mmap_threshold))
+        return NULL;
+#ifdef __GLIBC__
+    if (mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_TRIM_THRESHOLD, trim))
+        Py_RETURN_TRUE;
+#else
+    (void)trim;
+    (void)mmap_threshold;
+#endif
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
+    {"keep_heap", keep_heap, METH_VARARGS,
+     "keep_heap(trim_bytes, mmap_bytes): glibc malloc keeps freed memory instead of trimming"},
     {"read", read_coefficients, METH_VARARGS,
      "read(data, max_pixels, stop_rows, max_scans): dequantised coefficients of a JPEG"},
     {"entropy_decode", entropy_decode, METH_VARARGS,

@@ -130,3 +130,39 @@ def test_a_warning_is_counted_not_printed(capfd):
     assert y.shape == (8, 8, 64) and np.isfinite(y).all()
     assert readers.reader_stats()["warnings"] == before + 1
     assert capfd.readouterr() == ("", "")
+
+
+KEEP_HEAP = textwrap.dedent(r"""
+    import ctypes, io, json
+    import numpy as np
+    from PIL import Image
+    from jpeg_deep.data import readers
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks "
+                                                   "fsmblks uordblks fordblks keepcost").split()]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = MallInfo2
+    buf = io.BytesIO()
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(buf, "jpeg")
+    readers.read_dct(buf.getvalue(), "libjpeg")
+    block = bytearray(24 << 20)  # a large photo's arrays; freed at once
+    del block
+    print(json.dumps({"kept": readers.keep_heap(), "keepcost": libc.mallinfo2().keepcost}))
+""")
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc's malloc only")
+@pytest.mark.parametrize("env", ["1", "0"])
+def test_the_reader_keeps_freed_memory_for_the_next_image(env):
+    """After the first libjpeg read, a freed 24 MiB block stays in the heap for the next image
+    (instead of going back to the kernel and being faulted in again); JPEG_DEEP_KEEP_HEAP=0
+    leaves malloc's settings alone."""
+    import os
+    out = subprocess.run([sys.executable, "-c", KEEP_HEAP], capture_output=True, text=True,
+                         env={**os.environ, "JPEG_DEEP_KEEP_HEAP": env}, check=True)
+    result = json.loads(out.stdout)
+    assert result["kept"] is (env == "1")
+    if env == "1":
+        assert result["keepcost"] >= 24 << 20

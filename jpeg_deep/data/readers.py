@@ -69,6 +69,7 @@ __all__ = [
     "DEFAULT_BACKEND",
     "MAX_PIXELS",
     "MAX_SCANS",
+    "keep_heap",
 ]
 
 try:  # our reader over libjpeg-turbo (jpeg_deep/_jpegread.c), built where libjpeg-dev is found
@@ -83,6 +84,28 @@ DEFAULT_BACKEND = "libjpeg" if _jpegread is not None else "jpeglib"
 MAX_PIXELS = 1 << 26
 #: The most scans of one file the ``"libjpeg"`` reader decodes (a progressive file has ~10).
 MAX_SCANS = 1000
+
+
+#: Freed memory glibc's malloc keeps per heap once ``keep_heap`` ran (see there).
+HEAP_KEPT_BYTES = 64 << 20
+_HEAP = {"kept": None}
+
+
+def keep_heap() -> bool:
+    """Let glibc's malloc keep freed memory instead of returning it to the system after every
+    image (at most ``HEAP_KEPT_BYTES`` per heap, blocks up to 32 MiB served from the heaps).
+
+    A photo's coefficient arrays are megabytes, allocated and freed once per image by libjpeg and
+    by the reader; with glibc's defaults the pages go back to the kernel after each image and are
+    faulted in (zeroed) again for the next, which costs more than entropy decoding a large file.
+    The ``"libjpeg"`` reader calls this on its first read; it is process-wide, done once, and
+    skipped when the environment sets ``JPEG_DEEP_KEEP_HEAP=0``. Returns whether it is in effect
+    (False without our reader, or where malloc is not glibc's)."""
+    if _HEAP["kept"] is None:
+        _HEAP["kept"] = (_jpegread is not None
+                         and os.environ.get("JPEG_DEEP_KEEP_HEAP", "1") != "0"
+                         and bool(_jpegread.keep_heap(HEAP_KEPT_BYTES, 32 << 20)))
+    return _HEAP["kept"]
 
 
 class InvalidJPEGError(ValueError):
@@ -308,6 +331,8 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
         raise ImportError("the 'libjpeg' backend was not built (see backend_problem)")
     if info.subsampling == "other":
         raise _unsupported_sampling(name, info)
+    if _HEAP["kept"] is None:
+        keep_heap()
     if stop_rows > 0:  # whole 4:2:0 chroma blocks (16 pixel rows), whatever the file's sampling
         stop_rows = -(-stop_rows // 16) * 16
     try:
@@ -388,7 +413,15 @@ def _halving_operator() -> np.ndarray:
     down = np.zeros((8, 16))
     down[n, 2 * n] = down[n, 2 * n + 1] = 0.5
     inverse_pair = np.kron(np.eye(2), c8.T)  # coefficients of 2 blocks -> 16 pixels
-    return c8 @ down @ inverse_pair
+    k = c8 @ down @ inverse_pair
+    # Exact where the algebra is: entries that are zero (round-off of ~1e-17 otherwise), the
+    # DC's 1/2 (the mean of the two means), and the mirror symmetry
+    # k[a, 8 + p] = (-1)^(a + p) k[a, p] that the compiled loop relies on.
+    left = np.where(np.abs(k[:, :8]) < 1e-12, 0.0, k[:, :8])
+    left[0, 0] = 0.5
+    k = np.hstack([left, left * (-1.0) ** np.add.outer(n, n)])
+    k.setflags(write=False)
+    return k
 
 
 def _chroma_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool,
