@@ -50,8 +50,10 @@ DEFAULTS = dict(
     scale_learning_rate=True,     # learning rate x replicas under tf.distribute
     warmup_epochs=0,              # linear warm-up from lr to lr x replicas (Horovod's)
     lr_schedule=None,             # {epoch: factor}: step schedule (instead of RLRoP)
-    weights=None,                 # weights file loaded by layer name before training
-    backbone_weights=None,        # detection: a classifier's weights for the backbone (all load)
+    weights=None,                 # weights file loaded by layer name before training, or
+                                  # "imagenet" (keras.applications' ResNet50 / VGG16 weights)
+    backbone_weights=None,        # detection: a classifier's weights for the backbone (all
+                                  # load), or "imagenet" (the layers sharing names load)
     workers=2,                    # data-loading processes
     seed=0,
     keep_checkpoints=5,           # newest epoch-NNN.keras files kept (None: all); best, final kept
@@ -244,6 +246,8 @@ def validate(config: Config, *, check_paths=True) -> None:
         for attr in ("train_dir", "val_dir", "test_dir", "class_index", "weights",
                      "backbone_weights"):
             value = getattr(config, attr)
+            if attr.endswith("weights") and value == "imagenet":
+                continue  # keras.applications' weights, fetched when the model is built
             if value is not None and not Path(value).exists():
                 raise ConfigError(f"{where}: {attr} {value} does not exist")
 

@@ -85,6 +85,15 @@ def test_wrong_config_fails_before_training(tmp_path, tiny_demo, change, message
     assert not out.exists()  # nothing was created
 
 
+def test_imagenet_is_a_weights_value_not_a_path(tmp_path, tiny_demo):
+    from jpeg_deep.config import ConfigError, load_config
+
+    config = load_config(write_config(tmp_path / "cfg", tiny_demo, weights="imagenet"))
+    assert config.weights == "imagenet"
+    with pytest.raises(ConfigError, match="weights /nonexistent/imagenet does not exist"):
+        load_config(write_config(tmp_path / "cfg2", tiny_demo, weights="/nonexistent/imagenet"))
+
+
 def test_missing_required_setting(tmp_path):
     folder = tmp_path / "cfg"
     folder.mkdir()

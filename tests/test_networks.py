@@ -207,6 +207,87 @@ def test_resnet50_weights_load_fully_into_resnet50(resnet50_files):
     keras.backend.clear_session()
 
 
+@pytest.fixture
+def imagenet_download(tmp_path, monkeypatch):
+    """keras.applications' download (``keras.utils.get_file``) replaced by files built here, in
+    the downloaded files' layout: ``serve(app, include_top)`` writes one and returns the
+    reference model's weights; ``asked`` lists the file names keras.applications asked for."""
+    from keras.src.utils import file_utils
+
+    from jpeg_deep.networks.weights import model_layer_weights, write_weight_file
+
+    files, asked = {}, []
+
+    def get_file(fname, origin=None, *args, **kwargs):
+        asked.append(fname)
+        if fname not in files:
+            raise OSError(f"no network here: {origin}")
+        return str(files[fname])
+
+    def serve(app, include_top):
+        reference = getattr(keras.applications, app)(weights=None, include_top=include_top)
+        name = (f"{app.lower()}_weights_tf_dim_ordering_tf_kernels"
+                f"{'' if include_top else '_notop'}.h5")
+        weights = model_layer_weights(reference)
+        write_weight_file(weights, tmp_path / name)
+        files[name] = tmp_path / name
+        del reference
+        keras.backend.clear_session()
+        return weights
+
+    monkeypatch.setattr(file_utils, "get_file", get_file)
+    serve.asked = asked
+    return serve
+
+
+def test_imagenet_weights_through_keras_applications(imagenet_download):
+    """weights = "imagenet": keras.applications fetches its file (here: a local one) and the
+    layers sharing names load; the classifier's top is asked for because it has one."""
+    want = imagenet_download("ResNet50", include_top=True)
+    model = build("late_concat_rfa", input_size=SMALL)
+    x = sample_inputs(model)
+    before = np.asarray(model(x, training=False))
+    report = load_weights(model, "imagenet")
+    assert imagenet_download.asked == ["resnet50_weights_tf_dim_ordering_tf_kernels.h5"]
+    assert set(RESNET_SHARED) <= set(report.loaded)
+    assert "rfa_block1_1_conv" in report.missing
+    for name in RESNET_SHARED:
+        for got, expected in zip(model.get_layer(name).get_weights(), want[name]):
+            np.testing.assert_array_equal(got, expected)
+    assert not np.allclose(before, np.asarray(model(x, training=False)))
+    keras.backend.clear_session()
+
+
+def test_imagenet_backbone_weights_into_an_ssd(imagenet_download):
+    """backbone_weights = "imagenet" for SSD300 on ResNet-50: the file without the top, every
+    ResNet backbone layer loads; the SSD's own layers are left as initialised."""
+    from jpeg_deep.networks.ssd import backbone_layer_names, init_from_classifier
+
+    want = imagenet_download("ResNet50", include_top=False)
+    ssd = build("ssd300_resnet50", input_size=96, width=1.0)
+    report = init_from_classifier(ssd, "imagenet")
+    assert imagenet_download.asked == ["resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"]
+    assert set(backbone_layer_names(ssd)) <= set(report.loaded)
+    np.testing.assert_array_equal(ssd.get_layer("conv4_block6_3_conv").get_weights()[0],
+                                  want["conv4_block6_3_conv"][0])
+    keras.backend.clear_session()
+
+
+def test_imagenet_weights_errors_name_the_cause(imagenet_download):
+    from jpeg_deep.networks.weights import WeightsError
+
+    inputs = keras.Input((8, 8, 3))
+    plain = keras.Model(inputs, keras.layers.Dense(2, name="head")(inputs))
+    with pytest.raises(WeightsError, match="shares no layer name with keras.applications"):
+        load_weights(plain, "imagenet")
+    assert imagenet_download.asked == []  # nothing fetched for a network that cannot use it
+    model = build("resnet50", input_size=SMALL)  # nothing served: the download fails
+    with pytest.raises(WeightsError, match=r"keras.applications.ResNet50 could not fetch.*"
+                                           r"no network here.*~/.keras/models"):
+        load_weights(model, "imagenet")
+    keras.backend.clear_session()
+
+
 @pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])
 def test_vgg16_weights_into_vgg16_dct(tmp_path, suffix):
     source = keras.applications.VGG16(weights=None, input_shape=(32, 32, 3))  # fc1: 512 in

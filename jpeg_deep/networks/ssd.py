@@ -207,7 +207,9 @@ def backbone_layer_names(model) -> list[str]:
 
 def init_from_classifier(model, path):
     """Initialise an SSD's backbone from a classifier's weights file (``.keras``, ``.h5``,
-    ``.weights.h5``) by layer name; return the ``TransferReport``.
+    ``.weights.h5``), or from keras.applications' ImageNet weights (``path = "imagenet"``: the
+    layers that share names load, the others are reported), by layer name; return the
+    ``TransferReport``.
 
     Every backbone layer must load: a ``WeightsError`` naming the file and the backbone layers
     that did not (absent from the file, or another shape) otherwise. For VGG backbones, a file
@@ -217,8 +219,10 @@ def init_from_classifier(model, path):
     from jpeg_deep.networks.convert_fc import convert_vgg_fc_to_ssd
     from jpeg_deep.networks.weights import load_backbone_weights, read_weight_file
 
+    from jpeg_deep.networks.weights import IMAGENET, read_imagenet_weights
+
     expected = backbone_layer_names(model)
-    source = read_weight_file(path)
+    source = read_imagenet_weights(model) if path == IMAGENET else read_weight_file(path)
     if "fc6" in expected and "fc6" not in source and "fc1" in source:
         fc6 = model.get_layer("fc6").kernel.shape
         source = convert_vgg_fc_to_ssd(source, filters=int(fc6[-1]), kernel=int(fc6[0]))

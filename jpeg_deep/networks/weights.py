@@ -11,6 +11,7 @@ made: two kernels of equal size but another layout are reported as skipped.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,10 +167,62 @@ def _read_keras3_h5(layers_group) -> dict:
     return out
 
 
+#: ``weights = "imagenet"`` (and ``backbone_weights``): keras.applications' ImageNet weights.
+IMAGENET = "imagenet"
+
+# keras.applications models whose layer names our networks reuse: a pattern of their weighted
+# layer names, and the names of their top (classifier) layers, or of what SSD makes of them.
+_APPLICATIONS = {
+    "ResNet50": (re.compile(r"conv1_(conv|bn)|conv[2-5]_block\d+_[0-3]_(conv|bn)"),
+                 {"predictions"}),
+    "VGG16": (re.compile(r"block[1-5]_conv[1-3]"), {"fc1", "fc2", "fc6", "fc7", "predictions"}),
+}
+
+
+def imagenet_application(model) -> tuple[str, bool]:
+    """``(name, include_top)``: the keras.applications model whose layer names ``model``
+    shares (``"ResNet50"`` or ``"VGG16"``), and whether ``model`` has layers of its top (then
+    the file with the top is fetched; otherwise the smaller one without)."""
+    names = {layer.name for layer in named_layers(model) if layer.weights}
+    shared = {app: sum(bool(pattern.fullmatch(n)) for n in names)
+              for app, (pattern, _) in _APPLICATIONS.items()}
+    app = max(shared, key=shared.get)
+    if not shared[app]:
+        raise WeightsError(
+            f"weights = 'imagenet': {model.name} shares no layer name with keras.applications' "
+            "ResNet50 (conv4_block1_1_conv...) or VGG16 (block1_conv1...), so no ImageNet "
+            "weight would load; start it from a weights file or from scratch")
+    return app, bool(names & _APPLICATIONS[app][1])
+
+
+def read_imagenet_weights(model) -> dict:
+    """``{layer: [arrays]}`` of the keras.applications model ``model`` shares names with
+    (:func:`imagenet_application`), with its ImageNet weights: fetched by keras.applications
+    itself on first use and cached in ``~/.keras/models/`` (``KERAS_HOME``)."""
+    import keras
+
+    app, include_top = imagenet_application(model)
+    logger.info("weights = 'imagenet': keras.applications.%s(include_top=%s) (downloads its "
+                "weights into ~/.keras/models/ the first time)", app, include_top)
+    try:
+        reference = getattr(keras.applications, app)(weights="imagenet",
+                                                      include_top=include_top)
+    except Exception as err:  # no network, a damaged cached file (hash mismatch)...
+        raise WeightsError(
+            f"weights = 'imagenet': keras.applications.{app} could not fetch or read its "
+            f"ImageNet weights ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            "); the first use downloads them into ~/.keras/models/ (KERAS_HOME): run once "
+            "with network access, or copy the file there") from None
+    weights = model_layer_weights(reference)
+    del reference
+    return weights
+
+
 def load_weights(model, path, *, strict=False) -> TransferReport:
-    """Load a weights file into ``model`` by layer name and log what was and was not loaded;
-    ``strict``: a :class:`WeightsError` naming the file unless every layer loaded."""
-    source = read_weight_file(path)
+    """Load a weights file (or ``"imagenet"``: :func:`read_imagenet_weights`) into ``model`` by
+    layer name and log what was and was not loaded; ``strict``: a :class:`WeightsError` naming
+    the file unless every layer loaded."""
+    source = read_imagenet_weights(model) if path == IMAGENET else read_weight_file(path)
     try:
         report = transfer_layer_weights(source, model, strict=strict)
     except WeightsError as err:
@@ -184,11 +237,24 @@ def load_backbone_weights(model, path, expected, *, source=None) -> TransferRepo
     """Load the layers named in ``expected`` (a detector's backbone layers) from a weights file
     by name; a :class:`WeightsError` naming the file and every expected layer that did not load
     (absent from the file, or of another shape). ``source``: the file's ``{layer: [arrays]}``
-    when already read (or converted). Layers outside ``expected`` are left as they are."""
-    source = read_weight_file(path) if source is None else source
+    when already read (or converted). Layers outside ``expected`` are left as they are.
+
+    ``path = "imagenet"``: keras.applications' weights; a DCT backbone shares only part of its
+    layers with ResNet50 / VGG16, so those load and the others are reported, not an error (at
+    least one must load)."""
+    imagenet = path == IMAGENET
+    if source is None:
+        source = read_imagenet_weights(model) if imagenet else read_weight_file(path)
     wanted = {name: source[name] for name in expected if name in source}
     report = transfer_layer_weights(wanted, model)
     failed = [n for n in expected if n not in report.loaded]
+    if imagenet and report.loaded:
+        logger.log(logging.WARNING if failed else logging.INFO,
+                   "backbone weights imagenet into %s: %d layers loaded by name; %d backbone "
+                   "layers not in keras.applications' model or of another shape, left as "
+                   "initialised: %s", model.name, len(report.loaded), len(failed),
+                   ", ".join(failed) or "none")
+        return report
     if failed:
         reasons = ", ".join(f"{n} ({report.skipped.get(n, 'not in the file')})" for n in failed)
         raise WeightsError(f"{path}: {len(failed)} of {len(expected)} backbone layers of "

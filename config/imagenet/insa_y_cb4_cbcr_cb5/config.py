@@ -6,6 +6,9 @@ Under tf.distribute the batch is per replica and the learning rate is multiplied
 number of replicas with a 5-epoch warm-up, as the reference did under Horovod.
 
 A [D]-code network variant without a published config; trained with the [D] ResNet DCT recipe.
+As in the INSA project, the stages it shares with ResNet-50 (by layer name) start from
+keras.applications' ImageNet weights (downloaded into ~/.keras/models/ on first use; the
+loading report names what loaded).
 
 Data: $DATASET_PATH_TRAIN/train, $DATASET_PATH_VAL/validation, and the test split is
 $DATASET_PATH_TEST/validation evaluated on full images (or --train-dir / --val-dir / --test-dir).
@@ -31,3 +34,4 @@ reduce_lr_on_plateau = dict(patience=5)
 early_stopping = dict(patience=11)
 workers = 8  # data-loading processes
 seed = 0
+weights = "imagenet"  # keras.applications ResNet50's, into the layers that share its names
