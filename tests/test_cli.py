@@ -74,6 +74,8 @@ def test_train_infer_evaluate_end_to_end(tmp_path, tiny_demo):
     (dict(network="vgg17"), "not a known network"),
     (dict(train_dir="/nonexistent/train"), "does not exist"),
     (dict(batchsize=3), "unknown setting"),
+    (dict(data=dict(on_error="ignore")), "on_error must be 'stop'"),
+    (dict(data=dict(root="/data")), "only takes the scan settings"),
     (dict(transforms=dict(resize=20, crop=32)), "crop"),
 ])
 def test_wrong_config_fails_before_training(tmp_path, tiny_demo, change, message):

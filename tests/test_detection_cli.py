@@ -34,6 +34,43 @@ def write_detection_config(folder, scenes, **extra):
     return folder
 
 
+def test_broken_devkit_reported_at_once_then_skipped(tmp_path, scenes):
+    """Three kinds of broken annotation in the training set: one run reports every one of
+    them (exit 2, no experiment folder); on_error='skip' trains without them and counts them
+    in summary.json."""
+    import shutil
+
+    devkit = tmp_path / "VOCdevkit"
+    shutil.copytree(scenes / "VOCdevkit", devkit)
+    voc = devkit / "VOC2007"
+    ids = (voc / "ImageSets" / "Main" / "train.txt").read_text().split()
+    (voc / "Annotations" / f"{ids[0]}.xml").write_text("<annotation><object>")
+    xml = voc / "Annotations" / f"{ids[1]}.xml"
+    xml.write_text(xml.read_text().replace(f"<name>{CLASSES[0]}</name>", "<name>dragon</name>")
+                   .replace(f"<name>{CLASSES[1]}</name>", "<name>dragon</name>"))
+    (voc / "JPEGImages" / f"{ids[2]}.jpg").unlink()
+    data = dict(format="voc", root=str(devkit), protocol="07", held_out=True,
+                class_names=list(CLASSES))
+    out = tmp_path / "experiments"
+    stop = run("training.py", "-c", write_detection_config(tmp_path / "stop", scenes, data=data),
+               "-o", out)
+    assert stop.returncode == 2 and "Traceback" not in stop.stderr
+    for kind, file in (("malformed_xml", f"Annotations/{ids[0]}.xml"),
+                       ("unknown_class", f"Annotations/{ids[1]}.xml"),
+                       ("missing_image", f"JPEGImages/{ids[2]}.jpg")):
+        assert f"  {kind}: 1\n    {voc / file}: " in stop.stderr
+    assert "every one is listed in" in stop.stderr and not out.exists()
+
+    skip = run("training.py", "-c", write_detection_config(
+        tmp_path / "skip", scenes, data=dict(data, on_error="skip"), epochs=1,
+        detection=dict(map_every=0)), "-o", out)
+    assert skip.returncode == 0, skip.stderr[-3000:]
+    (exp,) = out.iterdir()
+    skipped = json.loads((exp / "summary.json").read_text())["skipped"]
+    assert skipped["malformed_xml"] == [ids[0]] and skipped["unknown_class"] == [ids[1]]
+    assert skipped["missing_image"] == [ids[2]]
+
+
 def test_voc_detection_end_to_end(tmp_path, scenes):
     config = write_detection_config(tmp_path / "config" / "ssd", scenes)
     out = tmp_path / "experiments"

@@ -2,6 +2,7 @@
 import json
 import os
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -140,7 +141,7 @@ def test_voc_scan_several_sets_and_shard(demo):
 def test_voc_scan_cache(demo, monkeypatch):
     first = VOCDataset.scan(demo / "VOCdevkit", [("VOC2007", "val")], class_names=CLASSES,
                             progress=False)
-    monkeypatch.setattr(detection, "parse_voc_annotation",
+    monkeypatch.setattr(detection, "read_voc_annotation",
                         lambda *a: pytest.fail("cache not used"))
     again = VOCDataset.scan(demo / "VOCdevkit", [("VOC2007", "val")], class_names=CLASSES,
                             progress=False)
@@ -186,7 +187,7 @@ def test_small_devkit_reads(tmp_path):
     ("malformed_xml", "Annotations/000001.xml", "not well-formed XML"),
     ("unknown_class", "Annotations/000001.xml", "unknown class 'dragon'"),
     ("outside", "Annotations/000001.xml", "outside the 80x64 image"),
-    ("zero_origin", "Annotations/000001.xml", "outside the 80x64 image"),
+    ("negative_origin", "Annotations/000001.xml", "outside the 80x64 image"),
     ("negative_size", "Annotations/000001.xml", "zero or negative size"),
     ("bad_number", "Annotations/000001.xml", "numeric"),
     ("no_bndbox", "Annotations/000001.xml", "numeric"),
@@ -196,8 +197,8 @@ def test_small_devkit_reads(tmp_path):
 ])
 def test_bad_voc_annotation_names_the_file(tmp_path, case, culprit, message):
     objects = {"unknown_class": [("dragon", 10, 20, 50, 60, 0)],
-               "outside": [("dog", 10, 20, 81, 60, 0)],
-               "zero_origin": [("dog", 0, 20, 50, 60, 0)],
+               "outside": [("dog", 10, 20, 82, 60, 0)],
+               "negative_origin": [("dog", -1, 20, 50, 60, 0)],
                "negative_size": [("dog", 50, 20, 49, 60, 0)],
                "bad_number": [("dog", 10, "twenty", 50, 60, 0)]}.get(case)
     kwargs = {"objects": objects} if objects else {}
@@ -218,6 +219,73 @@ def test_bad_voc_annotation_names_the_file(tmp_path, case, culprit, message):
     with pytest.raises(DatasetError) as err:
         _scan(devkit)
     assert str(voc / culprit) in str(err.value) and message in str(err.value)
+
+
+def _broken_devkit(tmp_path):
+    """Nine images: two good (one with a box one pixel past the border), and one of each of the
+    seven kinds of broken annotation users meet, all in one devkit."""
+    ids = [f"{i:06d}" for i in range(1, 10)]
+    devkit, voc = _devkit(tmp_path, ids=ids)
+    ann = voc / "Annotations"
+
+    def xml(image_id, obj="<name>dog</name><bndbox><xmin>10</xmin><ymin>20</ymin><xmax>50"
+                          "</xmax><ymax>60</ymax></bndbox>", size=(80, 64)):
+        (ann / f"{image_id}.xml").write_text(
+            f"<annotation><size><width>{size[0]}</width><height>{size[1]}</height></size>"
+            f"<object>{obj}</object></annotation>")
+
+    box = "<name>dog</name><bndbox><xmin>{}</xmin><ymin>{}</ymin><xmax>{}</xmax><ymax>{}</ymax>" \
+          "</bndbox>"
+    xml("000002", box.format(0, 20, 81, 60))                   # one pixel past: clipped
+    (ann / "000003.xml").write_text("<annotation><object><name>dog")   # malformed XML
+    xml("000004", box.format(10, 20, 300, 60))                 # far outside the image
+    xml("000005", box.format(30, 20, 29, 60))                  # zero width (1-based, inclusive)
+    xml("000006", "<name>dragon</name>" + box.format(1, 1, 5, 5)[15:])  # unknown class
+    (ann / "000007.xml").unlink()                              # missing XML
+    (voc / "JPEGImages" / "000008.jpg").unlink()               # missing image
+    xml("000009", size=(640, 480))                             # <size> lies
+    broken = {"malformed_xml": "Annotations/000003.xml", "box_outside_image":
+              "Annotations/000004.xml", "degenerate_box": "Annotations/000005.xml",
+              "unknown_class": "Annotations/000006.xml", "missing_annotation":
+              "Annotations/000007.xml", "missing_image": "JPEGImages/000008.jpg",
+              "size_mismatch": "Annotations/000009.xml"}
+    return devkit, voc, broken
+
+
+@pytest.mark.parametrize("on_error", ["stop", "skip"])
+def test_every_broken_annotation_reported_in_one_scan(tmp_path, on_error):
+    from jpeg_deep.data.datasets import DatasetProblems
+
+    devkit, voc, broken = _broken_devkit(tmp_path)
+    if on_error == "stop":
+        with pytest.raises(DatasetProblems) as info:
+            _scan(devkit, on_error="stop")
+        message, report = str(info.value), info.value.report
+        assert "7 problem(s) in 7 file(s)" in message and "on_error='skip'" in message
+        for kind, culprit in broken.items():  # a summary line per kind, and its file
+            assert f"  {kind}: 1\n    {voc / culprit}: " in message
+    else:
+        ds = _scan(devkit, on_error="skip")
+        report = None
+        assert [s.image_id for s in ds.samples] == ["000001", "000002"]
+        assert ds.skipped == dict({k: [Path(f).stem] for k, f in broken.items()},
+                                  clipped_box=["000002"])
+    tsv = next((tmp_path / "cache" / "problems").glob("voc-*.tsv"))
+    if report is not None:
+        assert report.tsv == tsv and str(tsv) in message
+    rows = [line.split("\t") for line in tsv.read_text().splitlines()]
+    assert rows[0] == ["kind", "file", "reason"]
+    assert sorted((k, f) for k, f, _ in rows[1:]) == sorted(
+        (k, str(voc / f)) for k, f in broken.items())
+
+
+def test_voc_box_one_pixel_past_the_border_is_clipped_and_counted(tmp_path):
+    """Real VOC files hold boxes at 0 or at width + 1 (one pixel past the 1-based border):
+    clipped to the image and counted, not an error; two pixels past is one."""
+    devkit, _ = _devkit(tmp_path, objects=[("dog", 0, 20, 81, 65, 0), ("cat", 5, 5, 9, 9, 0)])
+    ds = _scan(devkit)
+    np.testing.assert_array_equal(ds.samples[0].boxes, [[0, 19, 80, 64], [4, 4, 9, 9]])
+    assert ds.skipped == {"clipped_box": ["000001"]}
 
 
 def test_voc_empty_images_skipped_only_when_asked(tmp_path):
@@ -289,6 +357,37 @@ def test_bad_coco_annotation(tmp_path, ann, message):
     with pytest.raises(DatasetError, match=message) as err:
         COCODataset.scan(path, folder, progress=False)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("on_error", ["stop", "skip"])
+def test_every_coco_problem_reported_in_one_scan(tmp_path, on_error):
+    from jpeg_deep.data.datasets import DatasetProblems
+
+    images = [(i, f"{i}.jpg", 80, 64) for i in range(1, 7)]
+    path, folder = _coco(tmp_path, [
+        dict(image_id=1, category_id=18, bbox=[10, 20, 30, 5]),      # good
+        dict(image_id=2, category_id=5, bbox=[1, 1, 5, 5]),          # unknown category
+        dict(image_id=3, category_id=1, bbox=[70, 10, 15, 5]),       # outside the image
+        dict(image_id=4, category_id=1, bbox=[1, 1, 5]),             # not [x, y, w, h]
+        dict(image_id=8, category_id=1, bbox=[1, 1, 5, 5]),          # unknown image
+        dict(image_id=6, category_id=1, bbox=[5, 5, 0, 10]),         # zero width: skipped box
+    ], images=images)
+    (folder / "5.jpg").unlink()                                      # missing image
+    kinds = {"unknown_category", "box_outside_image", "bad_box_coordinates", "unknown_image",
+             "missing_image"}
+    if on_error == "stop":
+        with pytest.raises(DatasetProblems) as info:
+            COCODataset.scan(path, folder, progress=False)
+        assert set(info.value.report.counts()) == kinds
+        assert "5 problem(s)" in str(info.value) and str(folder / "5.jpg") in str(info.value)
+    else:
+        ds = COCODataset.scan(path, folder, progress=False, on_error="skip")
+        assert [s.image_id for s in ds.samples] == [1, 6]
+        assert ds.skipped == {"unknown_category": [2], "box_outside_image": [3],
+                              "bad_box_coordinates": [4], "missing_image": [5],
+                              "degenerate_box": [6]}
+    tsv = next((tmp_path / "cache" / "problems").glob("coco-*.tsv"))
+    assert {line.split("\t")[0] for line in tsv.read_text().splitlines()[1:]} == kinds
 
 
 def test_coco_missing_image_and_bad_file(tmp_path):

@@ -125,6 +125,39 @@ def test_corrupt_file_is_skipped_counted_and_replaced(tmp_path, tiny_demo):
     assert "empty" in skipped[str(root / "ring" / "empty.jpg")]
 
 
+@pytest.mark.parametrize("on_error", ["stop", "skip"])
+def test_verify_reports_every_unreadable_file_at_scan_time(tmp_path, tiny_demo, on_error):
+    import shutil
+
+    from jpeg_deep.data.datasets import DatasetProblems
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_demo / "imagenet" / "train", root)
+    good = sorted(root.rglob("*.jpg"))
+    bad = {root / "circle" / "000000_bad.jpg": b"\xff\xd8\xff\xe0 truncated",
+           root / "ring" / "empty.jpg": b"",
+           root / "ring" / "cut.jpg": good[0].read_bytes()[:300]}
+    for path, data in bad.items():
+        path.write_bytes(data)
+    plain = ImageFolder.scan(root, on_error=on_error)  # without verify: found when read
+    assert len(plain) == len(good) + 3 and plain.skipped == {}
+    if on_error == "stop":
+        with pytest.raises(DatasetProblems) as info:
+            ImageFolder.scan(root, verify=True, progress=False)
+        message = str(info.value)
+        assert "unreadable_image: 3" in message and "3 problem(s) in 3 file(s)" in message
+        assert all(str(path) in message for path in bad)
+        tsv = info.value.report.tsv
+    else:
+        ds = ImageFolder.scan(root, verify=True, on_error="skip", progress=False)
+        assert sorted(ds.path(i) for i in range(len(ds))) == good
+        assert sorted(ds.skipped["unreadable_image"]) == sorted(
+            str(p.relative_to(root)) for p in bad)
+        tsv = next((tmp_path / "cache" / "problems").glob("folder-*.tsv"))
+    rows = tsv.read_text().splitlines()
+    assert len(rows) == 4 and {r.split("\t")[1] for r in rows[1:]} == {str(p) for p in bad}
+
+
 def test_parallel_workers_give_the_same_batches(tiny_demo):
     import keras
 

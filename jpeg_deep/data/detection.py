@@ -24,38 +24,53 @@ evaluation reads them from the original json).
 
 What scanning does with bad annotations
 ---------------------------------------
-Errors are :class:`DatasetError` raised at scan time, naming the file (and the object) to fix.
-A skip is counted in the dataset's ``skipped`` (``{reason: [ids]}``: image ids for images, COCO
-annotation ids for boxes) and logged.
+A scan checks every listed image and annotation before it decides anything. Structural
+errors (a devkit folder, image set file or COCO json missing or unreadable) raise
+:class:`DatasetError` at once. Problems of single images and annotations (``problem`` below)
+are collected, each with its kind, file and reason, and reported together: a line per kind with
+its count and first files, and every one of them in a TSV file under
+``$JPEG_DEEP_CACHE/problems/`` (the message gives the path). Then ``on_error="stop"`` (the
+default) raises :class:`~jpeg_deep.data.datasets.DatasetProblems` (the training scripts exit 2
+before making any folder) and ``on_error="skip"`` leaves the images with a problem out, counted
+in the dataset's ``skipped`` (``{kind: [ids]}``; ``summary.json`` records it). Known quirks of
+real datasets are not problems: they are handled and counted in ``skipped`` (image ids for
+images, COCO annotation ids for boxes).
 
 =============================================  ============================================
 case                                           outcome
 =============================================  ============================================
-VOC: image set file or ``<id>.jpg`` missing    error
-VOC: ``Annotations/<id>.xml`` missing, not     error (``annotations=False`` reads no XML:
-XML, an object without ``<name>`` or with a    for sets without public labels, e.g.
-missing / non-numeric ``<bndbox>`` coordinate  VOC2012 test)
-VOC: ``<size>`` differs from the JPEG's size   error (no ``<size>``: the JPEG header is
-                                               the truth)
-VOC: class name not in ``class_names``         error
-VOC: box outside the image (``xmin < 1``,      error
-``ymin < 1``, ``xmax > width``,
-``ymax > height``)
-VOC: box of zero or negative size              error
+VOC: image set file missing                    error
+VOC: ``<id>.jpg`` missing / header unreadable  problem ``missing_image`` / ``unreadable_image``
+(``verify=True``: not entropy-decodable)
+VOC: ``Annotations/<id>.xml`` missing, not     problem ``missing_annotation``,
+XML, an object without ``<name>``, a missing   ``malformed_xml``, ``no_class_name``,
+/ non-numeric ``<bndbox>`` coordinate          ``bad_box_coordinates`` (``annotations=False``
+                                               reads no XML: for sets without public labels,
+                                               e.g. VOC2012 test)
+VOC: ``<size>`` differs from the JPEG's size   problem ``size_mismatch`` (no ``<size>``: the
+                                               JPEG header is the truth)
+VOC: class name not in ``class_names``         problem ``unknown_class``
+VOC: box one pixel past the border (``0`` or   clipped, counted as ``"clipped_box"``
+``width + 1``, a quirk of real files)
+VOC: box further outside the image             problem ``box_outside_image``
+VOC: box of zero or negative size              problem ``degenerate_box``
 (``xmax < xmin`` or ``ymax < ymin``;
 ``xmax == xmin`` is one pixel wide)
-VOC: ``<difficult>`` not 0 or 1 (absent: 0)    error
-VOC: the same image id twice                   error
+VOC: ``<difficult>`` not 0 or 1 (absent: 0)    problem ``bad_difficult``
+VOC: the same image id twice                   problem ``duplicate_id``
 image with no object (COCO: no non-crowd box)  with ``skip_empty=True`` (training): skipped,
                                                ``"no_objects"``; else kept (it still
                                                counts for false positives)
-COCO: json missing or not COCO, image file     error
-missing, annotation of an unknown category
-or image, ``bbox`` not four numbers
+COCO: json missing or not COCO                 error
+COCO: image file missing (``verify=True``:     problem ``missing_image``
+not entropy-decodable)                         (``unreadable_image``)
+COCO: annotation of an unknown category or     problem ``unknown_category`` /
+image, ``bbox`` not four numbers               ``unknown_image`` / ``bad_box_coordinates``
 COCO: box of zero or negative width or height  skipped, ``"degenerate_box"`` (real COCO
                                                files can hold a few)
-COCO: box more than 1 pixel outside the image  error; up to 1 pixel (float rounding):
-                                               clipped, counted as ``"clipped_box"``
+COCO: box more than 1 pixel outside the image  problem ``box_outside_image``; up to 1 pixel
+                                               (float rounding): clipped, counted as
+                                               ``"clipped_box"``
 COCO: crowd box (``iscrowd=1``)                not a training target, ``"crowd_box"``
 =============================================  ============================================
 
@@ -86,7 +101,8 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from jpeg_deep.data.datasets import DatasetError, _cache_dir
+from jpeg_deep.data.datasets import (DatasetError, ProblemReport, _cache_dir,
+                                     settle_problems, verify_jpeg)
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +111,7 @@ VOC_CLASSES = (
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
     "tvmonitor",
 )
-_VOC_CACHE_VERSION = 1
+_VOC_CACHE_VERSION = 2
 
 
 # --------------------------------------------------------------------------------- samples
@@ -234,75 +250,107 @@ def voc_splits(name: str, held_out: bool = False) -> dict:
     return {k: list(v) for k, v in table[name].items()}
 
 
-def _voc_error(path, what) -> DatasetError:
-    return DatasetError(f"{path}: {what}")
+def _voc_error(path, what, kind="error") -> DatasetError:
+    return DatasetError(f"{path}: {what}", kind)
+
+
+def read_voc_annotation(xml_path, class_index: dict, image_size):
+    """``(boxes, labels, difficult, clipped, problems)`` of one VOC XML file: boxes in
+    continuous pixels, ``clipped`` the number of boxes one pixel past the border that were
+    clipped (a quirk of real annotations, not an error), ``problems`` every ``(kind, reason)``
+    found in the file (see the module table; empty when it is usable). ``image_size`` None
+    (the image is missing): what needs it (``<size>``, the border) is not checked."""
+    xml_path = Path(xml_path)
+    if not xml_path.is_file():
+        return [], [], [], 0, [("missing_annotation", "annotation file missing (every listed "
+                                "image needs one; scan with annotations=False for a set without "
+                                "labels)")]
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as err:
+        return [], [], [], 0, [("malformed_xml", f"not well-formed XML ({err})")]
+    if root.tag != "annotation":
+        return [], [], [], 0, [("malformed_xml",
+                                f"root element is <{root.tag}>, expected <annotation>")]
+    problems = []
+    width, height = image_size if image_size is not None else (None, None)
+    size = root.find("size")
+    if size is not None and width is not None:
+        try:
+            xml_size = (int(float(size.findtext("width"))), int(float(size.findtext("height"))))
+        except (TypeError, ValueError):
+            problems.append(("bad_size", "<size> without numeric <width> and <height>"))
+        else:
+            if xml_size != (width, height):
+                problems.append(("size_mismatch", f"<size> says {xml_size[0]}x{xml_size[1]} "
+                                 f"but the image is {width}x{height}"))
+    boxes, labels, difficult, clipped = [], [], [], 0
+    for k, obj in enumerate(root.findall("object")):
+        name = (obj.findtext("name") or "").strip()
+        where = f"object {k} ({name or 'no name'})"
+        if not name:
+            problems.append(("no_class_name", f"object {k} has no <name>"))
+            continue
+        if name not in class_index:
+            problems.append(("unknown_class", f"{where}: unknown class {name!r} (known: "
+                             f"{', '.join(class_index)}); pass class_names to scan"))
+            continue
+        try:
+            xmin, ymin, xmax, ymax = (float(obj.findtext(f"bndbox/{c}"))
+                                      for c in ("xmin", "ymin", "xmax", "ymax"))
+        except (TypeError, ValueError):
+            problems.append(("bad_box_coordinates", f"{where}: <bndbox> needs numeric xmin, "
+                             "ymin, xmax, ymax"))
+            continue
+        box = f"box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g})"
+        if width is None:  # no image to compare with (missing): the size checks only
+            width, height = float("inf"), float("inf")
+        if xmin < 0 or ymin < 0 or xmax > width + 1 or ymax > height + 1:
+            problems.append(("box_outside_image", f"{where}: {box} lies outside the "
+                             f"{width}x{height} image (VOC boxes are 1-based, 1 <= x <= {width}, "
+                             f"1 <= y <= {height}; one pixel past the border is clipped)"))
+            continue
+        if xmin < 1 or ymin < 1 or xmax > width or ymax > height:  # one pixel past: clip
+            xmin, ymin = max(xmin, 1.0), max(ymin, 1.0)
+            xmax, ymax = min(xmax, float(width)), min(ymax, float(height))
+            clipped += 1
+        if xmax < xmin or ymax < ymin:
+            problems.append(("degenerate_box", f"{where}: {box} has zero or negative size"))
+            continue
+        flag = (obj.findtext("difficult") or "0").strip()
+        if flag not in ("0", "1"):
+            problems.append(("bad_difficult", f"{where}: <difficult> is {flag!r}, expected 0 "
+                             "or 1"))
+            continue
+        boxes.append((xmin - 1, ymin - 1, xmax, ymax))
+        labels.append(class_index[name])
+        difficult.append(flag == "1")
+    return boxes, labels, difficult, clipped, problems
 
 
 def parse_voc_annotation(xml_path, class_index: dict, image_size):
     """Boxes (continuous pixels), labels and difficult flags of one VOC XML file.
 
     ``class_index`` maps class names to labels 1..C; ``image_size`` is the JPEG's (width,
-    height). Raises :class:`DatasetError` naming the file for every case of the module table.
-    """
-    xml_path = Path(xml_path)
-    if not xml_path.is_file():
-        raise _voc_error(xml_path, "annotation file missing (every listed image needs one; "
-                         "scan with annotations=False for a set without labels)")
-    try:
-        root = ET.parse(xml_path).getroot()
-    except ET.ParseError as err:
-        raise _voc_error(xml_path, f"not well-formed XML ({err})") from None
-    if root.tag != "annotation":
-        raise _voc_error(xml_path, f"root element is <{root.tag}>, expected <annotation>")
-    width, height = image_size
-    size = root.find("size")
-    if size is not None:
-        try:
-            xml_size = (int(float(size.findtext("width"))), int(float(size.findtext("height"))))
-        except (TypeError, ValueError):
-            raise _voc_error(xml_path, "<size> without numeric <width> and <height>") from None
-        if xml_size != (width, height):
-            raise _voc_error(xml_path, f"<size> says {xml_size[0]}x{xml_size[1]} but the image "
-                             f"is {width}x{height}")
-    boxes, labels, difficult = [], [], []
-    for k, obj in enumerate(root.findall("object")):
-        name = (obj.findtext("name") or "").strip()
-        where = f"object {k} ({name or 'no name'})"
-        if not name:
-            raise _voc_error(xml_path, f"object {k} has no <name>")
-        if name not in class_index:
-            raise _voc_error(xml_path, f"{where}: unknown class {name!r} (known: "
-                             f"{', '.join(class_index)}); pass class_names to scan")
-        try:
-            xmin, ymin, xmax, ymax = (float(obj.findtext(f"bndbox/{c}"))
-                                      for c in ("xmin", "ymin", "xmax", "ymax"))
-        except (TypeError, ValueError):
-            raise _voc_error(xml_path, f"{where}: <bndbox> needs numeric xmin, ymin, xmax, "
-                             "ymax") from None
-        if xmax < xmin or ymax < ymin:
-            raise _voc_error(xml_path, f"{where}: box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) "
-                             "has zero or negative size")
-        if xmin < 1 or ymin < 1 or xmax > width or ymax > height:
-            raise _voc_error(xml_path, f"{where}: box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) "
-                             f"lies outside the {width}x{height} image (VOC boxes are 1-based, "
-                             f"1 <= x <= {width}, 1 <= y <= {height})")
-        flag = (obj.findtext("difficult") or "0").strip()
-        if flag not in ("0", "1"):
-            raise _voc_error(xml_path, f"{where}: <difficult> is {flag!r}, expected 0 or 1")
-        boxes.append((xmin - 1, ymin - 1, xmax, ymax))
-        labels.append(class_index[name])
-        difficult.append(flag == "1")
+    height). Raises :class:`DatasetError` naming the file for the first problem of the module
+    table (:func:`read_voc_annotation` returns them all)."""
+    boxes, labels, difficult, _, problems = read_voc_annotation(xml_path, class_index,
+                                                                image_size)
+    if problems:
+        kind, reason = problems[0]
+        raise _voc_error(xml_path, reason, kind)
     return boxes, labels, difficult
 
 
 def _image_size(path: Path):
     if not path.is_file():
-        raise DatasetError(f"{path}: image file missing")
+        raise DatasetError(f"{path}: image file missing", "missing_image")
     try:
         with Image.open(path) as im:
             return im.size
     except (OSError, ValueError) as err:
-        raise DatasetError(f"{path}: cannot read the image header ({err})") from None
+        raise DatasetError(f"{path}: cannot read the image header ({err})",
+                           "unreadable_image") from None
 
 
 @dataclass(frozen=True)
@@ -315,13 +363,20 @@ class VOCDataset(DetectionDataset):
     @classmethod
     def scan(cls, devkit_root, image_sets=(("VOC2007", "trainval"), ("VOC2012", "trainval")), *,
              class_names=VOC_CLASSES, annotations: bool = True, skip_empty: bool = False,
-             cache: bool = True, progress: bool = True) -> "VOCDataset":
+             cache: bool = True, progress: bool = True, on_error: str = "stop",
+             verify: bool = False) -> "VOCDataset":
         """Read ``devkit_root/<year>/ImageSets/Main/<set>.txt`` and the listed images'
         ``Annotations/<id>.xml`` (see the module docstring for the error table).
 
         ``class_names``: labels 1..C in this order (default: the 20 VOC classes, alphabetical).
         ``annotations=False``: no XML is read (sets without public labels); samples have no box.
         ``skip_empty``: leave out images without objects (training), counted in ``skipped``.
+        Every image and annotation is checked before anything is decided: the problems are
+        reported together (a line per kind with its count and first files; all of them in a
+        TSV file under ``$JPEG_DEEP_CACHE/problems/``); ``on_error="stop"`` then raises
+        :class:`~jpeg_deep.data.datasets.DatasetProblems`, ``"skip"`` leaves the broken images
+        out and counts them in ``skipped`` by kind. ``verify``: entropy-decode every image too
+        (finds truncated and corrupt files; about a millisecond per image).
         The parsed samples are cached in ``$JPEG_DEEP_CACHE`` (default ``~/.cache/jpeg_deep``),
         keyed by the folders and the modification times of the image set files and of the
         ``Annotations`` / ``JPEGImages`` folders (editing an XML in place: pass ``cache=False``).
@@ -346,14 +401,24 @@ class VOCDataset(DetectionDataset):
             ids = [line.split()[0] for line in set_file.read_text().splitlines() if line.strip()]
             lists.append((year, set_file, ids))
 
-        key = _voc_cache_key(root, lists, class_names, annotations)
-        records = _load_voc_cache(key) if cache else None
-        if records is None:
-            records = _scan_voc(root, lists, class_index, annotations, progress)
+        key = _voc_cache_key(root, lists, class_names, annotations, verify)
+        scanned = _load_voc_cache(key) if cache else None
+        if scanned is None:
+            scanned = _scan_voc(root, lists, class_index, annotations, progress, verify)
             if cache:
-                _save_voc_cache(key, records)
-        samples, skipped = [], {}
+                _save_voc_cache(key, scanned)
+        records, problems = scanned["records"], scanned["problems"]
+        report = ProblemReport(f"VOC {root} {', '.join('/'.join(s) for s in image_sets)}")
+        skipped = {}
+        for p in problems:
+            report.add(p["kind"], root / p["file"], p["reason"])
+            if p["id"] is not None and p["id"] not in skipped.get(p["kind"], ()):
+                _count_skip(skipped, p["kind"], p["id"])
+        settle_problems(report, on_error, f"voc-{key}")
+        samples = []
         for r in records:
+            for _ in range(r.get("clipped", 0)):
+                _count_skip(skipped, "clipped_box", r["id"])
             if skip_empty and not r["boxes"]:
                 _count_skip(skipped, "no_objects", r["id"])
                 continue
@@ -365,32 +430,54 @@ class VOCDataset(DetectionDataset):
         return cls(tuple(samples), class_names, skipped, root, image_sets)
 
 
-def _scan_voc(root, lists, class_index, annotations, progress):
-    records, seen = [], {}
+def _scan_voc(root, lists, class_index, annotations, progress, verify=False) -> dict:
+    """``{"records": [usable images], "problems": [{"kind", "file", "reason", "id"}]}``:
+    every listed image and its annotation checked; an image with a problem is not a record."""
+    records, problems, seen = [], [], {}
+
+    def problem(kind, file, reason, image_id):
+        problems.append({"kind": kind, "file": str(Path(file).relative_to(root)),
+                         "reason": reason, "id": image_id})
+
     total = sum(len(ids) for _, _, ids in lists)
     with tqdm(total=total, desc=f"scan {root.name}", unit="img", disable=not progress,
               leave=False) as bar:
         for year, set_file, ids in lists:
             for image_id in ids:
+                bar.update()
                 if image_id in seen:
-                    raise DatasetError(f"{set_file}: image {image_id} listed twice (also in "
-                                       f"{seen[image_id]})")
+                    problem("duplicate_id", set_file, f"image {image_id} listed twice (also in "
+                            f"{seen[image_id]})", None)
+                    continue
                 seen[image_id] = set_file
                 rel = f"{year}/JPEGImages/{image_id}.jpg"
-                width, height = _image_size(root / rel)
-                boxes, labels, difficult = [], [], []
-                if annotations:
-                    boxes, labels, difficult = parse_voc_annotation(
-                        root / year / "Annotations" / f"{image_id}.xml", class_index,
-                        (width, height))
+                try:
+                    width, height = _image_size(root / rel)
+                except DatasetError as err:
+                    problem(err.kind, root / rel, str(err).split(": ", 1)[1], image_id)
+                    width = height = None
+                if width is not None and verify:
+                    reason = verify_jpeg(root / rel)
+                    if reason:
+                        problem("unreadable_image", root / rel, reason, image_id)
+                boxes, labels, difficult, clipped = [], [], [], 0
+                if annotations:  # without the image: what the XML says alone is checked
+                    xml = root / year / "Annotations" / f"{image_id}.xml"
+                    boxes, labels, difficult, clipped, found = read_voc_annotation(
+                        xml, class_index, None if width is None else (width, height))
+                    for kind, reason in found:
+                        problem(kind, xml, reason, image_id)
+                if problems and problems[-1]["id"] == image_id:  # a problem of this image
+                    continue
                 records.append({"id": image_id, "path": rel, "width": width, "height": height,
-                                "boxes": boxes, "labels": labels, "difficult": difficult})
-                bar.update()
-    return records
+                                "boxes": boxes, "labels": labels, "difficult": difficult,
+                                "clipped": clipped})
+    return {"records": records, "problems": problems}
 
 
-def _voc_cache_key(root, lists, class_names, annotations) -> str:
-    h = hashlib.sha1(f"{_VOC_CACHE_VERSION}|{root}|{class_names}|{annotations}".encode())
+def _voc_cache_key(root, lists, class_names, annotations, verify=False) -> str:
+    h = hashlib.sha1(f"{_VOC_CACHE_VERSION}|{root}|{class_names}|{annotations}|{verify}"
+                     .encode())
     for year, set_file, _ in lists:
         for p in (set_file, root / year / "Annotations", root / year / "JPEGImages"):
             try:
@@ -402,17 +489,18 @@ def _voc_cache_key(root, lists, class_names, annotations) -> str:
 
 def _load_voc_cache(key):
     try:
-        return json.loads((_cache_dir() / "voc" / f"{key}.json").read_text())["records"]
-    except (OSError, ValueError, KeyError):
+        scanned = json.loads((_cache_dir() / "voc" / f"{key}.json").read_text())
+        return {"records": scanned["records"], "problems": scanned["problems"]}
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _save_voc_cache(key, records):
+def _save_voc_cache(key, scanned):
     folder = _cache_dir() / "voc"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f"{key}.json.tmp{os.getpid()}"
-        tmp.write_text(json.dumps({"records": records}))
+        tmp.write_text(json.dumps(scanned))
         tmp.replace(folder / f"{key}.json")
     except OSError as err:  # a read-only home must not stop training
         logger.info("VOC annotation cache not written: %s", err)
@@ -430,12 +518,16 @@ class COCODataset(DetectionDataset):
 
     @classmethod
     def scan(cls, annotation_json, image_dir, *, skip_empty: bool = False,
-             progress: bool = True) -> "COCODataset":
+             progress: bool = True, on_error: str = "stop", verify: bool = False
+             ) -> "COCODataset":
         """Read a COCO ``instances_*.json`` with pycocotools; images are ``image_dir/file_name``.
 
         Categories sorted by COCO id become labels 1..C (``category_ids`` maps back). Crowd boxes
         are left out of the samples; ``skip_empty`` leaves out images without a box (training).
         An annotation's optional ``"difficult": 1`` (written by the demo) sets the flag.
+        Every image and annotation is checked first and the problems reported together, as
+        for VOC (``on_error``, ``verify``: see :meth:`VOCDataset.scan`); a broken annotation
+        takes its image out with ``"skip"``.
         """
         from pycocotools.coco import COCO
 
@@ -465,41 +557,65 @@ class COCODataset(DetectionDataset):
         category_ids = tuple(sorted(coco.getCatIds()))
         label_of = {cid: i + 1 for i, cid in enumerate(category_ids)}
         class_names = tuple(coco.cats[c]["name"] for c in category_ids)
-        for ann in raw["annotations"]:
-            if ann.get("category_id") not in label_of:
-                raise DatasetError(f"{annotation_json}: annotation {ann.get('id')} has unknown "
-                                   f"category {ann.get('category_id')}")
-            if ann.get("image_id") not in coco.imgs:
-                raise DatasetError(f"{annotation_json}: annotation {ann.get('id')} refers to "
-                                   f"unknown image {ann.get('image_id')}")
+        report = ProblemReport(f"COCO {annotation_json}")
+        skipped, broken = {}, set()
 
-        samples, skipped = [], {}
+        def problem(kind, file, reason, image_id=None):
+            report.add(kind, file, reason)
+            if image_id is not None and image_id in coco.imgs:
+                broken.add(image_id)
+                if image_id not in skipped.get(kind, ()):
+                    _count_skip(skipped, kind, image_id)
+
+        for ann in raw["annotations"]:
+            where = f"annotation {ann.get('id')} (image {ann.get('image_id')})"
+            if ann.get("image_id") not in coco.imgs:
+                problem("unknown_image", annotation_json,
+                        f"annotation {ann.get('id')} refers to unknown image {ann.get('image_id')}")
+            elif ann.get("category_id") not in label_of:
+                problem("unknown_category", annotation_json,
+                        f"{where} has unknown category {ann.get('category_id')}",
+                        ann.get("image_id"))
+
+        samples = []
         for image_id in tqdm(sorted(coco.imgs), desc=f"scan {annotation_json.name}", unit="img",
                              disable=not progress, leave=False):
             info = coco.imgs[image_id]
             path = image_dir / info["file_name"]
             if not path.is_file():
-                raise DatasetError(f"{path}: image file missing (image {image_id} of "
-                                   f"{annotation_json})")
+                problem("missing_image", path, f"image file missing (image {image_id} of "
+                        f"{annotation_json.name})", image_id)
+                continue
+            if verify:
+                reason = verify_jpeg(path)
+                if reason:
+                    problem("unreadable_image", path, reason, image_id)
             width, height = int(info["width"]), int(info["height"])
             boxes, labels, difficult = [], [], []
             for ann in coco.imgToAnns.get(image_id, []):
-                where = f"{annotation_json}: annotation {ann['id']} (image {image_id})"
+                where = f"annotation {ann['id']} (image {image_id})"
+                if ann.get("category_id") not in label_of:
+                    continue  # reported above
                 if ann.get("iscrowd", 0):
                     _count_skip(skipped, "crowd_box", ann["id"])
                     continue
                 try:
                     x, y, w, h = (float(v) for v in ann["bbox"])
                 except (KeyError, TypeError, ValueError):
-                    raise DatasetError(f"{where}: bbox must be [x, y, w, h]") from None
+                    problem("bad_box_coordinates", annotation_json,
+                            f"{where}: bbox must be [x, y, w, h], not {ann.get('bbox')!r}",
+                            image_id)
+                    continue
                 if not (w > 0 and h > 0):
                     _count_skip(skipped, "degenerate_box", ann["id"])
                     continue
                 box = np.array([x, y, x + w, y + h])
                 limit = np.array([0, 0, width, height])
                 if (box[:2] < -1).any() or (box[2:] > limit[2:] + 1).any():
-                    raise DatasetError(f"{where}: bbox {ann['bbox']} lies outside the "
-                                       f"{width}x{height} image")
+                    problem("box_outside_image", annotation_json,
+                            f"{where}: bbox {ann['bbox']} lies outside the {width}x{height} "
+                            "image", image_id)
+                    continue
                 clipped = np.clip(box, 0, [width, height, width, height])
                 if not np.array_equal(clipped, box):
                     _count_skip(skipped, "clipped_box", ann["id"])
@@ -509,10 +625,14 @@ class COCODataset(DetectionDataset):
                 boxes.append(clipped)
                 labels.append(label_of[ann["category_id"]])
                 difficult.append(bool(ann.get("difficult", 0)))
+            if image_id in broken:
+                continue
             if skip_empty and not boxes:
                 _count_skip(skipped, "no_objects", image_id)
                 continue
             samples.append(_sample(path, image_id, width, height, boxes, labels, difficult))
+        key = hashlib.sha1(f"{annotation_json}|{image_dir}".encode()).hexdigest()
+        settle_problems(report, on_error, f"coco-{key}")
         _log_skips(str(annotation_json), skipped)
         if not samples:
             raise DatasetError(f"{annotation_json}: no usable image")

@@ -151,6 +151,23 @@ def task_for(config: Config) -> Task:
                           f"{', '.join(names())}") from None
 
 
+#: The dataset-scan settings of ``data = dict(...)`` every task accepts, and their defaults.
+DATA_CHECKS = dict(on_error="stop", verify=False)
+
+
+def check_data_checks(data: dict, where) -> None:
+    """``data``'s ``on_error`` (``"stop"`` or ``"skip"``) and ``verify`` (a bool)."""
+    from jpeg_deep.data.datasets import ON_ERROR
+
+    on_error, verify = data.get("on_error", "stop"), data.get("verify", False)
+    if on_error not in ON_ERROR:
+        raise ConfigError(f"{where}: data on_error must be 'stop' (report every broken file, "
+                          f"then exit) or 'skip' (report them, train without them), not "
+                          f"{on_error!r}")
+    if not isinstance(verify, bool):
+        raise ConfigError(f"{where}: data verify must be True or False, not {verify!r}")
+
+
 def weights_tag(split: str, weights, distortion=None) -> str:
     """``test_best`` for ``checkpoints/best.keras`` (``test_best_jpeg_real_q10`` with a
     distortion): how prediction and evaluation files are named."""

@@ -19,7 +19,7 @@ import logging
 import numpy as np
 
 from jpeg_deep.config import ConfigError
-from jpeg_deep.tasks import Task, weights_tag
+from jpeg_deep.tasks import DATA_CHECKS, Task, check_data_checks, weights_tag
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,19 @@ class ClassificationTask(Task):
             if not getattr(config, attr):
                 raise ConfigError(f"{config.path}: {attr} is not set; this config reads it from "
                                   f"${variable} (export it, or pass --{attr.replace('_', '-')})")
-        for attr in ("data", "detection", "backbone_weights"):
+        for attr in ("detection", "backbone_weights"):
             if getattr(config, attr) is not None:
                 raise ConfigError(f"{config.path}: {attr} is a detection setting; a "
                                   "classification config reads train_dir / val_dir / test_dir")
+        if config.data is not None:
+            unknown = sorted(set(config.data) - set(DATA_CHECKS)) if isinstance(
+                config.data, dict) else ["?"]
+            if unknown:
+                raise ConfigError(f"{config.path}: a classification config reads its data from "
+                                  "train_dir / val_dir / test_dir; data = dict(...) only takes "
+                                  f"the scan settings {', '.join(DATA_CHECKS)}, not "
+                                  f"{config.data!r}")
+            check_data_checks(config.data, config.path)
         if config.augmentation not in ("rgb", "dct"):
             raise ConfigError(f"{config.path}: augmentation must be 'rgb' or 'dct', not "
                               f"{config.augmentation!r}")
@@ -88,7 +97,9 @@ class ClassificationTask(Task):
     def dataset(self, split, *, training=False):
         from jpeg_deep.data.datasets import ImageFolder
 
-        return ImageFolder.scan(self.config.split_dir(split), self.config.class_index)
+        data = dict(DATA_CHECKS, **(self.config.data or {}))
+        return ImageFolder.scan(self.config.split_dir(split), self.config.class_index,
+                                on_error=data["on_error"], verify=data["verify"])
 
     def loader(self, split, *, model=None, inference=False, distortion=None):
         from jpeg_deep.data.pipeline import SampleLoader, one_hot
@@ -129,7 +140,10 @@ class ClassificationTask(Task):
             keras.metrics.TopKCategoricalAccuracy(k=min(5, dataset.num_classes), name="top5")])
 
     def summary(self, dataset):
-        return dict(classes=list(dataset.class_names))
+        out = dict(classes=list(dataset.class_names))
+        if dataset.skipped:  # on_error = "skip": the broken files left out, by kind
+            out["skipped"] = dataset.skipped
+        return out
 
     # -- outputs --------------------------------------------------------------------------------
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,

@@ -6,7 +6,10 @@ Config settings read here (defaults in :data:`DETECTION_DEFAULTS` and
 
 ``data``        the dataset: ``dict(format="voc", root=<VOCdevkit>, protocol="07+12",
                 held_out=True)`` or ``dict(format="coco", root=<COCO root>,
-                train=("annotations/instances_train2017.json", "train2017"), val=(...), test=(...))``
+                train=("annotations/instances_train2017.json", "train2017"), val=(...), test=(...))``;
+                both take ``on_error`` (``"stop"``: report every broken file, then exit;
+                ``"skip"``: report them and train without them) and ``verify`` (entropy-decode
+                every image at scan time)
 ``detection``   thresholds and options: ``confidence_threshold`` 0.01, ``iou_threshold`` 0.45,
                 ``max_per_class`` 400, ``max_detections`` 200 (decoding and NMS), ``neg_pos_ratio``
                 3, ``n_neg_min`` 0, ``alpha`` 1 (loss), ``pos_iou_threshold`` 0.5,
@@ -44,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from jpeg_deep.config import ConfigError
-from jpeg_deep.tasks import Task, weights_tag
+from jpeg_deep.tasks import Task, check_data_checks, weights_tag
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +57,12 @@ DETECTION_DEFAULTS = dict(
     map_every=1, map_images=None,
 )
 DATA_FORMATS = {
-    "voc": dict(root=None, protocol="07+12", held_out=True, class_names=None),
+    "voc": dict(root=None, protocol="07+12", held_out=True, class_names=None,
+                on_error="stop", verify=False),
     "coco": dict(root=None, train=("annotations/instances_train2017.json", "train2017"),
                  val=("annotations/instances_val2017.json", "val2017"),
-                 test=("annotations/instances_val2017.json", "val2017")),
+                 test=("annotations/instances_val2017.json", "val2017"),
+                 on_error="stop", verify=False),
 }
 
 
@@ -259,6 +264,7 @@ class DetectionTask(Task):
                 voc_splits(self.data["protocol"])
             except ValueError as err:
                 raise ConfigError(f"{where}: data protocol: {err}") from None
+        check_data_checks(self.data, where)
         if check_paths and not Path(self.data["root"]).is_dir():
             raise ConfigError(f"{where}: data root {self.data['root']} does not exist")
         unknown = sorted(set(config.detection or {}) - set(DETECTION_DEFAULTS))
@@ -296,11 +302,12 @@ class DetectionTask(Task):
             labelled = all((root / year / "Annotations").is_dir() for year, _ in sets)
             return VOCDataset.scan(root, tuple(sets), class_names=tuple(
                 data["class_names"] or VOC_CLASSES), annotations=labelled,
-                skip_empty=training)
+                skip_empty=training, on_error=data["on_error"], verify=data["verify"])
         from jpeg_deep.data.detection import COCODataset
 
         annotations, images = data[split]
-        return COCODataset.scan(root / annotations, root / images, skip_empty=training)
+        return COCODataset.scan(root / annotations, root / images, skip_empty=training,
+                                on_error=data["on_error"], verify=data["verify"])
 
     def loader(self, split, *, model=None, inference=False, distortion=None):
         from jpeg_deep.data.pipeline import SampleLoader
