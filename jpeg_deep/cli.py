@@ -1,5 +1,6 @@
 """The command-line tools: ``training.py`` / ``jpeg-deep-train``, ``inference.py`` /
-``jpeg-deep-infer`` and ``evaluation.py`` / ``jpeg-deep-evaluate``.
+``jpeg-deep-infer`` and ``evaluation.py`` / ``jpeg-deep-evaluate``, and ``jpeg-deep <command>``
+(``train``, ``infer``, ``evaluate``: the same three; ``predict``: your own files).
 
 Every tool turns a user's mistake (a bad config or ``--set`` value, a missing folder, weights
 that do not fit, no GPU where the job was given some) into one line on stderr and exit status 2,
@@ -231,6 +232,69 @@ def _evaluate(argv=None):
                        **options)
 
 
+PREDICT_USAGE = """Predict your own image files (and folders, recursively) with a trained experiment.
+
+    jpeg-deep predict <experiment> [weights] photo.jpg holiday/ [--output DIR] [--top 5]
+        [--threshold 0.5]
+
+JPEG files are read as stored; other formats are re-encoded to JPEG first (said so). Writes
+predictions.json (and predictions.csv for a classifier, images/ with the boxes drawn for a
+detector) to --output (default: <experiment>/predictions/files_<weights>/). Unreadable files are
+listed and skipped.
+"""
+
+
+def _predict(argv=None):
+    parser = _parser(PREDICT_USAGE)
+    parser.add_argument("experiment", help="experiment folder written by training.py")
+    parser.add_argument("paths", nargs="+", metavar="[weights] PATH",
+                        help="image files or folders; a first .keras / .h5 file is the weights "
+                        "(default: the experiment's checkpoints/best.keras)")
+    parser.add_argument("-o", "--output", help="folder of the prediction files")
+    parser.add_argument("--top", type=int, default=5, help="classes per image (classifiers)")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="lowest detection score kept and drawn (detectors)")
+    args = parser.parse_args(argv)
+    paths, weights = list(args.paths), None
+    if len(paths) > 1 and paths[0].endswith((".keras", ".h5")):
+        weights = paths.pop(0)
+    if args.top < 1:
+        parser.error(f"--top must be at least 1, not {args.top}")
+    from pathlib import Path
+
+    from jpeg_deep.predict import Predictor, write_predictions
+    from jpeg_deep.tasks import weights_tag
+
+    predictor = Predictor.from_experiment(args.experiment, weights)
+    records = predictor.predict(paths, top=args.top, threshold=args.threshold, progress=True)
+    output = Path(args.output) if args.output else (
+        Path(args.experiment) / "predictions" / weights_tag("files", predictor.weights))
+    written = write_predictions(records, output, predictor)
+    failed = [r for r in records if "error" in r]
+    print(f"{len(records) - len(failed)} of {len(records)} files predicted; written: "
+          + ", ".join(str(p) for p in written))
+    for r in failed:
+        print(f"  skipped {r['source']}: {r['error']}")
+
+
+COMMANDS = {"train": _train, "infer": _infer, "evaluate": _evaluate, "predict": _predict}
+
+
+def main(argv=None) -> int:
+    """``jpeg-deep <command> ...``: one entry point for every tool."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        print("usage: jpeg-deep {" + ",".join(COMMANDS) + "} ...\n\n"
+              "  train     train a network from a config folder, or resume an experiment\n"
+              "  infer     predict a split of an experiment's dataset\n"
+              "  evaluate  score an experiment (top-k, mAP, rate-accuracy sweeps)\n"
+              "  predict   predict your own image files and folders\n\n"
+              "`jpeg-deep <command> --help` describes one.",
+              file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    return run(COMMANDS[argv[0]], argv[1:])
+
+
 def train_main(argv=None) -> int:
     """``jpeg-deep-train`` / ``python training.py``."""
     return run(_train, argv)
@@ -244,3 +308,7 @@ def infer_main(argv=None) -> int:
 def evaluate_main(argv=None) -> int:
     """``jpeg-deep-evaluate`` / ``python evaluation.py``."""
     return run(_evaluate, argv)
+
+
+if __name__ == "__main__":  # python -m jpeg_deep.cli <command> ...: the `jpeg-deep` command
+    sys.exit(main())

@@ -135,7 +135,8 @@ class SampleLoader:
         return self.sample(path, None, rng_seed)[0]
 
     def sample(self, path, target=None, rng_seed=None, out=None):
-        """``(inputs, y)`` of ``path`` and its ``target``; ``y`` is None without an encoder.
+        """``(inputs, y)`` of ``path`` (a file, or a file's bytes) and its ``target``; ``y`` is
+        None without an encoder.
 
         ``out``: float32 arrays shaped like ``inputs`` (one sample's slots of a batch) that a
         DCT-domain transform writes into directly; ``inputs`` then are these arrays. Other
@@ -149,8 +150,11 @@ class SampleLoader:
 
     def _sample(self, path, target, rng_seed, out):
         distortion = None if self.distortion is None else self.distortion.draw(rng_seed)
-        with open(path, "rb") as f:
-            data = f.read()
+        if isinstance(path, (bytes, bytearray)):  # a file's bytes, already in memory
+            data, path = bytes(path), "<bytes>"
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
         info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
         headers = info  # what the reader may reuse: the headers of ``data`` as read
         requantise = None  # the DCT-domain distortion, applied to the coefficients as read

@@ -130,27 +130,16 @@ def detect(forward, samples, loader, anchors, options: dict, *, batch_size=8, wo
     inputs, decoded and NMS'd with ``options``' thresholds. Unreadable files are left out
     (logged)."""
     from jpeg_deep.data.pipeline import iter_samples
-    from jpeg_deep.tasks.detection.targets import decode_detections
 
-    size = np.asarray(anchors.image_size, np.float64)   # (height, width) of the network input
     out, pending = {}, []
 
     def flush():
         if not pending:
             return
-        inputs = [np.stack(parts) for parts in zip(*(x for _, x in pending))]
-        y_pred = forward(inputs[0] if len(inputs) == 1 else inputs)
-        rows = np.asarray(decode_detections(
-            y_pred, anchors, confidence_threshold=options["confidence_threshold"],
-            iou_threshold=options["iou_threshold"], max_per_class=options["max_per_class"],
-            max_detections=options["max_detections"]))
-        for (sample, _), r in zip(pending, rows):
-            r = r[r[:, 1] > 0]
-            scale = np.array([sample.width / size[1], sample.height / size[0]] * 2)
-            boxes = np.clip(r[:, 2:6] * scale, 0, [sample.width, sample.height] * 2)
-            out[sample.image_id] = {"boxes": boxes.astype(np.float32),
-                                    "labels": r[:, 0].astype(np.int32),
-                                    "scores": r[:, 1].astype(np.float32)}
+        found = detect_batch(forward, [x for _, x in pending],
+                             [(s.width, s.height) for s, _ in pending], anchors, options)
+        for (sample, _), det in zip(pending, found):
+            out[sample.image_id] = det
         pending.clear()
 
     by_path = {str(s.path): s for s in samples}
@@ -164,6 +153,29 @@ def detect(forward, samples, loader, anchors, options: dict, *, batch_size=8, wo
         if progress is not None:
             progress.add(1)
     flush()
+    return out
+
+
+def detect_batch(forward, inputs, sizes, anchors, options: dict) -> list:
+    """``{boxes, labels, scores}`` of each image of one batch: ``inputs`` the loader's inputs
+    of each image, ``sizes`` their original ``(width, height)``; boxes in original pixels,
+    clipped to the image, after decoding and NMS with ``options``' thresholds."""
+    from jpeg_deep.tasks.detection.targets import decode_detections
+
+    size = np.asarray(anchors.image_size, np.float64)   # (height, width) of the network input
+    stacked = [np.stack(parts) for parts in zip(*inputs)]
+    y_pred = forward(stacked[0] if len(stacked) == 1 else stacked)
+    rows = np.asarray(decode_detections(
+        y_pred, anchors, confidence_threshold=options["confidence_threshold"],
+        iou_threshold=options["iou_threshold"], max_per_class=options["max_per_class"],
+        max_detections=options["max_detections"]))
+    out = []
+    for (width, height), r in zip(sizes, rows):
+        r = r[r[:, 1] > 0]
+        scale = np.array([width / size[1], height / size[0]] * 2)
+        boxes = np.clip(r[:, 2:6] * scale, 0, [width, height] * 2)
+        out.append({"boxes": boxes.astype(np.float32), "labels": r[:, 0].astype(np.int32),
+                    "scores": r[:, 1].astype(np.float32)})
     return out
 
 

@@ -1,0 +1,249 @@
+"""Predict your own files with a trained experiment.
+
+    from jpeg_deep.predict import Predictor
+
+    predictor = Predictor.from_experiment("experiments/vgg16_dct_...", weights=None)
+    records = predictor.predict(["photo.jpg", "holiday/", open("x.png", "rb").read()])
+
+``weights`` default to the experiment's ``checkpoints/best.keras``. Sources are files, folders
+(every image below them, recursively, sorted) or a file's bytes. JPEG files are read as they
+are stored (their DCT coefficients; RGB networks decode them); other image formats Pillow reads
+(PNG, BMP, TIFF, WebP, ...) are re-encoded to a quality-95 JPEG first, and the record says so.
+The network sees what ``inference.py`` gives it for the test split: classifiers the full image,
+detectors the image resized to their input size (boxes come back in the file's pixels).
+
+Every record is a plain dict (JSON-ready), one per source file, in order:
+
+* classification: ``{"source", "width", "height", "reencoded", "top": [{"class", "index",
+  "probability"}, ...]}`` (the ``top`` best classes, best first; ``index`` is the class index);
+* detection: ``{"source", "width", "height", "reencoded", "objects": [{"class", "index",
+  "score", "box": [xmin, ymin, xmax, ymax]}, ...]}`` (objects scoring at least ``threshold``,
+  best first, boxes in continuous pixels of the original image);
+* a file that cannot be read: ``{"source", "error"}`` (logged and skipped, never a stop).
+
+``jpeg-deep predict EXP [weights] PATH... [--output DIR] [--top K] [--threshold T]`` writes
+these records as ``predictions.json`` (and, for classifiers, ``predictions.csv``; for detectors,
+every image with its boxes drawn, under ``images/``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: Suffixes a folder is searched for (case-insensitive); other files in it are left alone.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp",
+                  ".gif", ".ppm", ".pgm")
+#: Quality of the JPEG a non-JPEG image is re-encoded to before it is read.
+REENCODE_QUALITY = 95
+
+
+def expand_sources(sources) -> list:
+    """Files and bytes as given; folders replaced by the image files below them (sorted). A path
+    that does not exist is kept: predicting it reports the error."""
+    out = []
+    for source in sources:
+        if isinstance(source, (bytes, bytearray)):
+            out.append(bytes(source))
+            continue
+        path = Path(source)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*")
+                              if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
+def as_jpeg(data: bytes, name: str) -> tuple[bytes, bool]:
+    """``(jpeg bytes, re-encoded)``: a JPEG as it is; another image format Pillow reads,
+    decoded and re-encoded at :data:`REENCODE_QUALITY` (4:2:0); an InvalidJPEGError otherwise."""
+    from jpeg_deep.data.readers import InvalidJPEGError
+
+    if data[:3] == b"\xff\xd8\xff":
+        return data, False
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    from jpeg_deep.data.augmentation import encode_jpeg
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            kind = im.format
+            rgb = np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise InvalidJPEGError(name, f"neither a JPEG nor an image Pillow can read ({err})"
+                               ) from None
+    logger.info("%s: a %s image, not a JPEG: re-encoded as a quality-%d JPEG first", name, kind,
+                REENCODE_QUALITY)
+    return encode_jpeg(rgb, REENCODE_QUALITY), True
+
+
+class Predictor:
+    """A trained experiment's inference network, its classes and its test-time input side."""
+
+    def __init__(self, task, model, class_names, weights=None):
+        self.task = task
+        self.model = model
+        self.class_names = tuple(class_names)
+        self.weights = weights
+        self.loader = task.loader("test", inference=True)
+        self._anchors = None
+        if task.name == "detection":
+            from jpeg_deep.networks.ssd import anchors_for
+
+            self._anchors = anchors_for(model)
+
+    @classmethod
+    def from_experiment(cls, experiment, weights=None) -> "Predictor":
+        """The predictor of an experiment folder written by ``training.py``, with ``weights``
+        (default: its ``checkpoints/best.keras``). The classes come from its ``summary.json``:
+        the dataset need not be on this machine."""
+        from jpeg_deep.config import ConfigError
+        from jpeg_deep.evaluation import open_experiment
+        from jpeg_deep.networks.weights import load_weights
+
+        exp, task, weights = open_experiment(experiment, weights)
+        classes = exp.summary().get("classes")
+        if not classes:
+            raise ConfigError(f"{exp.root}: summary.json names no classes (an experiment that "
+                              "never finished its first epoch?)")
+        model = task.build(_Classes(classes), inference=True)
+        load_weights(model, weights, strict=True)  # a WeightsError naming the file otherwise
+        return cls(task, model, classes, weights)
+
+    @property
+    def kind(self) -> str:
+        """``"classification"`` or ``"detection"``."""
+        return self.task.name
+
+    def predict(self, sources, *, top: int = 5, threshold: float = 0.5, batch_size: int = 8,
+                progress: bool = False) -> list:
+        """One record per source file (see the module docstring), in order."""
+        from tqdm.auto import tqdm
+
+        from jpeg_deep.data.readers import InvalidJPEGError, inspect_jpeg
+
+        items = expand_sources(sources)
+        records, pending = [], []
+        with tqdm(total=len(items), desc="predict", unit="img", disable=not progress) as bar:
+            for k, source in enumerate(items):
+                name = f"<bytes {k}>" if isinstance(source, bytes) else str(source)
+                try:
+                    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+                    data, reencoded = as_jpeg(data, name)
+                    info = inspect_jpeg(data, name)
+                    inputs = self.loader(data)
+                except (InvalidJPEGError, OSError) as err:
+                    reason = err.reason if isinstance(err, InvalidJPEGError) else (
+                        err.strerror or str(err))
+                    logger.warning("skipping %s: %s", name, reason)
+                    records.append({"source": name, "error": reason})
+                    bar.update()
+                    continue
+                record = {"source": name, "width": info.width, "height": info.height,
+                          "reencoded": reencoded}
+                records.append(record)
+                if self.kind == "classification":
+                    self._classify(record, inputs, top)
+                else:
+                    pending.append((record, inputs))
+                    if len(pending) == batch_size:
+                        self._detect(pending, threshold)
+                bar.update()
+            self._detect(pending, threshold)
+        return records
+
+    def _classify(self, record, inputs, top):
+        batch = [x[None] for x in inputs]
+        p = np.asarray(self.model.predict_on_batch(batch[0] if len(batch) == 1 else batch))[0]
+        best = np.argsort(-p)[:max(1, top)]
+        record["top"] = [{"class": self.class_names[i], "index": int(i),
+                          "probability": float(p[i])} for i in best]
+
+    def _detect(self, pending, threshold):
+        from jpeg_deep.tasks.detection.task import detect_batch
+
+        if not pending:
+            return
+        found = detect_batch(self.model.predict_on_batch, [x for _, x in pending],
+                             [(r["width"], r["height"]) for r, _ in pending], self._anchors,
+                             self.task.options)
+        for (record, _), det in zip(pending, found):
+            keep = det["scores"] >= threshold
+            record["objects"] = [
+                {"class": self.class_names[label - 1], "index": int(label),
+                 "score": float(score), "box": [float(v) for v in box]}
+                for box, label, score in zip(det["boxes"][keep], det["labels"][keep],
+                                             det["scores"][keep])]
+        pending.clear()
+
+
+class _Classes:
+    """What building a task's model asks of a dataset: its classes."""
+
+    def __init__(self, class_names):
+        self.class_names = tuple(class_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+# --------------------------------------------------------------------------------------------
+# Files written by ``jpeg-deep predict``
+
+
+def write_predictions(records, output: Path, predictor: Predictor, sources_data=None) -> list:
+    """Write ``predictions.json`` (every record), ``predictions.csv`` (classifiers: the top
+    classes per file) or ``images/<name>.png`` (detectors: the boxes drawn); returns the paths
+    written."""
+    output.mkdir(parents=True, exist_ok=True)
+    written = [output / "predictions.json"]
+    written[0].write_text(json.dumps(records, indent=1))
+    if predictor.kind == "classification":
+        import csv
+
+        with open(output / "predictions.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["source", "class", "probability", "top"])
+            for r in records:
+                if "error" in r:
+                    writer.writerow([r["source"], "", "", f"error: {r['error']}"])
+                    continue
+                writer.writerow([r["source"], r["top"][0]["class"],
+                                 f"{r['top'][0]['probability']:.6f}",
+                                 " ".join(f"{t['class']}:{t['probability']:.4f}"
+                                          for t in r["top"])])
+        written.append(output / "predictions.csv")
+        return written
+    from PIL import Image
+
+    from jpeg_deep.data.augmentation import decode_rgb
+    from jpeg_deep.display import PREDICTED, draw
+
+    folder = output / "images"
+    folder.mkdir(exist_ok=True)
+    used = set()
+    for k, r in enumerate(records):
+        if "error" in r:
+            continue
+        data = (sources_data or {}).get(r["source"])
+        if data is None:
+            data = Path(r["source"]).read_bytes()
+        data, _ = as_jpeg(data, r["source"])
+        objects = r["objects"]
+        rgb = draw(decode_rgb(data, r["source"]), [o["box"] for o in objects],
+                   [o["index"] for o in objects], predictor.class_names, PREDICTED,
+                   [o["score"] for o in objects])
+        stem = Path(r["source"]).stem if not r["source"].startswith("<") else f"bytes_{k}"
+        name = stem if stem not in used else f"{stem}_{k}"
+        used.add(name)
+        Image.fromarray(rgb).save(folder / f"{name}.png")
+    written.append(folder)
+    return written
