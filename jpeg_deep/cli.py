@@ -1,6 +1,7 @@
 """The command-line tools: ``training.py`` / ``jpeg-deep-train``, ``inference.py`` /
 ``jpeg-deep-infer`` and ``evaluation.py`` / ``jpeg-deep-evaluate``, and ``jpeg-deep <command>``
-(``train``, ``infer``, ``evaluate``: the same three; ``predict``: your own files).
+(``train``, ``infer``, ``evaluate``: the same three; ``predict``: your own files; ``export``: a
+SavedModel or a LiteRT model).
 
 Every tool turns a user's mistake (a bad config or ``--set`` value, a missing folder, weights
 that do not fit, no GPU where the job was given some) into one line on stderr and exit status 2,
@@ -77,12 +78,13 @@ def run(main, argv=None) -> int:
     from jpeg_deep.data.readers import InvalidJPEGError
     from jpeg_deep.distribute import DistributionError
     from jpeg_deep.networks.registry import UnknownNetworkError
+    from jpeg_deep.export import ExportError
     from jpeg_deep.networks.weights import WeightsError
 
     try:
         main(argv)
     except (ConfigError, DatasetError, InvalidJPEGError, UnknownNetworkError, WeightsError,
-            FileNotFoundError, DistributionError) as err:
+            FileNotFoundError, DistributionError, ExportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -277,7 +279,32 @@ def _predict(argv=None):
         print(f"  skipped {r['source']}: {r['error']}")
 
 
-COMMANDS = {"train": _train, "infer": _infer, "evaluate": _evaluate, "predict": _predict}
+EXPORT_USAGE = """Export a trained experiment for serving: a SavedModel or a LiteRT (.tflite) model.
+
+    jpeg-deep export <experiment> [weights] --format savedmodel|litert [--output DIR]
+
+Writes the model, client.json, input_side.pkl (and anchors.npz for a detector) to --output
+(default: <experiment>/export/<format>_<weights>/). The client:
+Predictor.from_export(DIR).predict(files) (see docs/serving.md).
+"""
+
+
+def _export(argv=None):
+    from jpeg_deep.export import FORMATS, export_experiment
+
+    parser = _parser(EXPORT_USAGE)
+    parser.add_argument("experiment", help="experiment folder written by training.py")
+    parser.add_argument("weights", nargs="?", help="weights (default: checkpoints/best.keras)")
+    parser.add_argument("--format", choices=FORMATS, default="savedmodel")
+    parser.add_argument("-o", "--output", help="export folder")
+    args = parser.parse_args(argv)
+    folder = export_experiment(args.experiment, args.weights, format=args.format,
+                               output=args.output)
+    print(f"{args.format} export written to {folder}")
+
+
+COMMANDS = {"train": _train, "infer": _infer, "evaluate": _evaluate, "predict": _predict,
+            "export": _export}
 
 
 def main(argv=None) -> int:
@@ -288,7 +315,8 @@ def main(argv=None) -> int:
               "  train     train a network from a config folder, or resume an experiment\n"
               "  infer     predict a split of an experiment's dataset\n"
               "  evaluate  score an experiment (top-k, mAP, rate-accuracy sweeps)\n"
-              "  predict   predict your own image files and folders\n\n"
+              "  predict   predict your own image files and folders\n"
+              "  export    export a trained network as a SavedModel or a LiteRT model\n\n"
               "`jpeg-deep <command> --help` describes one.",
               file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2

@@ -91,12 +91,15 @@ def print_rows(rows, title=""):
               + "".join(f"{row[m]:>13.4f}" for m in metrics))
 
 
-def plot_sweeps(sweeps, path, title="") -> Path:
-    """Plot ``{label: rows}``: each score of each sweep against bits per pixel (several sweeps:
-    a colour per sweep, its first score solid, the others dashed)."""
+def plot_sweeps(sweeps, path, title="", clean=None) -> Path:
+    """Plot ``{label: rows}``: each score of each sweep against bits per pixel, on a log axis,
+    each point labelled with its quality, the score axis fitted to the data (several sweeps:
+    a colour per sweep, its first score solid, the others dashed). ``clean``: ``{label:
+    {score: value}}``, each sweep's scores without distortion, drawn as dotted reference lines
+    of the sweep's colour."""
     from jpeg_deep.plot import line_plot
 
-    series = []
+    series, references = [], []
     for e, (label, rows) in enumerate(sweeps.items()):
         metrics = [k for k in rows[0] if k not in ("quality", "bpp")] if rows else []
         for m, metric in enumerate(metrics):
@@ -104,9 +107,40 @@ def plot_sweeps(sweeps, path, title="") -> Path:
             # one experiment: a colour per score; several: a colour per experiment, the first
             # score solid and the others dashed
             style = dict(colour=m) if len(sweeps) == 1 else dict(colour=e, dashed=m > 0)
+            style["points"] = [f"q{r['quality']}" for r in rows]
             series.append((name, [r["bpp"] for r in rows], [r[metric] for r in rows], style))
-    return line_plot(series, path, xlabel="bits per pixel", ylabel="score", title=title,
-                     ylim=(0, 1))
+            value = (clean or {}).get(label, {}).get(metric)
+            if value is not None:
+                references.append((f"{name}, undistorted {value:.3f}", value,
+                                   m if len(sweeps) == 1 else e))
+    return line_plot(series, path, xlabel="bits per pixel (log)", ylabel="score", title=title,
+                     xlog=True, references=references)
+
+
+def clean_scores(exp, task, weights, split, images=None) -> dict | None:
+    """The sweep scores of ``weights`` on ``split`` without distortion, from its evaluation
+    file (``evaluation/<split>_<weights>.json``, written by ``evaluation.py``) when there is
+    one (of ``images`` images, when given: the same subset as the sweep's); None otherwise."""
+    from jpeg_deep.tasks import weights_tag
+
+    path = exp.root / "evaluation" / f"{weights_tag(split, weights)}.json"
+    try:
+        result = json.loads(path.read_text())
+        if images is not None and result.get("images") != images:
+            return None
+        return task.sweep_metrics(result)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def experiment_label(exp) -> str:
+    """An experiment's name in a legend: its config's ``description`` when it has one (the
+    folder name otherwise)."""
+    try:
+        description = exp.load_config(check_paths=False).description
+    except Exception:  # a config that needs its environment: the folder name will do
+        description = None
+    return description or exp.root.name
 
 
 def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="jpeg",
@@ -135,8 +169,14 @@ def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="j
     out_dir.mkdir(exist_ok=True)
     json_path = out_dir / f"{name}.quality.json"
     json_path.write_text(json.dumps(rows, indent=2))
-    png = plot_sweeps({exp.root.name: rows}, out_dir / f"{name}.quality.png",
-                      title=f"{exp.root.name}: {split}, {codec} ({form})")
+    clean = clean_scores(exp, task, weights, split, images=len(paths))
+    if clean is None:
+        print(f"(no undistorted reference line: evaluation.py {exp.root} "
+              f"{'--limit ' + str(limit) + ' ' if limit else ''}writes the score it draws)")
+    label = experiment_label(exp)
+    png = plot_sweeps({label: rows}, out_dir / f"{name}.quality.png",
+                      title=f"{label}: {split}, {codec} ({form})",
+                      clean={label: clean} if clean else None)
     print()
     print_rows(rows, f"{exp.root.name} ({split}, {codec}, {form})")
     print(f"written to {json_path} and {png}")
@@ -151,7 +191,7 @@ def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="
     an experiment's saved ``<split>_best_<codec>_<form>.quality.json`` is reused when present
     (whatever qualities it holds), otherwise its sweep is run. The plot goes to ``output``
     (default: the first experiment's ``evaluation/<name>.compare.png``). Returns its path."""
-    sweeps = {}
+    sweeps, clean = {}, {}
     first_weights = None
     for i, experiment in enumerate(experiments):
         exp = Experiment.open(experiment)
@@ -166,14 +206,18 @@ def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="
             rows = quality_sweep(experiment, exp_weights, split, qualities=qualities, codec=codec,
                                  form=form, subsampling=subsampling, workers=workers,
                                  limit=limit)
-        label = exp.root.name
+        label = experiment_label(exp)
         while label in sweeps:
             label += "'"
         sweeps[label] = rows
+        reference = clean_scores(exp, task_for(exp.load_config(check_paths=False)),
+                                 exp_weights, split)  # its evaluation file, if any
+        if reference is not None:
+            clean[label] = reference
     first = Experiment.open(experiments[0])
     name = sweep_name(split, first_weights, codec, form, subsampling)
     output = Path(output) if output else first.root / "evaluation" / f"{name}.compare.png"
-    plot_sweeps(sweeps, output, title=f"{split}, {codec} ({form})")
+    plot_sweeps(sweeps, output, title=f"{split}, {codec} ({form})", clean=clean)
     for label, rows in sweeps.items():
         print()
         print_rows(rows, label)

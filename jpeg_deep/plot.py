@@ -30,6 +30,17 @@ def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     return ticks
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """Ticks of a log axis covering ``[low, high]`` (both > 0): 1, 2 and 5 times powers of ten,
+    from the largest at or below ``low`` to the smallest at or above ``high``."""
+    low, high = max(low, 1e-12), max(high, low * 1.0001)
+    ticks = [m * 10.0 ** k for k in range(math.floor(math.log10(low)) - 1,
+                                          math.ceil(math.log10(high)) + 1) for m in (1, 2, 5)]
+    first = max(t for t in ticks if t <= low * (1 + 1e-9))
+    last = min(t for t in ticks if t >= high * (1 - 1e-9))
+    return [float(f"{t:.6g}") for t in ticks if first <= t <= last]
+
+
 def _label(value: float) -> str:
     return f"{value:g}"
 
@@ -52,28 +63,32 @@ def _style(item, i):
 
 
 def line_plot(series, path, *, xlabel: str, ylabel: str, title: str = "",
-              ylim=None, size=(900, 600)) -> Path:
+              ylim=None, xlog: bool = False, references=(), size=(900, 600)) -> Path:
     """Write a PNG of ``series``: a list of ``(label, xs, ys)`` or ``(label, xs, ys, style)``
     (``style``: ``colour``, an index in the palette, default the series' position;
-    ``dashed``), each drawn as a line with round markers and named in the legend. ``ylim``:
-    ``(low, high)`` of the y axis (default: the data's range, rounded to ticks). Returns the
-    path."""
+    ``dashed``; ``points``, a text written beside each point, e.g. its quality), each drawn as
+    a line with round markers and named in the legend. ``ylim``: ``(low, high)`` of the y axis
+    (default: the data's range, references included, rounded to ticks); ``xlog``: a log x axis
+    (ticks at 1, 2, 5 x 10^k); ``references``: ``(label, y, colour)`` horizontal dotted lines
+    (e.g. the score without distortion), labelled at their right end. Returns the path."""
     width, height = size
     left, right, top, bottom = 80, 20, 50, 70
-    xs_all = [float(x) for item in series for x in item[1]]
+    xs_all = [float(x) for item in series for x in item[1] if not xlog or x > 0]
     ys_all = [float(y) for item in series for y in item[2] if y == y]
+    ys_all += [float(y) for _, y, _ in references if y == y]
     if not xs_all:
-        xs_all = [0.0, 1.0]
+        xs_all = [1.0, 10.0] if xlog else [0.0, 1.0]
     if not ys_all:
         ys_all = [0.0, 1.0]
-    xticks = nice_ticks(min(xs_all), max(xs_all))
+    xticks = (log_ticks if xlog else nice_ticks)(min(xs_all), max(xs_all))
     yticks = nice_ticks(*(ylim if ylim is not None else (min(ys_all), max(ys_all))))
     x0, x1, y0, y1 = xticks[0], xticks[-1], yticks[0], yticks[-1]
     img = np.full((height, width, 3), 255, np.uint8)
     pw, ph = width - left - right, height - top - bottom
+    fx = (lambda v: math.log10(max(v, 1e-12))) if xlog else float
 
     def to_px(x, y):
-        return (int(round(left + (x - x0) / (x1 - x0) * pw)),
+        return (int(round(left + (fx(x) - fx(x0)) / (fx(x1) - fx(x0)) * pw)),
                 int(round(top + ph - (y - y0) / (y1 - y0) * ph)))
 
     for t in xticks:  # grid, ticks, tick labels
@@ -105,16 +120,31 @@ def line_plot(series, path, *, xlabel: str, ylabel: str, title: str = "",
     if title:
         (tw, th), _ = cv2.getTextSize(title, _FONT, 0.6, 1)
         cv2.putText(img, title, ((width - tw) // 2, 30), _FONT, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
+    for label, y, colour_index in references:  # dotted, labelled at the right end
+        if y != y:
+            continue
+        colour = _COLOURS[colour_index % len(_COLOURS)]
+        _, py = to_px(x0, float(y))
+        _dashed(img, [(left, py), (left + pw, py)], colour, dash=3, gap=5)
+        (tw, th), _ = cv2.getTextSize(label, _FONT, 0.42, 1)
+        cv2.putText(img, label, (left + pw - tw - 4, py - 5), _FONT, 0.42, colour, 1,
+                    cv2.LINE_AA)
     for i, item in enumerate(series):  # the curves
         xs, ys = item[1], item[2]
         colour, dashed = _style(item, i)
-        points = [to_px(float(x), float(y)) for x, y in sorted(zip(xs, ys)) if y == y]
+        texts = (item[3] if len(item) > 3 else {}).get("points") or [None] * len(xs)
+        kept = sorted((float(x), float(y), t) for x, y, t in zip(xs, ys, texts)
+                      if y == y and (not xlog or x > 0))
+        points = [to_px(x, y) for x, y, _ in kept]
         if len(points) > 1 and dashed:
             _dashed(img, points, colour)
         elif len(points) > 1:
             cv2.polylines(img, [np.array(points, np.int32)], False, colour, 2, cv2.LINE_AA)
-        for p in points:
+        for p, (_, _, text) in zip(points, kept):
             cv2.circle(img, p, 4, colour, -1, cv2.LINE_AA)
+            if text:
+                cv2.putText(img, str(text), (p[0] + 5, p[1] - 7), _FONT, 0.38, colour, 1,
+                            cv2.LINE_AA)
     if series:  # the legend, bottom right inside the axes
         sizes = [cv2.getTextSize(item[0], _FONT, 0.45, 1)[0] for item in series]
         box_w = max(w for w, _ in sizes) + 45

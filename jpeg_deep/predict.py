@@ -85,19 +85,22 @@ def as_jpeg(data: bytes, name: str) -> tuple[bytes, bool]:
 
 
 class Predictor:
-    """A trained experiment's inference network, its classes and its test-time input side."""
+    """A trained network's forward pass, its classes and its test-time input side.
 
-    def __init__(self, task, model, class_names, weights=None):
-        self.task = task
-        self.model = model
+    ``forward(inputs) -> array``: the network on a batch, called as Keras' ``predict_on_batch``
+    (an array for a one-input network, else a list in the network's input order); ``loader``: the test split's
+    :class:`~jpeg_deep.data.pipeline.SampleLoader` (file bytes -> network inputs);
+    detectors also take ``options`` (decoding and NMS thresholds) and ``anchors``."""
+
+    def __init__(self, kind, forward, class_names, loader, *, options=None, anchors=None,
+                 weights=None):
+        self.kind = kind
+        self.forward = forward
         self.class_names = tuple(class_names)
+        self.loader = loader
+        self.options = options
+        self.anchors = anchors
         self.weights = weights
-        self.loader = task.loader("test", inference=True)
-        self._anchors = None
-        if task.name == "detection":
-            from jpeg_deep.networks.ssd import anchors_for
-
-            self._anchors = anchors_for(model)
 
     @classmethod
     def from_experiment(cls, experiment, weights=None) -> "Predictor":
@@ -115,12 +118,24 @@ class Predictor:
                               "never finished its first epoch?)")
         model = task.build(_Classes(classes), inference=True)
         load_weights(model, weights, strict=True)  # a WeightsError naming the file otherwise
-        return cls(task, model, classes, weights)
+        options = anchors = None
+        if task.name == "detection":
+            from jpeg_deep.networks.ssd import anchors_for
 
-    @property
-    def kind(self) -> str:
-        """``"classification"`` or ``"detection"``."""
-        return self.task.name
+            options, anchors = task.options, anchors_for(model)
+        predictor = cls(task.name, keras_forward(model), classes,
+                        task.loader("test", inference=True), options=options, anchors=anchors,
+                        weights=weights)
+        predictor.model = model
+        return predictor
+
+    @classmethod
+    def from_export(cls, folder) -> "Predictor":
+        """The predictor of a model exported by ``jpeg-deep export`` (a SavedModel or a LiteRT
+        file, run by TensorFlow or by LiteRT's interpreter): the client of an export."""
+        from jpeg_deep.export import load_export
+
+        return load_export(folder)
 
     def predict(self, sources, *, top: int = 5, threshold: float = 0.5, batch_size: int = 8,
                 progress: bool = False) -> list:
@@ -161,7 +176,7 @@ class Predictor:
 
     def _classify(self, record, inputs, top):
         batch = [x[None] for x in inputs]
-        p = np.asarray(self.model.predict_on_batch(batch[0] if len(batch) == 1 else batch))[0]
+        p = np.asarray(self.forward(batch[0] if len(batch) == 1 else batch))[0]
         best = np.argsort(-p)[:max(1, top)]
         record["top"] = [{"class": self.class_names[i], "index": int(i),
                           "probability": float(p[i])} for i in best]
@@ -171,9 +186,9 @@ class Predictor:
 
         if not pending:
             return
-        found = detect_batch(self.model.predict_on_batch, [x for _, x in pending],
-                             [(r["width"], r["height"]) for r, _ in pending], self._anchors,
-                             self.task.options)
+        found = detect_batch(self.forward, [x for _, x in pending],
+                             [(r["width"], r["height"]) for r, _ in pending], self.anchors,
+                             self.options)
         for (record, _), det in zip(pending, found):
             keep = det["scores"] >= threshold
             record["objects"] = [
@@ -182,6 +197,11 @@ class Predictor:
                 for box, label, score in zip(det["boxes"][keep], det["labels"][keep],
                                              det["scores"][keep])]
         pending.clear()
+
+
+def keras_forward(model):
+    """``forward(inputs)`` of a Keras model: its ``predict_on_batch``."""
+    return model.predict_on_batch
 
 
 class _Classes:

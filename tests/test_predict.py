@@ -129,3 +129,40 @@ def test_detector_predictions_equal_inference_and_are_drawn(detector, tmp_path):
     picture = np.asarray(Image.open(out / "images" / f"{paths[0].stem}.png"))
     assert picture.shape == original.shape and (np.abs(
         picture.astype(int) - original).max(axis=-1) > 60).mean() > 0.001  # boxes drawn
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "litert"])
+def test_exported_classifier_equals_keras(classifier, tiny_demo, tmp_path, fmt):
+    from jpeg_deep.predict import Predictor
+
+    out = tmp_path / fmt
+    result = run("-m", "jpeg_deep.cli", "export", classifier, "--format", fmt, "--output", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / ("model" if fmt == "savedmodel" else "model.tflite")).exists()
+    files = sorted((tiny_demo / "imagenet" / "test").rglob("*.jpg"))[:6]  # sizes vary
+    served = Predictor.from_export(out).predict(files, top=5)
+    keras_records = Predictor.from_experiment(classifier).predict(files, top=5)
+    for a, b in zip(served, keras_records):
+        assert [t["index"] for t in a["top"]] == [t["index"] for t in b["top"]]
+        np.testing.assert_allclose([t["probability"] for t in a["top"]],
+                                   [t["probability"] for t in b["top"]], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "litert"])
+def test_exported_detector_equals_keras(detector, tmp_path, fmt):
+    from jpeg_deep.predict import Predictor
+
+    exp, scenes = detector
+    out = tmp_path / fmt
+    result = run("-m", "jpeg_deep.cli", "export", exp, "--format", fmt, "--output", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = sorted((scenes / "VOCdevkit" / "VOC2007" / "JPEGImages").glob("*.jpg"))[:5]
+    served = Predictor.from_export(out).predict(files, threshold=0.05)
+    keras_records = Predictor.from_experiment(exp).predict(files, threshold=0.05)
+    assert sum(len(r["objects"]) for r in keras_records) > 0
+    for a, b in zip(served, keras_records):
+        assert [o["class"] for o in a["objects"]] == [o["class"] for o in b["objects"]]
+        np.testing.assert_allclose([o["score"] for o in a["objects"]],
+                                   [o["score"] for o in b["objects"]], rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose([o["box"] for o in a["objects"]],
+                                   [o["box"] for o in b["objects"]], atol=0.05)

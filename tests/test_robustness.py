@@ -11,7 +11,7 @@ from jpeg_deep import distortions as D
 from jpeg_deep.data.augmentation import decode_rgb
 from jpeg_deep.data.pipeline import SampleLoader
 from jpeg_deep.data.readers import read_dct
-from jpeg_deep.plot import line_plot, nice_ticks
+from jpeg_deep.plot import line_plot, log_ticks, nice_ticks
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
 
@@ -122,12 +122,35 @@ def test_loader_applies_the_distortion_first(tmp_path, form, augmentation):
 
 def test_line_plot_draws_a_png(tmp_path):
     assert nice_ticks(0.3, 2.2) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert log_ticks(0.13, 4.2) == [0.1, 0.2, 0.5, 1, 2, 5]
+    assert log_ticks(0.5, 2.0) == [0.5, 1, 2]
     path = line_plot([("top1", [0.3, 1.0, 2.0], [0.2, 0.5, 0.6]),
                       ("top5", [0.3, 1.0, 2.0], [0.5, 0.8, 0.9])], tmp_path / "p.png",
                      xlabel="bits per pixel", ylabel="score", title="t", ylim=(0, 1))
     img = cv2.imread(str(path))
     assert img is not None and img.shape == (600, 900, 3)
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 10  # more than a blank canvas
+
+
+def test_rate_accuracy_plot_reads_like_a_figure(tmp_path):
+    """Log bpp axis, the score axis fitted to the data (0.84-0.98 fills the height, not a thin
+    band of 0-1), points labelled with their quality, the undistorted score as a line."""
+    from jpeg_deep.evaluation import plot_sweeps
+
+    rows = [{"quality": q, "bpp": b, "top1": t, "top5": 0.99}
+            for q, b, t in ((10, 0.25, 0.84), (50, 0.9, 0.95), (90, 2.9, 0.98))]
+    path = plot_sweeps({"VGG-DCT": rows}, tmp_path / "s.png", title="t",
+                       clean={"VGG-DCT": {"top1": 0.985, "top5": 0.995}})
+    img = cv2.imread(str(path))
+    top1 = np.all(img == (180, 119, 31), axis=-1)  # the first series' colour (BGR)
+    # score axis 0.8..1.0 over the 480-pixel plot: 0.84 at y 434, 0.98 at y 98 (0..1: 67 px)
+    used = np.flatnonzero(top1[93:470].any(axis=1)) + 93
+    assert used.min() < 100 and used.max() > 428
+    # log bpp axis 0.2..5 over 800 pixels: the q90 point (2.9 bpp) at x 745 (linear: 853);
+    # rows 93-300 hold the curve, not the dotted undistorted line (y 86) and its label
+    right = np.flatnonzero(top1[93:300].any(axis=0)).max()
+    assert 740 <= right <= 752, right
+    assert top1[80:90, 100:700].any(axis=0).sum() > 200  # the dotted reference line
 
 
 def test_quality_sweep_end_to_end(tmp_path, tiny_demo):
@@ -155,6 +178,7 @@ def test_quality_sweep_end_to_end(tmp_path, tiny_demo):
     assert not np.allclose(p10["probabilities"], p90["probabilities"])
     assert (exp / "evaluation" / "test_best_jpeg_real_q10.json").is_file()
     assert not (exp / "evaluation" / "test_best.json").exists()  # the clean file is untouched
+    assert "no undistorted reference line" in sweep.stdout
 
     # the DCT form and the comparison: exps[1] runs its sweep, then the comparison reuses it and
     # runs exps[0]'s (it has no DCT-form sweep yet)
