@@ -32,9 +32,12 @@ rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr 
 1.5 / 1.25), worst pixel <= 9 (tested below 16).
 
 Speed: the operators of a training crop are cached per (input size, resized size, crop offset
-modulo the block size): the crop is then a slice of the block rows of one cached resize
-operator and the flip a reversal of them, so a dataset with a few image sizes never rebuilds
-operators; a random-resized crop composes its window's operators from the resize's cached taps
+modulo the block size, flip): the crop is then a slice of the block rows of one cached resize
+operator, in the kernel's form, without a copy, so a new crop offset costs nothing and a
+dataset with a few image sizes never rebuilds operators. Memory per process: at most 1024 such
+operators (luma and chroma, rows and columns together; 40-90 KB each at ImageNet sizes) and
+1024 phase plans of about 25 KB: about 120 MB at most, reached only on datasets of hundreds of
+sizes (least recently used ones are dropped). A random-resized crop composes its window's operators from the resize's cached taps
 (:func:`_window_band`). :meth:`DCTTransform.read` draws the geometry before reading, so the
 reader stops entropy decoding below the last row the operators read, and the results can be
 written straight into a batch's arrays. Both passes run in the compiled kernel
@@ -350,14 +353,39 @@ def _flipped(start, band):
     return start[::-1], band[::-1] * _FLIP_SIGN
 
 
-@lru_cache(maxsize=1024)  # 20-45 KB each; rebuilt from a phase plan in 0.03-0.07 ms
 def _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols, kernel):
+    """The crop at ``offset`` of the resize ``n_in -> n_res`` (then flipped): for the compiled
+    kernel, a slice of its phase's whole plan (:func:`_phase_kernel`, cached), no copy; for
+    numpy, built from the phase plan and cached."""
+    if not kernel:
+        return _crop_plan_numpy(n_in, n_res, offset, crop, flip, chroma, cols)
+    unit = 16 if chroma else 8
+    phase = offset % unit
+    whole = _phase_kernel(n_in, n_res, phase, chroma, cols, flip)
+    i0, n = (offset - phase) // unit, crop // unit
+    if flip:  # the reversed plan's blocks, from the far end
+        i0 = len(whole.start) - i0 - n
+    return _KernelPlan(whole.start[i0: i0 + n], whole.band[i0: i0 + n], whole.k,
+                       whole.sub[i0: i0 + n])
+
+
+@lru_cache(maxsize=1024)  # the kernel's form of a phase plan: 40-90 KB each
+def _phase_kernel(n_in, n_res, phase, chroma, cols, flip):
+    """The whole plan of one phase (:func:`_phase_plan`), flipped if asked (reversed, odd
+    output frequencies negated), in the kernel's form: every crop of that phase is a
+    contiguous slice of it, so a new crop offset costs no operator building."""
+    start, band = _phase_plan(n_in, n_res, phase, chroma)
+    return _KernelPlan.of(_flipped(start, band) if flip else (start, band), cols)
+
+
+@lru_cache(maxsize=1024)  # 20-45 KB each; rebuilt from a phase plan in 0.03-0.07 ms
+def _crop_plan_numpy(n_in, n_res, offset, crop, flip, chroma, cols):
     unit = 16 if chroma else 8
     phase = offset % unit
     start, band = _phase_plan(n_in, n_res, phase, chroma)
     i0 = (offset - phase) // unit
     start, band = start[i0: i0 + crop // unit], band[i0: i0 + crop // unit]
-    return _prepared(_flipped(start, band) if flip else (start, band), cols, kernel)
+    return _prepared(_flipped(start, band) if flip else (start, band), cols, False)
 
 
 @lru_cache(maxsize=512)
