@@ -76,8 +76,11 @@ def as_jpeg(data: bytes, name: str) -> tuple[bytes, bool]:
         with Image.open(io.BytesIO(data)) as im:
             kind = im.format
             rgb = np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise InvalidJPEGError(name, f"neither a JPEG nor an image Pillow can read ({err})"
+    except UnidentifiedImageError:
+        raise InvalidJPEGError(name, "neither a JPEG nor an image format Pillow reads"
+                               ) from None
+    except (OSError, ValueError) as err:  # a truncated PNG...
+        raise InvalidJPEGError(name, f"not a JPEG, and Pillow cannot decode it ({err})"
                                ) from None
     logger.info("%s: a %s image, not a JPEG: re-encoded as a quality-%d JPEG first", name, kind,
                 REENCODE_QUALITY)
