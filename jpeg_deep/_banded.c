@@ -557,6 +557,65 @@ done:
     return result;
 }
 
+/* band_finish(band, n, k, flip, transpose, band_out, sub_out): the kernel's form of an axis
+ * plan built by band_fill, in one pass: band (n, 8, 8k) float32, flipped if asked (output
+ * blocks in reverse order, odd output frequencies negated: a horizontal flip of whole blocks),
+ * transposed to (n, 8k, 8) if asked (the second pass's form), written to band_out; sub_out
+ * (n, 2) int64 gets each output block's nonzero sub-bands [first, last + 1) of its k input
+ * blocks ([0, 0) when all are zero). What _KernelPlan.of does in numpy, without its
+ * temporaries. */
+static PyObject *band_finish(PyObject *self, PyObject *args)
+{
+    Py_buffer in, out, sub;
+    Py_ssize_t n, k;
+    int flip, transpose;
+    if (!PyArg_ParseTuple(args, "y*nnppw*w*", &in, &n, &k, &flip, &transpose, &out, &sub))
+        return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t k8 = 8 * k;
+    if (!check(n > 0 && k > 0 && in.len == n * 8 * k8 * (Py_ssize_t)sizeof(float)
+                   && out.len == in.len && sub.len == n * 2 * (Py_ssize_t)sizeof(int64_t),
+               "band_finish: band is not (n, 8, 8k) float32 or sub not (n, 2) int64"))
+        goto done;
+    const float *src = in.buf;
+    float *dst = out.buf;
+    int64_t *sb = sub.buf;
+    for (Py_ssize_t I = 0; I < n; I++) {
+        const float *b = src + (flip ? n - 1 - I : I) * 8 * k8;
+        float *o = dst + I * 8 * k8;
+        int64_t first = -1, last = -1;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            int nz = 0;
+            for (int v = 0; v < 8; v++)
+                for (int u = 0; u < 8; u++)
+                    nz |= b[v * k8 + 8 * j + u] != 0.0f;
+            if (nz) {
+                if (first < 0) first = j;
+                last = j;
+            }
+        }
+        sb[2 * I] = first < 0 ? 0 : first;
+        sb[2 * I + 1] = first < 0 ? 0 : last + 1;
+        for (int v = 0; v < 8; v++) {
+            const float sign = (flip && (v & 1)) ? -1.0f : 1.0f;
+            for (Py_ssize_t c = 0; c < k8; c++) {
+                const float x = sign * b[v * k8 + c];
+                if (transpose)
+                    o[c * 8 + v] = x;
+                else
+                    o[v * k8 + c] = x;
+            }
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&in);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&sub);
+    return result;
+}
+
 static PyObject *variant(PyObject *self, PyObject *noargs)
 {
     choose();
@@ -572,6 +631,8 @@ static PyMethodDef methods[] = {
      "band_start(cols, w, n_out, T, nb_in, start_out) -> k (see the source)."},
     {"band_fill", band_fill, METH_VARARGS,
      "band_fill(cols, w, n_out, T, nb_in, start, k, d, band_out) (see the source)."},
+    {"band_finish", band_finish, METH_VARARGS,
+     "band_finish(band, n, k, flip, transpose, band_out, sub_out) (see the source)."},
     {"variant", variant, METH_NOARGS, "The build in use: 'avx512', 'avx2' or 'none'."},
     {NULL, NULL, 0, NULL},
 };

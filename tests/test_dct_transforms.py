@@ -504,3 +504,31 @@ def test_window_plan_equals_the_generic_chain():
         nb = -(-(-(-n_in // 2) if chroma else n_in) // 8)
         ref = m._band(op, nb)
         np.testing.assert_allclose(_dense(start, band, nb), _dense(*ref, nb), atol=1e-6)
+
+
+@pytest.mark.skipif(__import__("jpeg_deep.data.dct_transforms", fromlist=["_banded"])._banded
+                    is None, reason="the compiled kernel was not built")
+def test_compiled_kernel_plans_equal_numpys():
+    """The kernel plans built in C (band, flip, transpose, nonzero sub-bands in one pass) of a
+    random-resized crop and of a training crop's phase are the numpy construction's, exactly."""
+    from jpeg_deep.data import dct_transforms as m
+
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        n_in = int(rng.integers(40, 700))
+        size = int(rng.integers(8, n_in + 1))
+        top = int(rng.integers(0, n_in - size + 1))
+        flip, chroma, cols = (bool(b) for b in rng.integers(2, size=3))
+        taps, nb_in = m._window_taps(n_in, top, size, 224, chroma)
+        got = m._kernel_plan_from_taps(*taps, nb_in, flip, cols)
+        want = m._KernelPlan.of(m._window_band(n_in, top, size, 224, flip, chroma), cols)
+        n_res = int(rng.integers(224, 900))
+        phase = int(rng.integers(0, 16 if chroma else 8))
+        whole = m._phase_plan(n_in, n_res, phase, chroma)  # a training crop's plans
+        pairs = [(got, want), (m._phase_kernel(n_in, n_res, phase, chroma, cols, flip),
+                               m._KernelPlan.of(m._flipped(*whole) if flip else whole, cols))]
+        for got, want in pairs:
+            assert got.k == want.k
+            for a, b in ((got.start, want.start), (got.band, want.band), (got.sub, want.sub)):
+                assert a.flags.c_contiguous and a.dtype == b.dtype
+                np.testing.assert_array_equal(a, b)

@@ -322,17 +322,19 @@ def _phase_plan(n_in: int, n_res: int, phase: int, chroma: bool):
     then halve): the operator whose block rows ``(offset - phase) // B ..`` are the crop at
     ``offset`` (``B`` = 8 for luma, 16 for chroma). The resize's taps (chroma: halved, for
     either parity of the phase) are shared by the phases."""
+    return _band_from_taps(*_phase_taps(n_in, n_res, phase, chroma))
+
+
+def _phase_taps(n_in: int, n_res: int, phase: int, chroma: bool):
+    """``(cols, weights, nb_in)``: the taps of :func:`_phase_plan`'s operator."""
     unit = 16 if chroma else 8
     nb = (n_res - phase) // unit
     if chroma:  # pixels phase + 2i, phase + 2i + 1 averaged: pairs from the phase's parity on
         cols, w = _halved_taps(n_in, n_res, phase % 2)
-        cols, w = cols[phase // 2: phase // 2 + 8 * nb], w[phase // 2: phase // 2 + 8 * nb]
-        nb_in = -(-(-(-n_in // 2)) // 8)
-    else:
-        cols, w = _resize_taps(n_in, n_res, False)
-        cols, w = cols[phase: phase + 8 * nb], w[phase: phase + 8 * nb]
-        nb_in = -(-n_in // 8)
-    return _band_from_taps(cols, w, nb_in)
+        return (cols[phase // 2: phase // 2 + 8 * nb], w[phase // 2: phase // 2 + 8 * nb],
+                -(-(-(-n_in // 2)) // 8))
+    cols, w = _resize_taps(n_in, n_res, False)
+    return cols[phase: phase + 8 * nb], w[phase: phase + 8 * nb], -(-n_in // 8)
 
 
 @lru_cache(maxsize=512)  # 2-16 KB each
@@ -374,8 +376,7 @@ def _phase_kernel(n_in, n_res, phase, chroma, cols, flip):
     """The whole plan of one phase (:func:`_phase_plan`), flipped if asked (reversed, odd
     output frequencies negated), in the kernel's form: every crop of that phase is a
     contiguous slice of it, so a new crop offset costs no operator building."""
-    start, band = _phase_plan(n_in, n_res, phase, chroma)
-    return _KernelPlan.of(_flipped(start, band) if flip else (start, band), cols)
+    return _kernel_plan_from_taps(*_phase_taps(n_in, n_res, phase, chroma), flip, cols)
 
 
 @lru_cache(maxsize=1024)  # 20-45 KB each; rebuilt from a phase plan in 0.03-0.07 ms
@@ -394,7 +395,37 @@ def _chain_plan(op: dct.AxisOp, nb_in: int, cols, kernel):
 
 
 def _window_plan(n_in, top, size, n_out, flip, chroma, cols, kernel):
+    if kernel:  # taps -> band -> flipped / transposed kernel form: all compiled
+        taps, nb_in = _window_taps(n_in, top, size, n_out, chroma)
+        return _kernel_plan_from_taps(*taps, nb_in, flip, cols)
     return _prepared(_window_band(n_in, top, size, n_out, flip, chroma), cols, kernel)
+
+
+def _kernel_plan_from_taps(cols, w, nb_in, flip, transpose) -> "_KernelPlan":
+    """The compiled kernel's plan of the pixel matrix given by its taps, flipped (whole output
+    blocks reversed, odd frequencies negated) and transposed (second pass) as asked: the
+    same arrays as ``_KernelPlan.of(_flipped(*_band_from_taps(...)))`` without the numpy
+    temporaries (a random-resized crop builds four of these per sample)."""
+    start, band = _band_from_taps(cols, w, nb_in)
+    n, k = len(band), band.shape[2] // 8
+    out = np.empty((n, 8 * k, 8) if transpose else band.shape, np.float32)
+    sub = np.empty((n, 2), np.int64)
+    _banded.band_finish(band, n, k, flip, transpose, out, sub)
+    return _KernelPlan(np.ascontiguousarray(start[::-1]) if flip else start, out, k, sub)
+
+
+def _window_taps(n_in, top, size, n_out, chroma):
+    """``((cols, weights), nb_in)``: the taps of a window of the image (``top``, ``size``
+    pixels) resized to ``n_out``, composed directly from the resize's cached taps (chroma:
+    through the 2x-upsampled plane, then the 2:1 box filter)."""
+    rc, rw = _linear_taps(size, n_out)
+    x = rc + top                                   # full-resolution input pixels
+    if chroma:  # through the 2x-upsampled chroma plane, then the 2:1 box filter
+        uc, uw = _linear_taps(-(-n_in // 2), 2 * -(-n_in // 2))
+        c4, w4 = uc[x].reshape(n_out, 4), (rw[:, :, None] * uw[x]).reshape(n_out, 4)
+        return (c4.reshape(n_out // 2, 8), (0.5 * w4).reshape(n_out // 2, 8)), \
+            -(-(-(-n_in // 2)) // 8)
+    return (x, rw), -(-n_in // 8)
 
 
 def _window_band(n_in, top, size, n_out, flip, chroma):
@@ -402,15 +433,7 @@ def _window_band(n_in, top, size, n_out, flip, chroma):
     crop: a new window per sample, so nothing to cache but the resize's taps): the taps of
     :func:`_axis_taps` for that chain, composed directly (the same float64 products: its other
     steps multiply by 1), then the flip on whole output blocks as for a crop."""
-    rc, rw = _linear_taps(size, n_out)
-    x = rc + top                                   # full-resolution input pixels
-    if chroma:  # through the 2x-upsampled chroma plane, then the 2:1 box filter
-        uc, uw = _linear_taps(-(-n_in // 2), 2 * -(-n_in // 2))
-        c4, w4 = uc[x].reshape(n_out, 4), (rw[:, :, None] * uw[x]).reshape(n_out, 4)
-        taps = c4.reshape(n_out // 2, 8), (0.5 * w4).reshape(n_out // 2, 8)
-        nb_in = -(-(-(-n_in // 2)) // 8)
-    else:
-        taps, nb_in = (x, rw), -(-n_in // 8)
+    taps, nb_in = _window_taps(n_in, top, size, n_out, chroma)
     plan = _band_from_taps(*taps, nb_in)
     return _flipped(*plan) if flip else plan
 
