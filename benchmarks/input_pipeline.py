@@ -13,7 +13,10 @@ one thread, with each path's ratio to the floor (0) and to the tf.data anchor (8
                                                RGB network's val loader)
 (2) DCT read, jpeg2dct (and jpeglib*)         (``read_dct(data, "jpeg2dct")``; jpeglib reads
                                                through a temporary file: its API takes paths)
-(3) DCT read, our reader                      (``read_dct(data, "libjpeg")``)
+(3) DCT read, our reader                      (``read_dct(data, "libjpeg")``), and a user's chain
+                                               of the public ``jpeg_deep.dct`` functions on it:
+                                               resize (shorter side), crop (random, whole blocks)
+                                               and horizontal flip of Y and of Cb + Cr stacked
 (4) re-encoding train transform               (SampleLoader: decode, shorter-side resize, random
                                                crop, flip, JPEG q95 re-encode, DCT read, layout)
 (5) DCT-domain train transform                (header, DCT read, shorter-side resize + random crop
@@ -421,6 +424,24 @@ def files_in_memory(blobs_by_path: dict):
 _BATCH = 32  # the DCT rows write each sample into a slot of a batch array, as the loader does
 
 
+def dct_chain(data, seed, resize, crop, backend):
+    """What a user writes with the public ``jpeg_deep.dct`` functions: read, resize the
+    shorter side to ``resize``, crop ``crop`` at a random block-aligned offset, flip (Y, and
+    Cb + Cr stacked)."""
+    rng = np.random.default_rng(seed)
+    info = readers.inspect_jpeg(data)
+    y, cb, cr = read_dct(data, backend, info=info)
+    h, w = info.height, info.width
+    s = resize / min(h, w)
+    rh, rw = max(resize, round(h * s)), max(resize, round(w * s))
+    top = 16 * int(rng.integers(0, (rh - crop) // 16 + 1))
+    left = 16 * int(rng.integers(0, (rw - crop) // 16 + 1))
+    y = dct.flip_horizontal(dct.crop(dct.resize(y, rh, rw, size=(h, w)), top, left, crop, crop))
+    c = dct.resize(np.stack([cb, cr]), -(-rh // 2), -(-rw // 2),
+                   size=(-(-h // 2), -(-w // 2)))
+    return y, dct.flip_horizontal(dct.crop(c, top // 2, left // 2, crop // 2, crop // 2))
+
+
 def _batch_slots(crop):
     y = np.empty((_BATCH, crop // 8, crop // 8, 64), np.float32)
     cbcr = np.empty((_BATCH, crop // 16, crop // 16, 128), np.float32)
@@ -505,6 +526,9 @@ def build_rows(paths, blobs, args, slow=True):
         python_row("(2) DCT read, jpeg2dct", lambda i, _: read_dct(blobs[i], "jpeg2dct")),
         python_row("(2) DCT read, jpeglib", lambda i, _: read_dct(blobs[i], "jpeglib"))
         if slow else None,
+        python_row(f"(3) jpeg_deep.dct chain: read, resize {resize}, crop {crop}, flip "
+                   f"({backend})", lambda i, seed: dct_chain(blobs[i], seed, resize, crop,
+                                                            backend)),
         python_row("(3) DCT read, libjpeg (ours)", lambda i, _: read_dct(blobs[i], "libjpeg"),
                    "" if "libjpeg" in readers.backends() else "n/a (no 'libjpeg' backend)"),
         python_row(f"(4) re-encoding train transform (q95, {backend})",

@@ -36,18 +36,25 @@ Output dtype of the float operations: ``float64`` for ``float64`` input, else ``
 Pixel-valued arguments (``fill``, ``delta``, ``mean``) are *level-shifted* values (pixel - 128,
 so 0 is mid-grey and, for Cb / Cr, no colour); :func:`ycbcr_levels` converts an RGB colour.
 
-Timing (this project's 2-core CPU, one BLAS thread, float32): resize 375x500 -> 256x341,
-random 224x224 crop and horizontal flip of Y and of Cb + Cr stacked (4:2:0), one
-:func:`resample` each, take 0.6-0.9 ms per image with cached operators (measured on a shared, busy machine; 1.3-2.3
-ms per image while the caches fill up with new crop offsets).
+Speed: float32 resampling (int16 or float32 input) runs on the compiled kernel
+(``jpeg_deep/_banded.c``, :func:`kernel_variant`) that the DCT-domain training transforms use,
+with the operators of each size cached; float64 input, or no kernel (``kernel_variant() ==
+"numpy"``), takes numpy's banded products. ``benchmarks/input_pipeline.py`` times a user's
+chain (read, resize, crop, flip) against the reader alone (row 3).
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+try:  # the compiled kernel (jpeg_deep/_banded.c), built at install where a C compiler is found
+    from jpeg_deep import _banded
+except ImportError:  # pragma: no cover - installed without a compiler: numpy products
+    _banded = None
 
 __all__ = [
     "dct_matrix",
@@ -483,6 +490,89 @@ def _band_operator(op: AxisOp, nb_in: int) -> _BandOp:
     return _BandOp(start, band, band32, nb_in, nb_out, k)
 
 
+def kernel_variant() -> str:
+    """Which code applies the banded operators: ``"avx512"`` or ``"avx2"`` (the compiled
+    kernel's build for this processor), or ``"numpy"`` (the kernel was not built, the processor
+    has no AVX2, or ``JPEG_DEEP_KERNEL=numpy``). The results agree to float32 rounding."""
+    if _banded is None or os.environ.get("JPEG_DEEP_KERNEL") == "numpy":
+        return "numpy"
+    v = _banded.variant()
+    return "numpy" if v == "none" else v
+
+
+_KERNEL = kernel_variant()
+
+
+@dataclass(frozen=True, eq=False)
+class KernelPlan:
+    """An axis plan for the compiled kernel: output block ``I`` reads input blocks
+    ``start[I] .. start[I] + k - 1``; ``band`` is ``(n, 8, 8k)`` for the first (vertical) pass,
+    transposed to ``(n, 8k, 8)`` for the second (horizontal)."""
+
+    start: np.ndarray  # int64
+    band: np.ndarray   # float32, C-contiguous
+    k: int
+    sub: np.ndarray    # (n, 2) int64: each output block's nonzero sub-bands [first, last + 1)
+
+    @classmethod
+    def of(cls, plan, cols: bool) -> "KernelPlan":
+        start, band = plan
+        band = np.asarray(band, np.float32)
+        n, k = len(band), band.shape[2] // 8
+        nz = (band.reshape(n, 8, k, 8) != 0).any(axis=(1, 3))  # (n, k)
+        sub = np.stack([nz.argmax(1), k - nz[:, ::-1].argmax(1)], 1) * nz.any(1)[:, None]
+        if cols:
+            band = band.transpose(0, 2, 1)
+        return cls(np.ascontiguousarray(start, np.int64), np.ascontiguousarray(band), k,
+                   np.ascontiguousarray(sub, np.int64))
+
+
+def apply_kernel(comps, rows: KernelPlan, cols: KernelPlan, out=None):
+    shape = (len(rows.start), len(cols.start), 64)
+    whole = np.empty((len(comps),) + shape, np.float32) if out is None else None
+    results = []
+    for i, c in enumerate(comps):
+        o = None if out is None else out[i]
+        direct = (o is not None and o.shape == shape and o.dtype == np.float32
+                  and o.flags.c_contiguous)
+        target = whole[i] if o is None else o if direct else np.empty(shape, np.float32)
+        c = np.asarray(c)
+        if c.dtype != np.int16:
+            c = c.astype(np.float32, copy=False)
+        c = np.ascontiguousarray(c)
+        _banded.apply(c, c.dtype == np.float32, c.shape[0], c.shape[1], rows.start, rows.band,
+                      rows.k, rows.sub, cols.start, cols.band, cols.k, cols.sub, target)
+        if o is not None and not direct:
+            o[...] = target
+        results.append(target if o is None else o)
+    return whole if out is None else results
+
+
+@lru_cache(maxsize=4096)
+def _kernel_axis(op, nb: int, cols: bool) -> KernelPlan:
+    """The kernel's plan of ``op`` on ``nb`` blocks (None: the identity)."""
+    if op is None:
+        band = np.broadcast_to(np.eye(8, dtype=np.float32), (nb, 8, 8))
+        return KernelPlan.of((np.arange(nb), band), cols)
+    b = _band_operator(op, nb)
+    return KernelPlan.of((b.start, b.band32), cols)
+
+
+def _resample_kernel(c: np.ndarray, rows, cols, fill: float) -> np.ndarray:
+    lead = c.shape[:-3]
+    bh, bw = c.shape[-3:-1]
+    rp, cp = _kernel_axis(rows, bh, False), _kernel_axis(cols, bw, True)
+    flat = c.reshape(-1, bh, bw, 64)
+    if fill:  # R (P - fill) R.T + fill: the DCs carry the level (8 x the block mean)
+        flat = flat.astype(np.float32)
+        flat[..., 0] -= 8.0 * fill
+    out = np.empty((len(flat), len(rp.start), len(cp.start), 64), np.float32)
+    apply_kernel(list(flat), rp, cp, out=list(out))
+    if fill:
+        out[..., 0] += 8.0 * fill
+    return out.reshape(*lead, *out.shape[1:])
+
+
 def _apply(m: np.ndarray, b: _BandOp, band: np.ndarray) -> np.ndarray:
     """``A @ m`` along axis -2 of a stack of tiled matrices ``m`` ``(L, 8 nb_in, W)`` (any
     strides) -> ``(L, 8 nb_out, W)``: the ``k`` input block rows each output block row needs
@@ -508,6 +598,8 @@ def resample(c: np.ndarray, rows: AxisOp | None, cols: AxisOp | None, *,
     """
     c = np.asarray(c)
     dtype = _float_dtype(c)
+    if dtype == np.float32 and _KERNEL != "numpy" and c.ndim >= 3:
+        return _resample_kernel(c, rows, cols, fill)
     lead = c.shape[:-3]
     bh, bw = c.shape[-3:-1]
     ops = []

@@ -173,6 +173,27 @@ def resampled_ok(out, ref_pixels, padding=(True, True)):
     return err
 
 
+@pytest.mark.skipif(dct.kernel_variant() == "numpy", reason="the compiled kernel is not in use")
+def test_resample_on_the_kernel_equals_numpy(monkeypatch):
+    """Float32 resampling runs on the compiled kernel; numpy's banded products (the fallback)
+    give the same result to float32 rounding: resizes up and down, windows outside the image
+    with a fill, one axis only, stacked components, int16 and float32 input."""
+    rng = np.random.default_rng(3)
+    c = np.rint(rng.normal(0, 40, (2, 7, 9, 64))).astype(np.int16)
+    cases = [(dct.AxisOp(56).resize(40), dct.AxisOp(72).resize(100), 0.0),
+             (dct.AxisOp(53).window(-5, 30), dct.AxisOp(70).window(10, 64).flip(), 12.5),
+             (None, dct.AxisOp(72).resize(33, "area"), 0.0),
+             (dct.AxisOp(56).flip(), None, -3.0)]
+    for rows, cols, fill in cases:
+        for x in (c, c.astype(np.float32), c[0]):
+            fast = dct.resample(x, rows, cols, fill=fill)
+            monkeypatch.setattr(dct, "_KERNEL", "numpy")
+            slow = dct.resample(x, rows, cols, fill=fill)
+            monkeypatch.undo()
+            assert fast.dtype == slow.dtype == np.float32 and fast.shape == slow.shape
+            np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=2e-3)
+
+
 def test_resize_equals_cv2_on_pixels_synthetic():
     rng = np.random.default_rng(1)
     cases = [((375, 500), (224, 224)), ((375, 500), (256, 341)), ((37, 45), (100, 61)),

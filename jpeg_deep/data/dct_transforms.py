@@ -57,7 +57,6 @@ product (``_Grouped``). Both give the same results to float32 rounding (tested).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
@@ -73,17 +72,11 @@ except ImportError:  # pragma: no cover - installed without a compiler: numpy pr
     _banded = None
 
 
-def kernel_variant() -> str:
-    """Which code applies the banded operators: ``"avx512"`` or ``"avx2"`` (the compiled
-    kernel's build for this processor), or ``"numpy"`` (the kernel was not built, the processor
-    has no AVX2, or ``JPEG_DEEP_KERNEL=numpy``). The results agree to float32 rounding."""
-    if _banded is None or os.environ.get("JPEG_DEEP_KERNEL") == "numpy":
-        return "numpy"
-    v = _banded.variant()
-    return "numpy" if v == "none" else v
-
-
+kernel_variant = dct.kernel_variant
 _KERNEL = kernel_variant()
+# the compiled kernel's axis plans and their application live with the operators, in dct
+_KernelPlan = dct.KernelPlan
+_apply_kernel = dct.apply_kernel
 
 __all__ = ["DCTTransformConfig", "make_dct_transform", "train_params", "DCTTransform"]
 
@@ -647,51 +640,6 @@ def _pick(results, pp: _Positional, axis: int):
     cat = np.concatenate([np.take(r, pp.pick_pos[i], axis=axis)
                           for r, i in zip(results, idx)], axis=axis)
     return np.take(cat, np.argsort(np.concatenate(idx), kind="stable"), axis=axis)
-
-
-@dataclass(frozen=True, eq=False)
-class _KernelPlan:
-    """An axis plan for the compiled kernel: output block ``I`` reads input blocks
-    ``start[I] .. start[I] + k - 1``; ``band`` is ``(n, 8, 8k)`` for the first (vertical) pass,
-    transposed to ``(n, 8k, 8)`` for the second (horizontal)."""
-
-    start: np.ndarray  # int64
-    band: np.ndarray   # float32, C-contiguous
-    k: int
-    sub: np.ndarray    # (n, 2) int64: each output block's nonzero sub-bands [first, last + 1)
-
-    @classmethod
-    def of(cls, plan, cols: bool) -> "_KernelPlan":
-        start, band = plan
-        band = np.asarray(band, np.float32)
-        n, k = len(band), band.shape[2] // 8
-        nz = (band.reshape(n, 8, k, 8) != 0).any(axis=(1, 3))  # (n, k)
-        sub = np.stack([nz.argmax(1), k - nz[:, ::-1].argmax(1)], 1) * nz.any(1)[:, None]
-        if cols:
-            band = band.transpose(0, 2, 1)
-        return cls(np.ascontiguousarray(start, np.int64), np.ascontiguousarray(band), k,
-                   np.ascontiguousarray(sub, np.int64))
-
-
-def _apply_kernel(comps, rows: _KernelPlan, cols: _KernelPlan, out=None):
-    shape = (len(rows.start), len(cols.start), 64)
-    whole = np.empty((len(comps),) + shape, np.float32) if out is None else None
-    results = []
-    for i, c in enumerate(comps):
-        o = None if out is None else out[i]
-        direct = (o is not None and o.shape == shape and o.dtype == np.float32
-                  and o.flags.c_contiguous)
-        target = whole[i] if o is None else o if direct else np.empty(shape, np.float32)
-        c = np.asarray(c)
-        if c.dtype != np.int16:
-            c = c.astype(np.float32, copy=False)
-        c = np.ascontiguousarray(c)
-        _banded.apply(c, c.dtype == np.float32, c.shape[0], c.shape[1], rows.start, rows.band,
-                      rows.k, rows.sub, cols.start, cols.band, cols.k, cols.sub, target)
-        if o is not None and not direct:
-            o[...] = target
-        results.append(target if o is None else o)
-    return whole if out is None else results
 
 
 def _rows_read(plan) -> int:
