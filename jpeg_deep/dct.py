@@ -191,9 +191,7 @@ def flip_horizontal(c: np.ndarray, width: int | None = None) -> np.ndarray:
     by resampling (float output).
     """
     if width is None or width == 8 * c.shape[-2]:
-        out = c[..., ::-1, :].reshape(*c.shape[:-1], 8, 8).copy()
-        out[..., 1::2] = -out[..., 1::2]
-        return out.reshape(c.shape)
+        return np.multiply(c[..., ::-1, :], _flip_signs(np.asarray(c).dtype, False))
     return resample(c, None, AxisOp(width).flip())
 
 
@@ -202,10 +200,19 @@ def flip_vertical(c: np.ndarray, height: int | None = None) -> np.ndarray:
     frequency (exact, bit-identical to ``jpegtran -flip vertical`` on whole blocks; ``height``
     ending inside the last block -> resampling, as in :func:`flip_horizontal`)."""
     if height is None or height == 8 * c.shape[-3]:
-        out = c[..., ::-1, :, :].reshape(*c.shape[:-1], 8, 8).copy()
-        out[..., 1::2, :] = -out[..., 1::2, :]
-        return out.reshape(c.shape)
+        return np.multiply(c[..., ::-1, :, :], _flip_signs(np.asarray(c).dtype, True))
     return resample(c, AxisOp(height).flip(), None)
+
+
+@lru_cache(maxsize=32)
+def _flip_signs(dtype, vertical: bool) -> np.ndarray:
+    """``(64,)`` of ``dtype``: -1 at the channels a mirror negates (``8 v + u`` with ``v`` odd
+    for a vertical one, ``u`` odd for a horizontal one), 1 elsewhere: one multiplication
+    instead of a copy and a strided negation."""
+    odd = np.arange(64) // 8 if vertical else np.arange(64) % 8
+    signs = np.where(odd % 2 == 1, -1, 1).astype(dtype)
+    signs.setflags(write=False)
+    return signs
 
 
 def _size(c, size):
