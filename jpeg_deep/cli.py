@@ -234,7 +234,7 @@ def _evaluate(argv=None):
                        **options)
 
 
-PREDICT_USAGE = """Predict your own image files (and folders, recursively) with a trained experiment.
+PREDICT_USAGE = """Predict your own image files (and folders, recursively) with an experiment.
 
     jpeg-deep predict <experiment> [weights] photo.jpg holiday/ [--output DIR] [--top 5]
         [--threshold 0.5]

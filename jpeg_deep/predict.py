@@ -91,8 +91,8 @@ class Predictor:
     """A trained network's forward pass, its classes and its test-time input side.
 
     ``forward(inputs) -> array``: the network on a batch, called as Keras' ``predict_on_batch``
-    (an array for a one-input network, else a list in the network's input order); ``loader``: the test split's
-    :class:`~jpeg_deep.data.pipeline.SampleLoader` (file bytes -> network inputs);
+    (an array for a one-input network, else a list in the network's input order); ``loader``:
+    the test split's :class:`~jpeg_deep.data.pipeline.SampleLoader` (bytes -> network inputs);
     detectors also take ``options`` (decoding and NMS thresholds) and ``anchors``."""
 
     def __init__(self, kind, forward, class_names, loader, *, options=None, anchors=None,

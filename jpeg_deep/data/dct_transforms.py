@@ -37,8 +37,9 @@ operator, in the kernel's form, without a copy, so a new crop offset costs nothi
 dataset with a few image sizes never rebuilds operators. Memory per process: at most 1024 such
 operators (luma and chroma, rows and columns together; 40-90 KB each at ImageNet sizes) and
 1024 phase plans of about 25 KB: about 120 MB at most, reached only on datasets of hundreds of
-sizes (least recently used ones are dropped). A random-resized crop composes its window's operators from the resize's cached taps
-(:func:`_window_band`). :meth:`DCTTransform.read` draws the geometry before reading, so the
+sizes (least recently used ones are dropped). A random-resized crop composes its window's
+operators from the resize's cached taps (:func:`_window_taps`; band, flip, transpose in two
+compiled calls). :meth:`DCTTransform.read` draws the geometry before reading, so the
 reader stops entropy decoding below the last row the operators read, and the results can be
 written straight into a batch's arrays. Both passes run in the compiled kernel
 ``jpeg_deep/_banded.c`` where it was built (:func:`kernel_variant`: its AVX-512 or AVX2 build,

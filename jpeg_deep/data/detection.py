@@ -303,16 +303,17 @@ def read_voc_annotation(xml_path, class_index: dict, image_size):
                              "ymin, xmax, ymax"))
             continue
         box = f"box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g})"
-        if width is None:  # no image to compare with (missing): the size checks only
-            width, height = float("inf"), float("inf")
-        if xmin < 0 or ymin < 0 or xmax > width + 1 or ymax > height + 1:
-            problems.append(("box_outside_image", f"{where}: {box} lies outside the "
-                             f"{width}x{height} image (VOC boxes are 1-based, 1 <= x <= {width}, "
-                             f"1 <= y <= {height}; one pixel past the border is clipped)"))
+        if xmin < 0 or ymin < 0 or (width is not None and (xmax > width + 1
+                                                            or ymax > height + 1)):
+            image = ("the image (negative coordinates)" if width is None else
+                     f"the {width}x{height} image (VOC boxes are 1-based, 1 <= x <= {width}, "
+                     f"1 <= y <= {height}; one pixel past the border is clipped)")
+            problems.append(("box_outside_image", f"{where}: {box} lies outside {image}"))
             continue
-        if xmin < 1 or ymin < 1 or xmax > width or ymax > height:  # one pixel past: clip
-            xmin, ymin = max(xmin, 1.0), max(ymin, 1.0)
-            xmax, ymax = min(xmax, float(width)), min(ymax, float(height))
+        if xmin < 1 or ymin < 1 or (width is not None and (xmax > width or ymax > height)):
+            xmin, ymin = max(xmin, 1.0), max(ymin, 1.0)  # one pixel past the border: clipped
+            if width is not None:
+                xmax, ymax = min(xmax, float(width)), min(ymax, float(height))
             clipped += 1
         if xmax < xmin or ymax < ymin:
             problems.append(("degenerate_box", f"{where}: {box} has zero or negative size"))
