@@ -24,7 +24,8 @@ Geometry: one resampling per axis and component. Zoom-out and crop are one windo
 first (cv2 INTER_LINEAR: libjpeg's "fancy" upsampling) and box-filtered 2:1 at the end (a 4:2:0
 encoder), as decoding, transforming the RGB image and re-encoding it would -- all composed as
 taps of the pixel matrix (the window and the flip only re-index the resize's taps), turned into
-a banded DCT-domain operator (:func:`jpeg_deep.data.dct_transforms._band_from_taps`) and
+a banded DCT-domain operator (:func:`jpeg_deep.dct.band_from_taps`, compiled where the
+kernel is in use) and
 applied, only to the output blocks the image reaches, as one gather and one batched
 ``(8, 8k)`` product per axis. The fill costs little: the output is ``R(P) + fill * (1 -
 R(1))`` and ``R(1)`` (the share of image in each output pixel) is a rank-one image per
@@ -182,8 +183,8 @@ def axis_taps(n_in: int, chroma: bool, window, flip: bool, n_out: int, interpola
         inside = (cols >= 0) & (cols < n_in)
         cols, w = np.where(inside, cols, 0), np.where(inside, w, 0.0)
     if chroma:  # from the upsampled chroma, then the 2:1 box (last row repeated)
-        cols, w = _dt._compose_taps(*_upsample_taps(n_in), cols, w)
-        cols, w = _dt._compose_taps(cols, w, *_dt._halve_taps(len(cols)))
+        cols, w = dct.compose_taps(*_upsample_taps(n_in), cols, w)
+        cols, w = dct.compose_taps(cols, w, *dct.halve_taps(len(cols)))
     return cols, w
 
 
