@@ -96,6 +96,33 @@ def test_imagenet_is_a_weights_value_not_a_path(tmp_path, tiny_demo):
         load_config(write_config(tmp_path / "cfg2", tiny_demo, weights="/nonexistent/imagenet"))
 
 
+def test_unreadable_training_files_found_at_scan_time_and_skipped(tmp_path, tiny_demo):
+    """data = dict(verify=True): broken JPEGs of a classification set are found before any
+    folder is made (exit 2, every file named); with on_error='skip' training runs without them
+    and summary.json counts them."""
+    import shutil
+
+    train = tmp_path / "train"
+    shutil.copytree(tiny_demo / "imagenet" / "train", train)
+    bad = [train / "circle" / "zz_truncated.jpg", train / "ring" / "zz_empty.jpg"]
+    bad[0].write_bytes(next(train.rglob("*.jpg")).read_bytes()[:200])
+    bad[1].write_bytes(b"")
+    out = tmp_path / "experiments"
+    stop = run("training.py", "-c", write_config(tmp_path / "stop", tiny_demo, train_dir=str(train),
+                                                 data=dict(verify=True)), "-o", out)
+    assert stop.returncode == 2 and "unreadable_image: 2" in stop.stderr
+    assert all(str(p) in stop.stderr for p in bad) and not out.exists()
+    skip = run("training.py", "-c", write_config(tmp_path / "skip", tiny_demo, train_dir=str(train),
+                                                 data=dict(verify=True, on_error="skip"),
+                                                 epochs=1), "-o", out)
+    assert skip.returncode == 0, skip.stderr[-3000:]
+    (exp,) = out.iterdir()
+    summary = json.loads((exp / "summary.json").read_text())
+    assert sorted(summary["skipped"]["unreadable_image"]) == ["circle/zz_truncated.jpg",
+                                                               "ring/zz_empty.jpg"]
+    assert summary["dataset_sizes"]["train"] == 60
+
+
 def test_missing_required_setting(tmp_path):
     folder = tmp_path / "cfg"
     folder.mkdir()
