@@ -8,7 +8,7 @@ with class name and score; with ``--ground-truth`` the annotated boxes in green,
 in yellow) and one grid of all of them, ``display/<split>_<weights>/grid.png``, under the
 experiment folder. ``weights`` defaults to the experiment's ``checkpoints/best.keras``; the
 images are ``--images`` evenly spaced over the split. Boxes are drawn with
-``keras.visualization.draw_bounding_boxes``.
+``keras.visualization.draw_bounding_boxes`` (:func:`jpeg_deep.plot.draw`).
 """
 from __future__ import annotations
 
@@ -16,43 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
-PREDICTED, TRUTH, DIFFICULT = (230, 30, 30), (30, 200, 60), (230, 200, 30)
-
-
-def draw(rgb, boxes, labels, class_names, color, scores=None):
-    """``rgb`` with ``boxes`` (xyxy pixels) drawn, labelled by class name (and score)."""
-    import keras
-
-    if not len(boxes):
-        return rgb
-    mapping = {i + 1: name for i, name in enumerate(class_names)}
-    data = {"boxes": np.asarray(boxes, np.float32)[None],
-            "labels": np.asarray(labels, np.int32)[None]}
-    if scores is not None:
-        data["confidences"] = np.asarray(scores, np.float32)[None]
-    scale = max(0.35, min(rgb.shape[:2]) / 700)
-    out = keras.visualization.draw_bounding_boxes(
-        rgb[None].astype(np.uint8), data, "xyxy", class_mapping=mapping, color=color,
-        line_thickness=2, font_scale=scale, data_format="channels_last")
-    return np.asarray(out[0], np.uint8)
-
-
-def grid(images, columns=4, cell=256):
-    """One picture of ``images``, each letterboxed into a ``cell`` square."""
-    import cv2
-
-    rows = -(-len(images) // columns)
-    out = np.full((rows * cell, columns * cell, 3), 255, np.uint8)
-    for k, img in enumerate(images):
-        h, w = img.shape[:2]
-        s = cell / max(h, w)
-        small = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))),
-                           interpolation=cv2.INTER_AREA)
-        r, c = divmod(k, columns)
-        out[r * cell:r * cell + small.shape[0], c * cell:c * cell + small.shape[1]] = small
-    return out
+from jpeg_deep.plot import DIFFICULT, PREDICTED, TRUTH, draw, grid
 
 
 def display(experiment, weights=None, split="test", *, images=16, ground_truth=False,

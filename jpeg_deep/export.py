@@ -34,12 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from jpeg_deep.predict import CLIENT_VERSION, ExportError  # the client reads these files
+
 FORMATS = ("savedmodel", "litert")
-CLIENT_VERSION = 1
-
-
-class ExportError(ValueError):
-    """An export that cannot be made or read (names the folder and the reason)."""
+__all__ = ["FORMATS", "CLIENT_VERSION", "ExportError", "export_experiment", "load_export"]
 
 
 def export_experiment(experiment, weights=None, *, format="savedmodel", output=None) -> Path:
@@ -75,64 +73,7 @@ def export_experiment(experiment, weights=None, *, format="savedmodel", output=N
 
 def load_export(folder):
     """The :class:`~jpeg_deep.predict.Predictor` of an export folder (see the module
-    docstring)."""
+    docstring): :meth:`Predictor.from_export`."""
     from jpeg_deep.predict import Predictor
 
-    folder = Path(folder)
-    try:
-        client = json.loads((folder / "client.json").read_text())
-    except (OSError, ValueError) as err:
-        raise ExportError(f"{folder}: not an export of jpeg-deep export (client.json: "
-                          f"{err})") from None
-    if client.get("version") != CLIENT_VERSION:
-        raise ExportError(f"{folder}: export format version {client.get('version')}, this "
-                          f"jpeg_deep reads version {CLIENT_VERSION}: export it again")
-    with open(folder / "input_side.pkl", "rb") as f:
-        loader = pickle.load(f)  # noqa: S301 - an export made by jpeg-deep export
-    names = client["inputs"]
-    if client["format"] == "savedmodel":
-        forward = _savedmodel_forward(folder / "model", names)
-    else:
-        forward = _litert_forward(folder / "model.tflite", names)
-    anchors = None
-    if client["task"] == "detection":
-        from jpeg_deep.tasks.detection.anchors import Anchors
-
-        with np.load(folder / "anchors.npz") as a:
-            anchors = Anchors(a["boxes"], a["variances"], tuple(int(v) for v in a["image_size"]))
-    return Predictor(client["task"], forward, client["classes"], loader,
-                     options=client["options"], anchors=anchors, weights=client["weights"])
-
-
-def _inputs_by_name(inputs, names) -> dict:
-    arrays = [inputs] if len(names) == 1 else list(inputs)
-    return {name: np.asarray(x, np.float32) for name, x in zip(names, arrays)}
-
-
-def _savedmodel_forward(path, names):
-    import tensorflow as tf
-
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-
-    def forward(inputs):
-        (out,) = serve(**{k: tf.constant(v) for k, v in _inputs_by_name(inputs, names).items()}
-                       ).values()
-        return out.numpy()
-
-    return forward
-
-
-def _litert_forward(path, names):
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        raise ExportError(f"{path}: running a LiteRT model needs LiteRT's interpreter: pip "
-                          "install ai-edge-litert") from None
-    interpreter = Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner("serving_default")
-
-    def forward(inputs):
-        (out,) = runner(**_inputs_by_name(inputs, names)).values()
-        return np.asarray(out)
-
-    return forward
+    return Predictor.from_export(folder)

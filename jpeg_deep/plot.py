@@ -1,5 +1,6 @@
-"""Line plots drawn with OpenCV (no plotting library needed): :func:`line_plot` writes a PNG with
-axes, ticks, axis labels, a title and a legend."""
+"""Pictures: line plots drawn with OpenCV (no plotting library needed; :func:`line_plot` writes
+a PNG with axes, ticks, axis labels, a title and a legend), boxes drawn on images (:func:`draw`)
+and grids of images (:func:`grid`)."""
 from __future__ import annotations
 
 import math
@@ -166,3 +167,43 @@ def line_plot(series, path, *, xlabel: str, ylabel: str, title: str = "",
     if not cv2.imwrite(str(path), img):
         raise OSError(f"cannot write {path}")
     return path
+
+
+# ------------------------------------------------------------------------------------------
+# Boxes on images
+
+PREDICTED, TRUTH, DIFFICULT = (230, 30, 30), (30, 200, 60), (230, 200, 30)
+
+
+def draw(rgb, boxes, labels, class_names, color, scores=None):
+    """``rgb`` with ``boxes`` (xyxy pixels) drawn, labelled by class name (and score)."""
+    import keras
+
+    if not len(boxes):
+        return rgb
+    mapping = {i + 1: name for i, name in enumerate(class_names)}
+    data = {"boxes": np.asarray(boxes, np.float32)[None],
+            "labels": np.asarray(labels, np.int32)[None]}
+    if scores is not None:
+        data["confidences"] = np.asarray(scores, np.float32)[None]
+    scale = max(0.35, min(rgb.shape[:2]) / 700)
+    out = keras.visualization.draw_bounding_boxes(
+        rgb[None].astype(np.uint8), data, "xyxy", class_mapping=mapping, color=color,
+        line_thickness=2, font_scale=scale, data_format="channels_last")
+    return np.asarray(out[0], np.uint8)
+
+
+def grid(images, columns=4, cell=256):
+    """One picture of ``images``, each letterboxed into a ``cell`` square."""
+    import cv2
+
+    rows = -(-len(images) // columns)
+    out = np.full((rows * cell, columns * cell, 3), 255, np.uint8)
+    for k, img in enumerate(images):
+        h, w = img.shape[:2]
+        s = cell / max(h, w)
+        small = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))),
+                           interpolation=cv2.INTER_AREA)
+        r, c = divmod(k, columns)
+        out[r * cell:r * cell + small.shape[0], c * cell:c * cell + small.shape[1]] = small
+    return out

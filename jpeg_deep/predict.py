@@ -40,6 +40,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".tif", ".ti
                   ".gif", ".ppm", ".pgm")
 #: Quality of the JPEG a non-JPEG image is re-encoded to before it is read.
 REENCODE_QUALITY = 95
+#: Version of the export folder layout (``client.json``) that :meth:`Predictor.from_export`
+#: reads; ``jpeg-deep export`` writes it.
+CLIENT_VERSION = 1
+
+
+class ExportError(ValueError):
+    """An export that cannot be made or read (names the folder and the reason)."""
 
 
 def expand_sources(sources) -> list:
@@ -135,10 +142,35 @@ class Predictor:
     @classmethod
     def from_export(cls, folder) -> "Predictor":
         """The predictor of a model exported by ``jpeg-deep export`` (a SavedModel or a LiteRT
-        file, run by TensorFlow or by LiteRT's interpreter): the client of an export."""
-        from jpeg_deep.export import load_export
+        file, run by TensorFlow or by LiteRT's interpreter): the client of an export (its
+        files: :mod:`jpeg_deep.export`)."""
+        import pickle
 
-        return load_export(folder)
+        folder = Path(folder)
+        try:
+            client = json.loads((folder / "client.json").read_text())
+        except (OSError, ValueError) as err:
+            raise ExportError(f"{folder}: not an export of jpeg-deep export (client.json: "
+                              f"{err})") from None
+        if client.get("version") != CLIENT_VERSION:
+            raise ExportError(f"{folder}: export format version {client.get('version')}, this "
+                              f"jpeg_deep reads version {CLIENT_VERSION}: export it again")
+        with open(folder / "input_side.pkl", "rb") as f:
+            loader = pickle.load(f)  # noqa: S301 - an export made by jpeg-deep export
+        names = client["inputs"]
+        if client["format"] == "savedmodel":
+            forward = _savedmodel_forward(folder / "model", names)
+        else:
+            forward = _litert_forward(folder / "model.tflite", names)
+        anchors = None
+        if client["task"] == "detection":
+            from jpeg_deep.tasks.detection.anchors import Anchors
+
+            with np.load(folder / "anchors.npz") as a:
+                anchors = Anchors(a["boxes"], a["variances"],
+                                  tuple(int(v) for v in a["image_size"]))
+        return cls(client["task"], forward, client["classes"], loader,
+                   options=client["options"], anchors=anchors, weights=client["weights"])
 
     def predict(self, sources, *, top: int = 5, threshold: float = 0.5, batch_size: int = 8,
                 progress: bool = False) -> list:
@@ -207,6 +239,40 @@ def keras_forward(model):
     return model.predict_on_batch
 
 
+def _inputs_by_name(inputs, names) -> dict:
+    arrays = [inputs] if len(names) == 1 else list(inputs)
+    return {name: np.asarray(x, np.float32) for name, x in zip(names, arrays)}
+
+
+def _savedmodel_forward(path, names):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+
+    def forward(inputs):
+        (out,) = serve(**{k: tf.constant(v) for k, v in _inputs_by_name(inputs, names).items()}
+                       ).values()
+        return out.numpy()
+
+    return forward
+
+
+def _litert_forward(path, names):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise ExportError(f"{path}: running a LiteRT model needs LiteRT's interpreter: pip "
+                          "install ai-edge-litert") from None
+    interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner("serving_default")
+
+    def forward(inputs):
+        (out,) = runner(**_inputs_by_name(inputs, names)).values()
+        return np.asarray(out)
+
+    return forward
+
+
 class _Classes:
     """What building a task's model asks of a dataset: its classes."""
 
@@ -248,7 +314,7 @@ def write_predictions(records, output: Path, predictor: Predictor, sources_data=
     from PIL import Image
 
     from jpeg_deep.data.augmentation import decode_rgb
-    from jpeg_deep.display import PREDICTED, draw
+    from jpeg_deep.plot import PREDICTED, draw
 
     folder = output / "images"
     folder.mkdir(exist_ok=True)
