@@ -279,6 +279,26 @@ def test_every_broken_annotation_reported_in_one_scan(tmp_path, on_error):
         (k, str(voc / f)) for k, f in broken.items())
 
 
+def test_a_fix_in_place_is_seen_by_the_next_scan(tmp_path):
+    """Fixing a file in place keeps its folder's date, which keys the scan cache: a scan that
+    found problems is done again, so the fixed file is no longer reported."""
+    from jpeg_deep.data.datasets import DatasetProblems
+
+    devkit, voc, broken = _broken_devkit(tmp_path)
+    scan = dict(progress=False, cache=True)
+    with pytest.raises(DatasetProblems) as first:
+        VOCDataset.scan(devkit, [("VOC2007", "trainval")], **scan)
+    folder = voc / "Annotations"
+    dates = os.stat(folder).st_atime_ns, os.stat(folder).st_mtime_ns
+    (folder / "000003.xml").write_text((folder / "000001.xml").read_text())  # the malformed one
+    os.utime(folder, ns=dates)
+    with pytest.raises(DatasetProblems) as second:
+        VOCDataset.scan(devkit, [("VOC2007", "trainval")], **scan)
+    assert "malformed_xml" in first.value.report.counts()
+    assert "malformed_xml" not in second.value.report.counts()
+    assert len(second.value.report) == len(first.value.report) - 1
+
+
 def test_voc_box_one_pixel_past_the_border_is_clipped_and_counted(tmp_path):
     """Real VOC files hold boxes at 0 or at width + 1 (one pixel past the 1-based border):
     clipped to the image and counted, not an error; two pixels past is one."""

@@ -158,6 +158,26 @@ def test_verify_reports_every_unreadable_file_at_scan_time(tmp_path, tiny_demo, 
     assert len(rows) == 4 and {r.split("\t")[1] for r in rows[1:]} == {str(p) for p in bad}
 
 
+def test_verify_checks_the_files_found_broken_again(tmp_path, tiny_demo):
+    """The verification is cached with the file list, keyed by the class folders' dates; a
+    file fixed in place keeps them, so the files found broken are checked on every scan."""
+    import os
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_demo / "imagenet" / "train", root)
+    good = next(root.rglob("*.jpg"))
+    bad = root / "circle" / "zz_cut.jpg"
+    bad.write_bytes(good.read_bytes()[:300])
+    ds = ImageFolder.scan(root, verify=True, on_error="skip", progress=False)
+    assert ds.skipped == {"unreadable_image": ["circle/zz_cut.jpg"]}
+    dates = os.stat(bad.parent).st_atime_ns, os.stat(bad.parent).st_mtime_ns
+    bad.write_bytes(good.read_bytes())  # fixed in place
+    os.utime(bad.parent, ns=dates)
+    again = ImageFolder.scan(root, verify=True, on_error="stop", progress=False)
+    assert again.skipped == {} and "circle/zz_cut.jpg" in again.files
+
+
 def test_parallel_workers_give_the_same_batches(tiny_demo):
     import keras
 

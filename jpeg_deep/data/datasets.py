@@ -163,7 +163,7 @@ class ImageFolder:
 
         ``verify``: every file is entropy-decoded at scan time (finds empty, truncated,
         corrupt and mislabelled files; threads, about a millisecond per image, the result
-        cached with the file list); all of them are reported together (a line per kind, the
+        cached with the file list, the files found broken checked again on every scan); all of them are reported together (a line per kind, the
         first files, every one in a TSV file under ``$JPEG_DEEP_CACHE/problems/``), then
         ``on_error="stop"`` raises :class:`DatasetProblems` and ``"skip"`` leaves those files
         out, counted in ``skipped``. Without it, a file found unreadable while training is
@@ -176,6 +176,12 @@ class ImageFolder:
         cached = _load_cache(key) if cache else None
         if cached is not None:
             files, labels, problems = cached
+            if problems:  # a file fixed in place keeps its folder's date: check those again
+                still = {i: reason for i, reason in _verify_files(
+                    root, [f for _, f, _ in problems], progress=False)}
+                problems = [p for i, p in enumerate(problems) if i in still]
+                if cache:
+                    _save_cache(key, files, labels, problems)
         else:
             files, labels, problems = [], [], []
             for label, cid in enumerate(tqdm(class_ids, desc=f"scan {root.name}", unit="class",

@@ -380,7 +380,8 @@ class VOCDataset(DetectionDataset):
         (finds truncated and corrupt files; about a millisecond per image).
         The parsed samples are cached in ``$JPEG_DEEP_CACHE`` (default ``~/.cache/jpeg_deep``),
         keyed by the folders and the modification times of the image set files and of the
-        ``Annotations`` / ``JPEGImages`` folders (editing an XML in place: pass ``cache=False``).
+        ``Annotations`` / ``JPEGImages`` folders (editing an XML in place: pass ``cache=False``);
+        a scan that found problems is not reused (the user may have fixed them in place).
         """
         root = Path(devkit_root).expanduser().resolve()
         if not root.is_dir():
@@ -404,6 +405,8 @@ class VOCDataset(DetectionDataset):
 
         key = _voc_cache_key(root, lists, class_names, annotations, verify)
         scanned = _load_voc_cache(key) if cache else None
+        if scanned is not None and scanned["problems"]:
+            scanned = None  # files fixed in place keep their folders' dates: scan them again
         if scanned is None:
             scanned = _scan_voc(root, lists, class_index, annotations, progress, verify)
             if cache:
