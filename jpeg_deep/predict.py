@@ -100,11 +100,13 @@ class Predictor:
     ``forward(inputs) -> array``: the network on a batch, called as Keras' ``predict_on_batch``
     (an array for a one-input network, else a list in the network's input order); ``loader``:
     the test split's :class:`~jpeg_deep.data.pipeline.SampleLoader` (bytes -> network inputs);
-    detectors also take ``options`` (decoding and NMS thresholds) and ``anchors``."""
+    detectors also take ``options`` (decoding and NMS thresholds) and ``anchors``; ``model``:
+    the Keras model behind ``forward``, when there is one (not for an export)."""
 
     def __init__(self, kind, forward, class_names, loader, *, options=None, anchors=None,
-                 weights=None):
+                 weights=None, model=None):
         self.kind = kind
+        self.model = model
         self.forward = forward
         self.class_names = tuple(class_names)
         self.loader = loader
@@ -133,11 +135,8 @@ class Predictor:
             from jpeg_deep.networks.ssd import anchors_for
 
             options, anchors = task.options, anchors_for(model)
-        predictor = cls(task.name, keras_forward(model), classes,
-                        task.loader("test", inference=True), options=options, anchors=anchors,
-                        weights=weights)
-        predictor.model = model
-        return predictor
+        return cls(task.name, keras_forward(model), classes, task.loader("test", inference=True),
+                   options=options, anchors=anchors, weights=weights, model=model)
 
     @classmethod
     def from_export(cls, folder) -> "Predictor":
