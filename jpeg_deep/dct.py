@@ -535,6 +535,10 @@ class KernelPlan:
 
 
 def apply_kernel(comps, rows: KernelPlan, cols: KernelPlan, out=None):
+    """Resample same-shaped components ``(bh, bw, 64)`` (int16 read directly, others as
+    float32) with the compiled kernel: float32 ``(L, out_bh, out_bw, 64)``, or, with ``out``
+    (one float32 array per component; C-contiguous ones are written directly), the list of
+    them."""
     shape = (len(rows.start), len(cols.start), 64)
     whole = np.empty((len(comps),) + shape, np.float32) if out is None else None
     results = []
@@ -653,17 +657,27 @@ def band_from_taps(cols, w, nb_in: int, *, compiled: bool = True):
     return start, band.astype(np.float32)
 
 
+def banded_operator(op: "AxisOp", nb_in: int, *, compiled: bool = True):
+    """``(start, band32)`` of ``op`` for ``nb_in`` input blocks: from the pixel matrix's taps
+    (:func:`band_from_taps`, ~0.1 ms) where the chain has them, else (area resizes) the dense
+    composition of :func:`_band_operator` (milliseconds); the same operator to float64
+    rounding."""
+    taps = axis_taps(op)
+    if taps is None:
+        b = _band_operator(op, nb_in)
+        return b.start, b.band32
+    if op.size_in > 8 * nb_in or op.size_in <= 8 * nb_in - 8:
+        raise ValueError(f"{op.size_in} pixels do not fit {nb_in} blocks")
+    return band_from_taps(*taps, nb_in, compiled=compiled)
+
+
 @lru_cache(maxsize=4096)
 def _kernel_axis(op, nb: int, cols: bool) -> KernelPlan:
     """The kernel's plan of ``op`` on ``nb`` blocks (None: the identity)."""
     if op is None:
         band = np.broadcast_to(np.eye(8, dtype=np.float32), (nb, 8, 8))
         return KernelPlan.of((np.arange(nb), band), cols)
-    taps = axis_taps(op)
-    if taps is not None and 8 * nb - 8 < op.size_in <= 8 * nb:  # linear steps: from the taps
-        return KernelPlan.of(band_from_taps(*taps, nb), cols)
-    b = _band_operator(op, nb)  # area resizes: the dense composition
-    return KernelPlan.of((b.start, b.band32), cols)
+    return KernelPlan.of(banded_operator(op, nb), cols)
 
 
 def _resample_kernel(c: np.ndarray, rows, cols, fill: float) -> np.ndarray:

@@ -196,16 +196,8 @@ _compose_taps, _axis_taps = dct.compose_taps, dct.axis_taps
 
 
 def _band(op: dct.AxisOp, nb_in: int):
-    """``(start, band32)`` of ``op`` for ``nb_in`` input blocks: the same operator as
-    ``jpeg_deep.dct._band_operator`` (to float64 rounding), built from the pixel matrix's taps
-    (~0.1 ms, against milliseconds for the dense compositions)."""
-    taps = _axis_taps(op)
-    if taps is None:
-        b = dct._band_operator(op, nb_in)
-        return b.start, b.band32
-    if op.size_in > 8 * nb_in or op.size_in <= 8 * nb_in - 8:
-        raise ValueError(f"{op.size_in} pixels do not fit {nb_in} blocks")
-    return _band_from_taps(*taps, nb_in)
+    """:func:`jpeg_deep.dct.banded_operator`, compiled where this module's kernel is in use."""
+    return dct.banded_operator(op, nb_in, compiled=_KERNEL != "numpy")
 
 
 def _band_from_taps(cols, w, nb_in: int):
