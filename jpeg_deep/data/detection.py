@@ -344,14 +344,14 @@ def parse_voc_annotation(xml_path, class_index: dict, image_size):
 
 
 def _image_size(path: Path):
+    """``((width, height), None)`` from the image header, or ``(None, (kind, reason))``."""
     if not path.is_file():
-        raise DatasetError(f"{path}: image file missing", "missing_image")
+        return None, ("missing_image", "image file missing")
     try:
         with Image.open(path) as im:
-            return im.size
+            return im.size, None
     except (OSError, ValueError) as err:
-        raise DatasetError(f"{path}: cannot read the image header ({err})",
-                           "unreadable_image") from None
+        return None, ("unreadable_image", f"cannot read the image header ({err})")
 
 
 @dataclass(frozen=True)
@@ -455,11 +455,11 @@ def _scan_voc(root, lists, class_index, annotations, progress, verify=False) -> 
                     continue
                 seen[image_id] = set_file
                 rel = f"{year}/JPEGImages/{image_id}.jpg"
-                try:
-                    width, height = _image_size(root / rel)
-                except DatasetError as err:
-                    problem(err.kind, root / rel, str(err).split(": ", 1)[1], image_id)
-                    width = height = None
+                size, bad = _image_size(root / rel)
+                width, height = size or (None, None)
+                if bad:
+                    kind, reason = bad
+                    problem(kind, root / rel, reason, image_id)
                 if width is not None and verify:
                     reason = verify_jpeg(root / rel)
                     if reason:

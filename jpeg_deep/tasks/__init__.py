@@ -159,7 +159,8 @@ def check_data_checks(data: dict, where) -> None:
     """``data``'s ``on_error`` (``"stop"`` or ``"skip"``) and ``verify`` (a bool)."""
     from jpeg_deep.data.datasets import ON_ERROR
 
-    on_error, verify = data.get("on_error", "stop"), data.get("verify", False)
+    settings = dict(DATA_CHECKS, **data)
+    on_error, verify = settings["on_error"], settings["verify"]
     if on_error not in ON_ERROR:
         raise ConfigError(f"{where}: data on_error must be 'stop' (report every broken file, "
                           f"then exit) or 'skip' (report them, train without them), not "

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from jpeg_deep.config import ConfigError
-from jpeg_deep.tasks import Task, check_data_checks, weights_tag
+from jpeg_deep.tasks import DATA_CHECKS, Task, check_data_checks, weights_tag
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,10 @@ DETECTION_DEFAULTS = dict(
     map_every=1, map_images=None,
 )
 DATA_FORMATS = {
-    "voc": dict(root=None, protocol="07+12", held_out=True, class_names=None,
-                on_error="stop", verify=False),
+    "voc": dict(root=None, protocol="07+12", held_out=True, class_names=None, **DATA_CHECKS),
     "coco": dict(root=None, train=("annotations/instances_train2017.json", "train2017"),
                  val=("annotations/instances_val2017.json", "val2017"),
-                 test=("annotations/instances_val2017.json", "val2017"),
-                 on_error="stop", verify=False),
+                 test=("annotations/instances_val2017.json", "val2017"), **DATA_CHECKS),
 }
 
 
