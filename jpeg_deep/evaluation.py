@@ -133,14 +133,10 @@ def clean_scores(exp, task, weights, split, images=None) -> dict | None:
         return None
 
 
-def experiment_label(exp) -> str:
+def experiment_label(exp, config) -> str:
     """An experiment's name in a legend: its config's ``description`` when it has one (the
     folder name otherwise)."""
-    try:
-        description = exp.load_config(check_paths=False).description
-    except Exception:  # a config that needs its environment: the folder name will do
-        description = None
-    return description or exp.root.name
+    return config.description or exp.root.name
 
 
 def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="jpeg",
@@ -173,7 +169,7 @@ def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="j
     if clean is None:
         print(f"(no undistorted reference line: evaluation.py {exp.root} "
               f"{'--limit ' + str(limit) + ' ' if limit else ''}writes the score it draws)")
-    label = experiment_label(exp)
+    label = experiment_label(exp, task.config)
     png = plot_sweeps({label: rows}, out_dir / f"{name}.quality.png",
                       title=f"{label}: {split}, {codec} ({form})",
                       clean={label: clean} if clean else None)
@@ -206,12 +202,12 @@ def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="
             rows = quality_sweep(experiment, exp_weights, split, qualities=qualities, codec=codec,
                                  form=form, subsampling=subsampling, workers=workers,
                                  limit=limit)
-        label = experiment_label(exp)
+        config = exp.load_config(check_paths=False)
+        label = experiment_label(exp, config)
         while label in sweeps:
             label += "'"
         sweeps[label] = rows
-        reference = clean_scores(exp, task_for(exp.load_config(check_paths=False)),
-                                 exp_weights, split)  # its evaluation file, if any
+        reference = clean_scores(exp, task_for(config), exp_weights, split)  # if evaluated
         if reference is not None:
             clean[label] = reference
     first = Experiment.open(experiments[0])

@@ -37,7 +37,7 @@ import numpy as np
 from jpeg_deep.predict import CLIENT_VERSION, ExportError  # the client reads these files
 
 FORMATS = ("savedmodel", "litert")
-__all__ = ["FORMATS", "CLIENT_VERSION", "ExportError", "export_experiment", "load_export"]
+__all__ = ["FORMATS", "CLIENT_VERSION", "ExportError", "export_experiment"]
 
 
 def export_experiment(experiment, weights=None, *, format="savedmodel", output=None) -> Path:
@@ -69,11 +69,3 @@ def export_experiment(experiment, weights=None, *, format="savedmodel", output=N
         np.savez(folder / "anchors.npz", boxes=a.boxes, variances=a.variances,
                  image_size=np.asarray(a.image_size))
     return folder
-
-
-def load_export(folder):
-    """The :class:`~jpeg_deep.predict.Predictor` of an export folder (see the module
-    docstring): :meth:`Predictor.from_export`."""
-    from jpeg_deep.predict import Predictor
-
-    return Predictor.from_export(folder)

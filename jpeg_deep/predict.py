@@ -66,29 +66,37 @@ def expand_sources(sources) -> list:
     return out
 
 
-def as_jpeg(data: bytes, name: str) -> tuple[bytes, bool]:
-    """``(jpeg bytes, re-encoded)``: a JPEG as it is; another image format Pillow reads,
-    decoded and re-encoded at :data:`REENCODE_QUALITY` (4:2:0); an InvalidJPEGError otherwise."""
-    from jpeg_deep.data.readers import InvalidJPEGError
+def _is_jpeg(data: bytes) -> bool:
+    return data[:3] == b"\xff\xd8\xff"
 
-    if data[:3] == b"\xff\xd8\xff":
-        return data, False
+
+def _other_format_rgb(data: bytes, name: str) -> tuple[np.ndarray, str]:
+    """``(rgb, format)`` of an image Pillow reads; an InvalidJPEGError otherwise."""
     import io
 
     from PIL import Image, UnidentifiedImageError
 
-    from jpeg_deep.data.augmentation import encode_jpeg
+    from jpeg_deep.data.readers import InvalidJPEGError
 
     try:
         with Image.open(io.BytesIO(data)) as im:
-            kind = im.format
-            rgb = np.asarray(im.convert("RGB"))
+            return np.asarray(im.convert("RGB")), im.format
     except UnidentifiedImageError:
         raise InvalidJPEGError(name, "neither a JPEG nor an image format Pillow reads"
                                ) from None
     except (OSError, ValueError) as err:  # a truncated PNG...
         raise InvalidJPEGError(name, f"not a JPEG, and Pillow cannot decode it ({err})"
                                ) from None
+
+
+def as_jpeg(data: bytes, name: str) -> tuple[bytes, bool]:
+    """``(jpeg bytes, re-encoded)``: a JPEG as it is; another image format Pillow reads,
+    decoded and re-encoded at :data:`REENCODE_QUALITY` (4:2:0); an InvalidJPEGError otherwise."""
+    if _is_jpeg(data):
+        return data, False
+    from jpeg_deep.data.augmentation import encode_jpeg
+
+    rgb, kind = _other_format_rgb(data, name)
     logger.info("%s: a %s image, not a JPEG: re-encoded as a quality-%d JPEG first", name, kind,
                 REENCODE_QUALITY)
     return encode_jpeg(rgb, REENCODE_QUALITY), True
@@ -287,10 +295,10 @@ class _Classes:
 # Files written by ``jpeg-deep predict``
 
 
-def write_predictions(records, output: Path, predictor: Predictor, sources_data=None) -> list:
+def write_predictions(records, output: Path, predictor: Predictor) -> list:
     """Write ``predictions.json`` (every record), ``predictions.csv`` (classifiers: the top
-    classes per file) or ``images/<name>.png`` (detectors: the boxes drawn); returns the paths
-    written."""
+    classes per file) or ``images/<name>.png`` (detectors: the boxes drawn on each source file,
+    decoded as it is; records of bytes have no file to draw on); returns the paths written."""
     output.mkdir(parents=True, exist_ok=True)
     written = [output / "predictions.json"]
     written[0].write_text(json.dumps(records, indent=1))
@@ -319,17 +327,15 @@ def write_predictions(records, output: Path, predictor: Predictor, sources_data=
     folder.mkdir(exist_ok=True)
     used = set()
     for k, r in enumerate(records):
-        if "error" in r:
+        if "error" in r or r["source"].startswith("<bytes"):
             continue
-        data = (sources_data or {}).get(r["source"])
-        if data is None:
-            data = Path(r["source"]).read_bytes()
-        data, _ = as_jpeg(data, r["source"])
+        data = Path(r["source"]).read_bytes()
+        rgb = (decode_rgb(data, r["source"]) if _is_jpeg(data)
+               else _other_format_rgb(data, r["source"])[0])
         objects = r["objects"]
-        rgb = draw(decode_rgb(data, r["source"]), [o["box"] for o in objects],
-                   [o["index"] for o in objects], predictor.class_names, PREDICTED,
-                   [o["score"] for o in objects])
-        stem = Path(r["source"]).stem if not r["source"].startswith("<") else f"bytes_{k}"
+        rgb = draw(rgb, [o["box"] for o in objects], [o["index"] for o in objects],
+                   predictor.class_names, PREDICTED, [o["score"] for o in objects])
+        stem = Path(r["source"]).stem
         name = stem if stem not in used else f"{stem}_{k}"
         used.add(name)
         Image.fromarray(rgb).save(folder / f"{name}.png")
