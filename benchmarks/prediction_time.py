@@ -51,7 +51,7 @@ def main(argv=None):
 
     from jpeg_deep.data.pipeline import iter_samples
     from jpeg_deep.tasks import task_for
-    from jpeg_deep.training import Experiment
+    from jpeg_deep.engine.experiment import Experiment
 
     exp = Experiment.open(args.experiment)
     config = exp.load_config()

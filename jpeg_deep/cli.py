@@ -1,7 +1,8 @@
 """The command-line tools: ``training.py`` / ``jpeg-deep-train``, ``inference.py`` /
 ``jpeg-deep-infer`` and ``evaluation.py`` / ``jpeg-deep-evaluate``, and ``jpeg-deep <command>``
 (``train``, ``infer``, ``evaluate``: the same three; ``predict``: your own files; ``export``: a
-SavedModel or a LiteRT model).
+SavedModel or a LiteRT model; ``display``: detections drawn; ``demo``: the demo data;
+``convert-fc``: VGG weights for an SSD backbone).
 
 Every tool turns a user's mistake (a bad config or ``--set`` value, a missing folder, weights
 that do not fit, no GPU where the job was given some) into one line on stderr and exit status 2,
@@ -14,6 +15,8 @@ import ast
 import logging
 import os
 import sys
+
+from jpeg_deep.errors import JpegDeepError
 
 TRAIN_USAGE = """Train a network from a config folder, or resume an experiment.
 
@@ -73,18 +76,9 @@ def run(main, argv=None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from jpeg_deep.config import ConfigError
-    from jpeg_deep.data.datasets import DatasetError
-    from jpeg_deep.data.readers import InvalidJPEGError
-    from jpeg_deep.distribute import DistributionError
-    from jpeg_deep.networks.registry import UnknownNetworkError
-    from jpeg_deep.export import ExportError
-    from jpeg_deep.networks.weights import WeightsError
-
     try:
         main(argv)
-    except (ConfigError, DatasetError, InvalidJPEGError, UnknownNetworkError, WeightsError,
-            FileNotFoundError, DistributionError, ExportError) as err:
+    except (JpegDeepError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -156,7 +150,7 @@ def _train(argv=None):
     if args.allow_cpu:
         overrides["allow_cpu"] = True
 
-    from jpeg_deep.training import train
+    from jpeg_deep.engine.train import train
 
     exp, _ = train(args.config, restart=args.restart, output_dir=args.output,
                    epochs=args.epochs, strategy=strategy, overrides=overrides)
@@ -177,7 +171,7 @@ def _prediction_parser(usage, limit_help):
 def _infer(argv=None):
     args = _prediction_parser(INFER_USAGE, "predict at most N files, spread evenly over the "
                               "classes").parse_args(argv)
-    from jpeg_deep.evaluation import predict_split
+    from jpeg_deep.engine.evaluate import predict_split
 
     predict_split(args.experiment, args.weights, args.split, workers=args.workers,
                   limit=args.limit)
@@ -208,7 +202,7 @@ def _evaluate(argv=None):
             parser.error("--compare needs --jpeg-quality")
         if (args.codec, args.distortion, args.subsampling) != ("jpeg", "real", "4:2:0"):
             parser.error("--codec / --distortion / --subsampling need --jpeg-quality")
-        from jpeg_deep.evaluation import evaluate_split
+        from jpeg_deep.engine.evaluate import evaluate_split
 
         evaluate_split(args.experiment, args.weights, args.split, workers=args.workers,
                        limit=args.limit)
@@ -224,7 +218,7 @@ def _evaluate(argv=None):
     if args.codec not in available_codecs():
         parser.error(f"this OpenCV build cannot encode {args.codec} (available: "
                      f"{', '.join(available_codecs())})")
-    from jpeg_deep.evaluation import compare_sweeps, quality_sweep
+    from jpeg_deep.engine.evaluate import compare_sweeps, quality_sweep
 
     options = dict(qualities=args.jpeg_quality, codec=args.codec, form=args.distortion,
                    subsampling=args.subsampling, workers=args.workers, limit=args.limit)
@@ -303,8 +297,64 @@ def _export(argv=None):
     print(f"{args.format} export written to {folder}")
 
 
+DISPLAY_USAGE = """Draw a detection experiment's boxes on its images and write them as pictures.
+
+    jpeg-deep display <experiment> [weights] [--split test] [--images 16]
+        [--ground-truth] [--threshold 0.5]
+
+Writes display/<split>_<weights>/<image id>.png (detections above --threshold in red with class
+name and score; with --ground-truth the annotated boxes in green, difficult ones in yellow) and
+one grid of all of them, grid.png, under the experiment folder.
+"""
+
+
+def _display(argv=None):
+    from jpeg_deep.engine.display import display
+
+    parser = _parser(DISPLAY_USAGE)
+    parser.add_argument("experiment", help="detection experiment folder written by training.py")
+    parser.add_argument("weights", nargs="?", help="weights (default: checkpoints/best.keras)")
+    parser.add_argument("-s", "--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--images", type=int, default=16, help="pictures to draw (default 16)")
+    parser.add_argument("--ground-truth", action="store_true",
+                        help="draw the annotated boxes too (green; difficult: yellow)")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="lowest score drawn (default 0.5)")
+    parser.add_argument("-w", "--workers", type=int, help="data-loading processes")
+    args = parser.parse_args(argv)
+    display(args.experiment, args.weights, args.split, images=args.images,
+            ground_truth=args.ground_truth, threshold=args.threshold, workers=args.workers)
+
+
+DEMO_USAGE = """Write the demo data the demo configs (config/demo/) read: the shapes and the
+detection scenes, under ./demo_data (make demo runs this; what is there is kept).
+
+    jpeg-deep demo [--root demo_data]
+
+python -m jpeg_deep.demo writes demo sets of other sizes.
+"""
+
+
+def _demo(argv=None):
+    from jpeg_deep.demo import DEMO_ROOT, make_demo_data
+
+    parser = _parser(DEMO_USAGE)
+    parser.add_argument("--root", default=DEMO_ROOT, help=f"output folder (default {DEMO_ROOT})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or status line")
+    args = parser.parse_args(argv)
+    make_demo_data(args.root, verbose=not args.quiet)
+
+
+def _convert_fc(argv=None):
+    from jpeg_deep.networks.convert_fc import main as convert_main
+
+    code = convert_main(argv, prog="jpeg-deep convert-fc")
+    if code:
+        sys.exit(code)
+
+
 COMMANDS = {"train": _train, "infer": _infer, "evaluate": _evaluate, "predict": _predict,
-            "export": _export}
+            "export": _export, "display": _display, "demo": _demo, "convert-fc": _convert_fc}
 
 
 def main(argv=None) -> int:
@@ -316,7 +366,10 @@ def main(argv=None) -> int:
               "  infer     predict a split of an experiment's dataset\n"
               "  evaluate  score an experiment (top-k, mAP, rate-accuracy sweeps)\n"
               "  predict   predict your own image files and folders\n"
-              "  export    export a trained network as a SavedModel or a LiteRT model\n\n"
+              "  export    export a trained network as a SavedModel or a LiteRT model\n"
+              "  display   draw a detection experiment's boxes on its images\n"
+              "  demo      write the demo data the demo configs read\n"
+              "  convert-fc  VGG classifier weights -> SSD backbone weights\n\n"
               "`jpeg-deep <command> --help` describes one.",
               file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -336,6 +389,11 @@ def infer_main(argv=None) -> int:
 def evaluate_main(argv=None) -> int:
     """``jpeg-deep-evaluate`` / ``python evaluation.py``."""
     return run(_evaluate, argv)
+
+
+def display_main(argv=None) -> int:
+    """``python -m jpeg_deep.display``."""
+    return run(_display, argv)
 
 
 if __name__ == "__main__":  # python -m jpeg_deep.cli <command> ...: the `jpeg-deep` command

@@ -61,8 +61,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-__all__ = ["CLASSES", "SPLITS", "ENCODINGS", "make_demo_dataset", "make_demo_detection_dataset",
-           "main"]
+__all__ = ["CLASSES", "DEMO_ROOT", "SPLITS", "ENCODINGS", "make_demo_data", "make_demo_dataset",
+           "make_demo_detection_dataset", "main"]
+
+#: Where the demo configs read their data (``jpeg-deep demo`` writes it; ``make demo`` runs it).
+DEMO_ROOT = "demo_data"
 
 CLASSES: Tuple[str, ...] = ("circle", "square", "triangle", "cross", "ring")
 
@@ -661,6 +664,17 @@ def make_demo_detection_dataset(root, seed: int = 0, train: int = 300, val: int 
         print(f"Demo detection dataset written to {folder} ({len(files)} images, "
               f"{len(objects)} objects)")
     return folder
+
+
+def make_demo_data(root=DEMO_ROOT, verbose: bool = True) -> Path:
+    """Write the data the demo configs (``config/demo/``) read: the shapes (200 / 30 / 20
+    images per class) and the detection scenes (600 / 60 / 100); what is already there is
+    kept, whatever its counts (a few seconds the first time, nothing afterwards)."""
+    make_demo_dataset(root, train_per_class=200, val_per_class=30, test_per_class=20,
+                      keep_existing=True, verbose=verbose)
+    make_demo_detection_dataset(root, train=600, val=60, test=100, keep_existing=True,
+                                verbose=verbose)
+    return Path(root)
 
 
 # --------------------------------------------------------------------------- CLI

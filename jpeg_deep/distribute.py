@@ -29,13 +29,11 @@ import logging
 import os
 from dataclasses import dataclass
 
+from jpeg_deep.errors import DistributionError
+
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("auto", "local", "single", "mirrored", "multi-worker")
-
-
-class DistributionError(RuntimeError):
-    """The requested strategy cannot run in this environment (the message says why)."""
 
 
 def strategy_for_horovod_flag(horovod: bool) -> tuple[str, str]:

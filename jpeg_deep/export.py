@@ -34,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from jpeg_deep.predict import CLIENT_VERSION, ExportError  # the client reads these files
+from jpeg_deep.engine.experiment import Experiment
+from jpeg_deep.errors import ExportError
+from jpeg_deep.predict import CLIENT_VERSION  # the client reads these files
 
 FORMATS = ("savedmodel", "litert")
 __all__ = ["FORMATS", "CLIENT_VERSION", "ExportError", "export_experiment"]
@@ -51,7 +53,7 @@ def export_experiment(experiment, weights=None, *, format="savedmodel", output=N
     predictor = Predictor.from_experiment(experiment, weights)
     model = predictor.model
     folder = Path(output) if output else (
-        Path(experiment) / "export" / weights_tag(format, predictor.weights))
+        Experiment(Path(experiment)).export / weights_tag(format, predictor.weights))
     folder.mkdir(parents=True, exist_ok=True)
     if format == "savedmodel":
         model.export(str(folder / "model"), format="tf_saved_model", verbose=False)

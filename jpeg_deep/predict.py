@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jpeg_deep.errors import ExportError
+
 logger = logging.getLogger(__name__)
 
 #: Suffixes a folder is searched for (case-insensitive); other files in it are left alone.
@@ -43,10 +45,6 @@ REENCODE_QUALITY = 95
 #: Version of the export folder layout (``client.json``) that :meth:`Predictor.from_export`
 #: reads; ``jpeg-deep export`` writes it.
 CLIENT_VERSION = 1
-
-
-class ExportError(ValueError):
-    """An export that cannot be made or read (names the folder and the reason)."""
 
 
 def expand_sources(sources) -> list:
@@ -127,8 +125,8 @@ class Predictor:
         """The predictor of an experiment folder written by ``training.py``, with ``weights``
         (default: its ``checkpoints/best.keras``). The classes come from its ``summary.json``:
         the dataset need not be on this machine."""
-        from jpeg_deep.config import ConfigError
-        from jpeg_deep.evaluation import open_experiment
+        from jpeg_deep.errors import ConfigError
+        from jpeg_deep.engine.experiment import open_experiment
         from jpeg_deep.networks.weights import load_weights
 
         exp, task, weights = open_experiment(experiment, weights)

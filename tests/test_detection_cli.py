@@ -194,6 +194,7 @@ def test_detection_fine_tuning_against_coding_artifacts(tmp_path, scenes):
     sample), the SSD loss, from a trained detector's weights."""
     from jpeg_deep.config import load_config
     from jpeg_deep.distortions import RandomDistortion
+    from jpeg_deep.procedures import procedure_for
     from jpeg_deep.tasks import task_for
 
     out = tmp_path / "experiments"
@@ -208,8 +209,9 @@ def test_detection_fine_tuning_against_coding_artifacts(tmp_path, scenes):
         weights=str(exp / "checkpoints" / "final.keras"),
         robustness=dict(method="fine_tune", quality=(10, 30)))
     task = task_for(load_config(folder))
-    model = task.build(task.dataset("train", training=True))
-    loader = task.training_loader("train", model)
+    procedure = procedure_for(task)
+    model = procedure.model(task.dataset("train", training=True))
+    loader = procedure.loader("train", model)
     assert loader.distortion == RandomDistortion(quality=(10, 30), form="dct")
     x, y = loader.sample(task.dataset("train").path(0), task.dataset("train").target(0), 3)
     clean, _ = task.loader("train", model=model).sample(

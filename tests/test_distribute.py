@@ -121,7 +121,7 @@ def test_horovod_flags_map_onto_strategies():
 
 
 def test_learning_rate_warmup_and_steps():
-    from jpeg_deep.training import LearningRateControl
+    from jpeg_deep.engine.train import LearningRateControl
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.2), loss="mse")
@@ -147,7 +147,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from jpeg_deep import distribute
-from jpeg_deep.training import train
+from jpeg_deep.engine.train import train
 distribute._RUNTIME = distribute.Runtime(
     tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), "mirrored")
 exp, _ = train(sys.argv[1], output_dir=sys.argv[2], verbose=0)

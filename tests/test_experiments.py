@@ -152,7 +152,7 @@ def test_cli_overrides_are_checked_and_kept(tmp_path, tiny_demo):
                  "--set", "lr_schedule={0: 1.0, 1: 0.5}", "--set", "reduce_lr_on_plateau=None")
     assert result.returncode == 0, result.stderr[-3000:]
     (exp,) = (tmp_path / "exp").iterdir()
-    from jpeg_deep.training import Experiment
+    from jpeg_deep.engine.experiment import Experiment
 
     saved = Experiment.open(exp).load_config()  # what restart and evaluation will use
     assert saved.batch_size == 4 and saved.lr_schedule == {0: 1.0, 1: 0.5}

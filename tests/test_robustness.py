@@ -135,7 +135,7 @@ def test_line_plot_draws_a_png(tmp_path):
 def test_rate_accuracy_plot_reads_like_a_figure(tmp_path):
     """Log bpp axis, the score axis fitted to the data (0.84-0.98 fills the height, not a thin
     band of 0-1), points labelled with their quality, the undistorted score as a line."""
-    from jpeg_deep.evaluation import plot_sweeps
+    from jpeg_deep.engine.evaluate import plot_sweeps
 
     rows = [{"quality": q, "bpp": b, "top1": t, "top5": 0.99}
             for q, b, t in ((10, 0.25, 0.84), (50, 0.9, 0.95), (90, 2.9, 0.98))]

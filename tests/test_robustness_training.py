@@ -1,4 +1,4 @@
-"""Training against coding artifacts (jpeg_deep.robustness): the per-sample distortion, the
+"""Training against coding artifacts (jpeg_deep.procedures.robustness): the per-sample distortion, the
 losses on hand-computed cases, the teacher cache, the stability pairs, the config checks and the
 three procedures end to end through training.py / evaluation.py."""
 import csv
@@ -10,7 +10,9 @@ import pytest
 
 from helpers import REPO, run, write_config
 from jpeg_deep import distortions as D
-from jpeg_deep import robustness as R
+from jpeg_deep.procedures import losses as L
+from jpeg_deep.procedures import robustness as R
+from jpeg_deep.procedures import teacher as T
 from jpeg_deep.config import ConfigError, load_config
 
 
@@ -44,11 +46,11 @@ def test_expert_loss_by_hand():
     ce = -np.log(student[np.arange(2), [1, 0]])
     kl = np.sum(teacher * np.log(teacher / student), axis=1)  # KL(teacher || student)
     y_true = np.concatenate([labels, teacher], 1)
-    loss = R.RobustnessLoss("expert", alpha=0.3)
+    loss = L.RobustnessLoss("expert", alpha=0.3)
     assert float(loss(y_true, student)) == pytest.approx(np.mean(ce + 0.3 * kl), rel=1e-5)
-    assert np.asarray(R.expert_kl(y_true, student)) == pytest.approx(kl, rel=1e-5)
-    assert np.asarray(R.expert_cross_entropy(y_true, student)) == pytest.approx(ce, rel=1e-5)
-    top1 = np.asarray(R.expert_top_k(y_true, student, k=1))
+    assert np.asarray(L.expert_kl(y_true, student)) == pytest.approx(kl, rel=1e-5)
+    assert np.asarray(L.expert_cross_entropy(y_true, student)) == pytest.approx(ce, rel=1e-5)
+    top1 = np.asarray(L.expert_top_k(y_true, student, k=1))
     assert top1.tolist() == [1.0, 0.0]  # the labels' half of y_true, not the teacher's
 
 
@@ -59,10 +61,10 @@ def test_stability_loss_by_hand():
     ce = -np.log(clean[np.arange(2), [2, 1]])
     kl = np.sum(clean * np.log(clean / distorted), axis=1)  # KL(f(clean) || f(distorted))
     y_pred = np.concatenate([clean, distorted], 1)
-    loss = R.RobustnessLoss("stability", alpha=2.0)
+    loss = L.RobustnessLoss("stability", alpha=2.0)
     assert float(loss(labels, y_pred)) == pytest.approx(np.mean(ce + 2.0 * kl), rel=1e-5)
-    assert np.asarray(R.stability_top_k(labels, y_pred, k=1)).tolist() == [1.0, 1.0]
-    assert np.asarray(R.stability_top_k(labels, y_pred, k=1, part=1)).tolist() == [0.0, 1.0]
+    assert np.asarray(L.stability_top_k(labels, y_pred, k=1)).tolist() == [1.0, 1.0]
+    assert np.asarray(L.stability_top_k(labels, y_pred, k=1, part=1)).tolist() == [0.0, 1.0]
     # the KL term vanishes when the distortion changes nothing
     same = np.concatenate([clean, clean], 1)
     assert float(loss(labels, same)) == pytest.approx(float(np.mean(ce)), rel=1e-5)
@@ -98,7 +100,7 @@ def _tiny_model_file(tmp_path, classes=5):
 
 def test_teacher_outputs_are_computed_once(tmp_path, tiny_demo, monkeypatch):
     from jpeg_deep.tasks import task_for
-    from jpeg_deep.training import Experiment
+    from jpeg_deep.engine.experiment import Experiment
 
     weights = _tiny_model_file(tmp_path)
     config = load_config(write_config(tmp_path / "config" / "expert", tiny_demo, workers=0,
@@ -108,21 +110,21 @@ def test_teacher_outputs_are_computed_once(tmp_path, tiny_demo, monkeypatch):
     datasets = [task.dataset("train"), task.dataset("val")]
     exp = Experiment(tmp_path / "exp")
     calls = []
-    real = R.compute_teacher_outputs
-    monkeypatch.setattr(R, "compute_teacher_outputs",
+    real = T.compute_teacher_outputs
+    monkeypatch.setattr(T, "compute_teacher_outputs",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
-    first = R.teacher_outputs(task, exp, datasets)
+    first = T.teacher_outputs(task, exp, datasets)
     n = sum(len(d) for d in datasets)
     assert len(calls) == 1 and len(first) == n
     assert (exp.root / "teacher" / "outputs.npz").is_file()
     probs = np.stack(list(first.values()))
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
-    again = R.teacher_outputs(task_for(config), exp, datasets)  # e.g. after a restart
+    again = T.teacher_outputs(task_for(config), exp, datasets)  # e.g. after a restart
     assert len(calls) == 1  # no second teacher pass
     for key in first:
         np.testing.assert_array_equal(first[key], again[key])
     _tiny_model_file(tmp_path)  # another teacher in the same file: a new pass
-    other = R.teacher_outputs(task_for(config), exp, datasets)
+    other = T.teacher_outputs(task_for(config), exp, datasets)
     assert len(calls) == 2
     assert any(not np.allclose(first[k], other[k]) for k in first)
 
@@ -215,7 +217,7 @@ def test_each_procedure_trains_and_evaluates(tmp_path, tiny_demo):
 def test_demo_robustness_configs_start_from_the_demo_baseline(tmp_path, monkeypatch):
     """Without a finished demo baseline the configs say to train it; with one they start from
     its best.keras (the newest finished one)."""
-    from jpeg_deep.config import latest_weights
+    from jpeg_deep.engine.experiment import latest_weights
 
     monkeypatch.setenv("EXPERIMENTS_OUTPUT_DIRECTORY", str(tmp_path))
     monkeypatch.delenv("BASELINE_WEIGHTS", raising=False)
@@ -268,12 +270,12 @@ def test_an_unreadable_file_is_skipped_in_expert_training(tmp_path, tiny_demo):
     dataset = ImageFolder.scan(root)
     outputs = {str(dataset.path(i)): np.full(dataset.num_classes, 0.2, np.float32)
                for i in range(len(dataset)) if dataset.path(i) != bad}
-    targets = R.TeacherTargets(dataset, outputs)
+    targets = T.TeacherTargets(dataset, outputs)
     i_bad = [dataset.path(i) for i in range(len(dataset))].index(bad)
     assert targets.target(i_bad)[1] is None
     loader = SampleLoader("y_cbcr", "train", DCTTransformConfig(resize=40, crop=32),
                           transform_factory=ClassificationDCTTransform,
-                          encoder=functools.partial(R.expert_target,
+                          encoder=functools.partial(T.expert_target,
                                                     num_classes=dataset.num_classes))
     events = EventLog(tmp_path / "events.tsv")
     batches = Batches(targets, batch_size=len(dataset), loader=loader, event_log=events,
@@ -282,4 +284,4 @@ def test_an_unreadable_file_is_skipped_in_expert_training(tmp_path, tiny_demo):
     assert y.shape == (len(dataset), 2 * dataset.num_classes)
     assert list(events.skipped()) == [str(bad)]
     with pytest.raises(ValueError, match="no teacher output"):
-        R.expert_target((0, None), dataset.num_classes)
+        T.expert_target((0, None), dataset.num_classes)

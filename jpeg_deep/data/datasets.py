@@ -19,19 +19,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from jpeg_deep.errors import DatasetError
+
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
 _CACHE_VERSION = 2
-
-
-class DatasetError(ValueError):
-    """A dataset folder that cannot be used (missing, empty, inconsistent class index), or one
-    of its files (``kind`` says which problem, for the scans' reports)."""
-
-    def __init__(self, message, kind: str = "error"):
-        super().__init__(message)
-        self.kind = kind
 
 
 #: What a scan does with broken files: ``"stop"`` (report them all, then raise) or ``"skip"``

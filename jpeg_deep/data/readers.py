@@ -52,6 +52,7 @@ from typing import Callable, Union
 import numpy as np
 
 from jpeg_deep.dct import dct_matrix
+from jpeg_deep.errors import InvalidJPEGError
 
 logger = logging.getLogger(__name__)
 
@@ -106,21 +107,6 @@ def keep_heap() -> bool:
                          and os.environ.get("JPEG_DEEP_KEEP_HEAP", "1") != "0"
                          and bool(_jpegread.keep_heap(HEAP_KEPT_BYTES, 32 << 20)))
     return _HEAP["kept"]
-
-
-class InvalidJPEGError(ValueError):
-    """A file (or byte string) that cannot be read as a JPEG image.
-
-    ``source`` names the file (``"<bytes>"`` for in-memory data) and ``reason`` says what is wrong.
-    """
-
-    def __init__(self, source, reason: str):
-        self.source = str(source)
-        self.reason = reason
-        super().__init__(f"{self.source}: {reason}")
-
-    def __reduce__(self):  # keep both fields across process boundaries
-        return (type(self), (self.source, self.reason))
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,9 @@ def convert_vgg_fc_to_ssd(source, *, filters: int | None = None, kernel: int = 3
     return out
 
 
-def main(argv=None):
+def main(argv=None, prog="python -m jpeg_deep.networks.convert_fc"):
     parser = argparse.ArgumentParser(
-        prog="python -m jpeg_deep.networks.convert_fc",
+        prog=prog,
         description="VGG classifier weights -> SSD backbone weights (fc6 / fc7 decimated)")
     parser.add_argument("source", help="classifier weights: .keras, .weights.h5 or .h5")
     parser.add_argument("out", help="output weights file (.h5, by-name layout)")

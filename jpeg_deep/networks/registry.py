@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from jpeg_deep.errors import UnknownNetworkError
+
 INPUT_KINDS = ("y_cbcr", "y", "y_cb_cr", "rgb")
 TASKS = ("classification", "detection")
 
@@ -85,11 +87,6 @@ def register_backbone(name: str, *, inputs: str, description: str = ""):
         return impl
 
     return decorator
-
-
-class UnknownNetworkError(KeyError):
-    def __str__(self):
-        return str(self.args[0])
 
 
 def spec(name: str) -> NetworkSpec:

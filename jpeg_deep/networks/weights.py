@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jpeg_deep.errors import WeightsError
+
 logger = logging.getLogger(__name__)
-
-
-class WeightsError(ValueError):
-    """A weights file that cannot be read, or that does not fit the model (names the file)."""
 
 
 @dataclass

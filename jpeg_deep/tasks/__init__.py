@@ -1,178 +1,34 @@
 """Tasks built on the networks: one object per task owns what differs between classification and
 detection (datasets, transforms, target encoding, model, loss, metrics, prediction files,
-evaluation); the trainer and the command-line tools only talk to it.
+evaluation); the trainer and the command-line tools only talk to it. A task knows nothing of
+training procedures (:mod:`jpeg_deep.procedures` wraps it).
 
-``config.task`` picks the task: :func:`task_for` returns the task object of a config.
+``config.task`` picks the task: :func:`task_for` returns the task object of a config (a
+:class:`~jpeg_deep.config.schema.Config`, read by attribute). Adding a task is a subpackage with
+a :class:`~jpeg_deep.tasks.base.Task` subclass and a line in :data:`TASKS`.
 """
 from __future__ import annotations
 
-import functools
+from jpeg_deep.errors import ConfigError
+from jpeg_deep.tasks.base import DATA_CHECKS, Task, check_data_checks, weights_tag
+from jpeg_deep.tasks.classification import ClassificationTask
+from jpeg_deep.tasks.detection.task import DetectionTask
 
-from jpeg_deep.config import Config, ConfigError
+#: Every task by name.
+TASKS = {task.name: task for task in (ClassificationTask, DetectionTask)}
 
-
-class Task:
-    """What the trainer, ``inference.py`` and ``evaluation.py`` ask of a task. A subclass holds
-    no state beyond its config."""
-
-    name = ""
-
-    def __init__(self, config: Config):
-        self.config = config
-
-    # -- config ---------------------------------------------------------------------------------
-    def check(self, check_paths: bool = True) -> None:
-        """Task-specific config checks (no data read, no TensorFlow state): raise ConfigError;
-        ``check_paths``: also that its folders exist."""
-
-    def transform_config(self):
-        """The frozen transform config of this task (sizes, re-encoding quality...)."""
-        raise NotImplementedError
-
-    # -- data -----------------------------------------------------------------------------------
-    def dataset(self, split: str, *, training: bool = False):
-        """The dataset of ``split`` (``train``, ``val``, ``test``): ``len``, ``path(i)``,
-        ``target(i)``, ``shard(i, n)``; ``training``: the variant training reads."""
-        raise NotImplementedError
-
-    def loader(self, split: str, *, model=None, inference: bool = False, distortion=None):
-        """The :class:`~jpeg_deep.data.pipeline.SampleLoader` of ``split`` for the training
-        network (``inference``: the inference network), with the target encoder of ``model``'s
-        outputs when a model is given (training), without one otherwise; ``distortion`` (a
-        :class:`~jpeg_deep.distortions.Distortion`) is applied to each file first."""
-        raise NotImplementedError
-
-    # -- model ----------------------------------------------------------------------------------
-    def network_name(self, inference: bool = False) -> str:
-        config = self.config
-        return (config.inference_network or config.network) if inference else config.network
-
-    def build(self, dataset, *, inference: bool = False):
-        """The model for ``dataset``'s classes; a builder's refusal becomes a ConfigError."""
-        name = self.network_name(inference)
-        try:
-            model = self._build(name, dataset, inference)
-        except (TypeError, ValueError) as err:
-            raise ConfigError(
-                f"{self.config.path}: network {name!r} cannot be built with input_size "
-                f"{self.config.input_size} and network_args {self.config.network_args!r}: "
-                f"{err}") from None
-        if not inference and self.procedure is not None:
-            model = self.procedure.wrap(model)  # stability training: clean and distorted inputs
-        return model
-
-    @functools.cached_property
-    def procedure(self):
-        """The config's training procedure against coding artifacts
-        (:func:`jpeg_deep.robustness.procedure`; None without a ``robustness`` block)."""
-        from jpeg_deep.robustness import procedure
-
-        return procedure(self.config)
-
-    def _build(self, name, dataset, inference):
-        raise NotImplementedError
-
-    def training_loader(self, split: str, model):
-        """The loader training and validation read for ``model``: :meth:`loader` with the
-        model's target encoder, or the robustness procedure's (distortions, teacher targets,
-        clean / distorted pairs)."""
-        if self.procedure is not None:
-            return self.procedure.loader(self, split, model)
-        return self.loader(split, model=model)
-
-    def prepare(self, exp, runtime, datasets: dict) -> dict:
-        """Work done in the experiment folder before the first step (the expert's teacher
-        outputs); returns the datasets training reads, ``{split: dataset}``."""
-        if self.procedure is not None:
-            return self.procedure.prepare(self, exp, runtime, datasets)
-        return datasets
-
-    def initialise(self, model) -> None:
-        """Load the config's starting weights into a freshly built training model: ``weights``
-        by layer name (what loaded is logged)."""
-        if self.config.weights:
-            from jpeg_deep.networks.weights import load_weights
-
-            load_weights(model, self.config.weights)
-
-    def compile_arguments(self, dataset) -> dict:
-        """``loss`` and ``metrics`` for ``model.compile``."""
-        raise NotImplementedError
-
-    def callbacks(self, model, val_dataset) -> list:
-        """Callbacks that add to the epoch logs (run before checkpoints and logs see them)."""
-        return []
-
-    def summary(self, dataset) -> dict:
-        """What ``summary.json`` records of the training data (classes...)."""
-        return {}
-
-    # -- outputs --------------------------------------------------------------------------------
-    def predict(self, exp, weights, split="test", *, workers=None, limit=None,
-                distortion=None):
-        """Predict ``split`` with ``weights`` and write the prediction files (``distortion``:
-        of the distorted files, named with the distortion's tag)."""
-        raise NotImplementedError
-
-    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
-                 distortion=None) -> dict:
-        """Score ``split``: print a table, write ``evaluation/<split>_<weights>.json``
-        (``<split>_<weights>_<distortion tag>.json`` with a distortion)."""
-        raise NotImplementedError
-
-    def evaluated_paths(self, split: str, limit=None) -> list:
-        """The files :meth:`predict` reads for ``split`` and ``limit``."""
-        raise NotImplementedError
-
-    def sweep_metrics(self, result: dict) -> dict:
-        """The headline scores of an :meth:`evaluate` result, ``{name: value}``, as the
-        rate-accuracy sweep reports and plots them (all in 0..1)."""
-        raise NotImplementedError
-
-
-@functools.cache
-def _tasks() -> dict:
-    from jpeg_deep.tasks.classification import ClassificationTask
-    from jpeg_deep.tasks.detection.task import DetectionTask
-
-    return {task.name: task for task in (ClassificationTask, DetectionTask)}
+__all__ = ["DATA_CHECKS", "TASKS", "Task", "check_data_checks", "names", "task_for",
+           "weights_tag"]
 
 
 def names() -> list[str]:
-    return sorted(_tasks())
+    return sorted(TASKS)
 
 
-def task_for(config: Config) -> Task:
+def task_for(config) -> Task:
     """The task object of ``config`` (``config.task``)."""
     try:
-        return _tasks()[config.task](config)
+        return TASKS[config.task](config)
     except KeyError:
         raise ConfigError(f"{config.path}: task {config.task!r} unknown; known: "
                           f"{', '.join(names())}") from None
-
-
-#: The dataset-scan settings of ``data = dict(...)`` every task accepts, and their defaults.
-DATA_CHECKS = dict(on_error="stop", verify=False)
-
-
-def check_data_checks(data: dict, where) -> None:
-    """``data``'s ``on_error`` (``"stop"`` or ``"skip"``) and ``verify`` (a bool)."""
-    from jpeg_deep.data.datasets import ON_ERROR
-
-    settings = dict(DATA_CHECKS, **data)
-    on_error, verify = settings["on_error"], settings["verify"]
-    if on_error not in ON_ERROR:
-        raise ConfigError(f"{where}: data on_error must be 'stop' (report every broken file, "
-                          f"then exit) or 'skip' (report them, train without them), not "
-                          f"{on_error!r}")
-    if not isinstance(verify, bool):
-        raise ConfigError(f"{where}: data verify must be True or False, not {verify!r}")
-
-
-def weights_tag(split: str, weights, distortion=None) -> str:
-    """``test_best`` for ``checkpoints/best.keras`` (``test_best_jpeg_real_q10`` with a
-    distortion): how prediction and evaluation files are named."""
-    from pathlib import Path
-
-    tag = f"{split}_{Path(weights).name.split('.')[0]}"
-    return tag if distortion is None else f"{tag}_{distortion.tag}"

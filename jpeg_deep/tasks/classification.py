@@ -18,8 +18,8 @@ import logging
 
 import numpy as np
 
-from jpeg_deep.config import ConfigError
-from jpeg_deep.tasks import DATA_CHECKS, Task, check_data_checks, weights_tag
+from jpeg_deep.errors import ConfigError
+from jpeg_deep.tasks.base import DATA_CHECKS, Task, check_data_checks, weights_tag
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +132,6 @@ class ClassificationTask(Task):
     def compile_arguments(self, dataset):
         import keras
 
-        if self.procedure is not None and self.procedure.method != "fine_tune":
-            return self.procedure.compile_arguments(dataset.num_classes)
-
         return dict(loss=self.config.loss, metrics=[
             keras.metrics.CategoricalAccuracy(name="top1"),
             keras.metrics.TopKCategoricalAccuracy(k=min(5, dataset.num_classes), name="top5")])
@@ -177,7 +174,7 @@ class ClassificationTask(Task):
                 kept.append(str(path))
                 kept_labels.append(label)
             bar.add(1)
-        out_dir = exp.root / "predictions"
+        out_dir = exp.predictions
         out_dir.mkdir(exist_ok=True)
         tag = weights_tag(split, weights, distortion)
         probabilities = (np.stack(probs) if probs
@@ -217,7 +214,7 @@ class ClassificationTask(Task):
             "top1": top_k_accuracy(data["probabilities"], data["labels"], 1),
             "top5": top_k_accuracy(data["probabilities"], data["labels"], 5),
         }
-        out_dir = exp.root / "evaluation"
+        out_dir = exp.evaluation
         out_dir.mkdir(exist_ok=True)
         path = out_dir / f"{weights_tag(split, weights, distortion)}.json"
         path.write_text(json.dumps(result, indent=2))

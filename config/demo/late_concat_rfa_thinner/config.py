@@ -4,12 +4,10 @@ The network is the paper's graph at 1/4 width on 96-pixel crops (Y 12x12x64, CbC
 the transforms are the reference ones at demo sizes (shorter side 112, crop 96, JPEG quality 95).
 Adam 1e-3 for 20 epochs: 0.99 top-1 on the full test images (2026-11-22; 3.5 minutes on 2
 free CPU cores; batch normalisation makes it start slower than VGG-DCT).
-Data: $DATASET_PATH_TRAIN etc. when set, else ./demo_data (written on first use).
+Data: $DATASET_PATH_TRAIN etc. when set, else ./demo_data (written by jpeg-deep demo, which make demo runs).
 """
 from jpeg_deep.config import env_path
-from jpeg_deep.demo import make_demo_dataset
-
-DEMO_ROOT = "demo_data"
+from jpeg_deep.demo import DEMO_ROOT
 
 description = "LC-RFA-Thinner, 1/4 width, demo shapes"
 network = "late_concat_rfa_thinner_dcode"
@@ -30,9 +28,3 @@ early_stopping = None
 workers = 2
 seed = 0
 
-
-def prepare():
-    """Write the demo data the first time (a few seconds); never rewrite what is there."""
-    if train_dir.startswith(DEMO_ROOT):
-        make_demo_dataset(DEMO_ROOT, train_per_class=200, val_per_class=30, test_per_class=20,
-                          keep_existing=True)

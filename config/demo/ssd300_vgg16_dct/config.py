@@ -5,12 +5,10 @@ trained from scratch on the demo's VOC devkit: ``train`` to train, ``val`` to va
 5 epochs), ``test`` to test. The scenes hold one to six shapes of five classes, some small, some
 overlapping, some flagged difficult. A shorter recipe than the paper's: Adam 0.003, 55 epochs, a
 zoom-out of at most 1.5x. Data: $DATASET_PATH when set (a VOCdevkit folder), else
-./demo_data/detection (written on first use).
+./demo_data/detection (written by jpeg-deep demo, which make demo runs).
 """
 from jpeg_deep.config import env_path
-from jpeg_deep.demo import CLASSES, make_demo_detection_dataset
-
-DEMO_ROOT = "demo_data"
+from jpeg_deep.demo import CLASSES, DEMO_ROOT
 
 description = "SSD300 on VGG-DCT, 1/4 width, 160 px, demo scenes"
 task = "detection"
@@ -31,9 +29,3 @@ early_stopping = None
 workers = 2
 seed = 0
 
-
-def prepare():
-    """Write the demo scenes the first time (about ten seconds); never rewrite them."""
-    if data["root"].startswith(DEMO_ROOT):
-        make_demo_detection_dataset(DEMO_ROOT, train=600, val=60, test=100,
-                                    keep_existing=True)

@@ -2,12 +2,10 @@
 
 The network is the paper's graph at 1/4 width on 96-pixel crops (Y 12x12x64, CbCr 6x6x128);
 the transforms are the reference ones at demo sizes (shorter side 112, crop 96, JPEG quality 95).
-Data: $DATASET_PATH_TRAIN etc. when set, else ./demo_data (written on first use).
+Data: $DATASET_PATH_TRAIN etc. when set, else ./demo_data (written by jpeg-deep demo, which make demo runs).
 """
 from jpeg_deep.config import env_path
-from jpeg_deep.demo import make_demo_dataset
-
-DEMO_ROOT = "demo_data"
+from jpeg_deep.demo import DEMO_ROOT
 
 description = "VGG-DCT, 1/4 width, demo shapes"
 network = "vgg16_dct"
@@ -29,9 +27,3 @@ early_stopping = None
 workers = 2
 seed = 0
 
-
-def prepare():
-    """Write the demo data the first time (a few seconds); never rewrite what is there."""
-    if train_dir.startswith(DEMO_ROOT):
-        make_demo_dataset(DEMO_ROOT, train_per_class=200, val_per_class=30, test_per_class=20,
-                          keep_existing=True)

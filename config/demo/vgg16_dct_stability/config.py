@@ -9,9 +9,9 @@ distortion is the DCT-domain re-quantisation of each training and validation fil
 """
 import os
 
-from jpeg_deep.config import env_path, latest_weights
-
-DEMO_ROOT = "demo_data"
+from jpeg_deep.config import env_path
+from jpeg_deep.demo import DEMO_ROOT
+from jpeg_deep.engine.experiment import latest_weights
 
 description = "VGG-DCT, 1/4 width, demo shapes: stability training against JPEG quality 10"
 network = "vgg16_dct"

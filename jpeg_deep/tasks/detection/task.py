@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jpeg_deep.config import ConfigError
-from jpeg_deep.tasks import DATA_CHECKS, Task, check_data_checks, weights_tag
+from jpeg_deep.errors import ConfigError
+from jpeg_deep.tasks.base import DATA_CHECKS, Task, check_data_checks, weights_tag
 
 logger = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ class DetectionTask(Task):
 
         samples, detections, dataset = self.detections(weights, split, workers=workers,
                                                        limit=limit, distortion=distortion)
-        out_dir = exp.root / "predictions"
+        out_dir = exp.predictions
         out_dir.mkdir(exist_ok=True)
         tag = weights_tag(split, weights, distortion)
         is_coco = isinstance(dataset, COCODataset)
@@ -492,7 +492,7 @@ class DetectionTask(Task):
                   "split": split, "images": len(detections), "voc": voc,
                   "coco": {k: coco[k] for k in ("AP", "AP50", "AP75", "APs", "APm", "APl",
                                                 "AR1", "AR10", "AR100")}}
-        out_dir = exp.root / "evaluation"
+        out_dir = exp.evaluation
         out_dir.mkdir(exist_ok=True)
         path = out_dir / f"{weights_tag(split, weights, distortion)}.json"
         path.write_text(json.dumps(result, indent=2))

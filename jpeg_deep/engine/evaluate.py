@@ -19,26 +19,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jpeg_deep.tasks import task_for
-from jpeg_deep.training import Experiment
-
-
-def default_weights(exp: Experiment) -> Path:
-    """The experiment's ``checkpoints/best.keras`` (what inference and evaluation use when no
-    weights are named)."""
-    path = exp.checkpoints / "best.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{exp.root} has no checkpoints/best.keras yet; name the "
-                                "weights to use (e.g. checkpoints/final.keras)")
-    return path
-
-
-def open_experiment(experiment, weights=None):
-    """``(experiment, task, weights)`` of an experiment folder; ``weights`` default to
-    ``best.keras``."""
-    exp = Experiment.open(experiment)
-    weights = Path(weights) if weights is not None else default_weights(exp)
-    return exp, task_for(exp.load_config()), weights
+from jpeg_deep.distortions import Distortion
+from jpeg_deep.engine.experiment import Experiment, default_weights, open_experiment
+from jpeg_deep.errors import InvalidJPEGError
+from jpeg_deep.plot import line_plot
+from jpeg_deep.tasks import task_for, weights_tag
 
 
 def predict_split(experiment, weights=None, split="test", *, workers=None, limit=None):
@@ -59,8 +44,6 @@ def evaluate_split(experiment, weights=None, split="test", *, workers=None,
 
 def sweep_name(split, weights, codec="jpeg", form="real", subsampling="4:2:0") -> str:
     """``test_best_jpeg_real``: the stem of a sweep's files (``.quality.json`` / ``.png``)."""
-    from jpeg_deep.tasks import weights_tag
-
     sampling = "_444" if codec == "jpeg" and subsampling == "4:4:4" else ""
     return f"{weights_tag(split, weights)}_{codec}_{form}{sampling}"
 
@@ -68,8 +51,6 @@ def sweep_name(split, weights, codec="jpeg", form="real", subsampling="4:2:0") -
 def mean_bits_per_pixel(paths, distortion) -> float:
     """Mean bits per pixel of ``paths`` after ``distortion`` (files that are not readable JPEGs
     are left out, as prediction leaves them out)."""
-    from jpeg_deep.data.readers import InvalidJPEGError
-
     values = []
     for path in paths:
         try:
@@ -97,8 +78,6 @@ def plot_sweeps(sweeps, path, title="", clean=None) -> Path:
     a colour per sweep, its first score solid, the others dashed). ``clean``: ``{label:
     {score: value}}``, each sweep's scores without distortion, drawn as dotted reference lines
     of the sweep's colour."""
-    from jpeg_deep.plot import line_plot
-
     series, references = [], []
     for e, (label, rows) in enumerate(sweeps.items()):
         metrics = [k for k in rows[0] if k not in ("quality", "bpp")] if rows else []
@@ -121,9 +100,7 @@ def clean_scores(exp, task, weights, split, images=None) -> dict | None:
     """The sweep scores of ``weights`` on ``split`` without distortion, from its evaluation
     file (``evaluation/<split>_<weights>.json``, written by ``evaluation.py``) when there is
     one (of ``images`` images, when given: the same subset as the sweep's); None otherwise."""
-    from jpeg_deep.tasks import weights_tag
-
-    path = exp.root / "evaluation" / f"{weights_tag(split, weights)}.json"
+    path = exp.evaluation / f"{weights_tag(split, weights)}.json"
     try:
         result = json.loads(path.read_text())
         if images is not None and result.get("images") != images:
@@ -147,8 +124,6 @@ def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="j
     ``.quality.png`` (``<name>``: :func:`sweep_name`; the per-quality evaluation and prediction
     files carry the distortion's tag, e.g. ``test_best_jpeg_real_q10.json``). Returns the rows,
     in the order of ``qualities``."""
-    from jpeg_deep.distortions import Distortion
-
     exp, task, weights = open_experiment(experiment, weights)
     distortions = [Distortion(int(q), codec, form, subsampling) for q in qualities]  # checks
     paths = task.evaluated_paths(split, limit)
@@ -161,7 +136,7 @@ def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="j
                      "bpp": mean_bits_per_pixel(paths, distortion),
                      **task.sweep_metrics(result)})
     name = sweep_name(split, weights, codec, form, subsampling)
-    out_dir = exp.root / "evaluation"
+    out_dir = exp.evaluation
     out_dir.mkdir(exist_ok=True)
     json_path = out_dir / f"{name}.quality.json"
     json_path.write_text(json.dumps(rows, indent=2))
@@ -194,7 +169,7 @@ def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="
         exp_weights = Path(weights) if i == 0 and weights else default_weights(exp)
         first_weights = first_weights or exp_weights
         name = sweep_name(split, exp_weights, codec, form, subsampling)
-        saved = exp.root / "evaluation" / f"{name}.quality.json"
+        saved = exp.evaluation / f"{name}.quality.json"
         if saved.is_file():
             rows = json.loads(saved.read_text())
             print(f"{exp.root.name}: reusing {saved}")
@@ -212,7 +187,7 @@ def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="
             clean[label] = reference
     first = Experiment.open(experiments[0])
     name = sweep_name(split, first_weights, codec, form, subsampling)
-    output = Path(output) if output else first.root / "evaluation" / f"{name}.compare.png"
+    output = Path(output) if output else first.evaluation / f"{name}.compare.png"
     plot_sweeps(sweeps, output, title=f"{split}, {codec} ({form})", clean=clean)
     for label, rows in sweeps.items():
         print()

@@ -1,15 +1,5 @@
-"""Training: experiment folders, the model, the input pipeline and ``model.fit``.
-
-An experiment folder (``$EXPERIMENTS_OUTPUT_DIRECTORY``, default ``./experiments``) is never
-overwritten: each run gets ``<config name>_<YYYYmmdd-HHMMSS>_<random>/`` holding
-
-``config/config.py``        copy of the config used (what inference / evaluation rebuild from)
-``checkpoints/``            ``epoch-NNN.keras`` every epoch, ``best.keras`` (lowest val_loss),
-                            ``final.keras``, and ``backup/`` (state for ``--restart``)
-``logs/``                   TensorBoard events, ``training.csv``, ``skipped_files.tsv``
-``summary.json``            network, parameters, dataset sizes, versions, command line, results
-``teacher/outputs.npz``     expert training only: the teacher's cached outputs
-                            (:mod:`jpeg_deep.robustness`)
+"""Training: the model, the input pipeline and ``model.fit``, in an experiment folder
+(:mod:`jpeg_deep.engine.experiment`).
 
 Under ``tf.distribute`` (:mod:`jpeg_deep.distribute`) the config's ``batch_size`` is per replica
 (global batch = ``batch_size x replicas``, as with the reference's Horovod runs), the learning
@@ -20,126 +10,26 @@ callbacks into a temporary folder, which they delete at the end.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import platform
-import secrets
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from jpeg_deep import distribute
-from jpeg_deep.config import Config, ConfigError, load_config
+from jpeg_deep.config import Config, load_config
 from jpeg_deep.data.pipeline import Batches, EventLog, distributed_dataset
+from jpeg_deep.engine.experiment import AlreadyFinished, Experiment, history_from_csv
+from jpeg_deep.procedures import procedure_for
 from jpeg_deep.tasks import task_for
 
 logger = logging.getLogger(__name__)
-
-
-def experiments_root(override=None) -> Path:
-    return Path(override or os.environ.get("EXPERIMENTS_OUTPUT_DIRECTORY", "experiments"))
-
-
-@dataclass(frozen=True)
-class Experiment:
-    root: Path
-
-    @property
-    def config_file(self) -> Path:
-        return self.root / "config" / "config.py"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def summary_file(self) -> Path:
-        return self.root / "summary.json"
-
-    @classmethod
-    def create(cls, config: Config, parent=None) -> "Experiment":
-        parent = experiments_root(parent)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        while True:
-            root = parent / f"{config.name}_{stamp}_{secrets.token_hex(3)}"
-            try:
-                root.mkdir(parents=True, exist_ok=False)
-                break
-            except FileExistsError:
-                continue
-        exp = cls(root)
-        for folder in (exp.config_file.parent, exp.checkpoints, exp.logs):
-            folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(config.path, exp.config_file)
-        return exp
-
-    @classmethod
-    def open(cls, root) -> "Experiment":
-        exp = cls(Path(root))
-        if not exp.config_file.is_file():
-            raise FileNotFoundError(f"{root} is not an experiment folder (no config/config.py)")
-        return exp
-
-    @property
-    def overrides_file(self) -> Path:
-        return self.root / "config" / "overrides.json"
-
-    def overrides(self) -> dict:
-        """Settings overridden on the command line of ``training.py`` (kept with the run)."""
-        if not self.overrides_file.exists():
-            return {}
-        return json.loads(self.overrides_file.read_text(), object_hook=_int_keys)
-
-    def save_overrides(self, overrides: dict):
-        _write_atomic(self.overrides_file, json.dumps(overrides, indent=2, default=str))
-
-    def load_config(self, overrides=None, **kw) -> Config:
-        """The run's config: its saved ``config.py`` with the saved command-line overrides, then
-        ``overrides`` on top."""
-        return load_config(self.config_file, overrides=dict(self.overrides(), **(overrides or {})),
-                           **kw)
-
-    @property
-    def backup(self) -> Path:
-        return self.checkpoints / "backup"
-
-    def summary(self) -> dict:
-        return json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
-
-    def completed_epochs(self) -> int:
-        """Epochs completed according to the ``BackupAndRestore`` state (0 when none)."""
-        metadata = self.backup / "training_metadata.json"
-        if not metadata.exists():
-            return 0
-        return int(json.loads(metadata.read_text())["epoch"])
-
-    def update_summary(self, **values):
-        data = self.summary()
-        data.update(values)
-        _write_atomic(self.summary_file, json.dumps(data, indent=2, default=str))
-
-
-def _write_atomic(path: Path, text: str):
-    """Other workers may read the file meanwhile: they see the old or the new text, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _int_keys(mapping: dict) -> dict:
-    # JSON object keys are strings; lr_schedule's are epochs
-    return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in mapping.items()}
 
 
 def make_optimizer(settings: dict, learning_rate_scale: float = 1.0):
@@ -150,12 +40,12 @@ def make_optimizer(settings: dict, learning_rate_scale: float = 1.0):
     return keras.optimizers.get({"class_name": name, "config": settings})
 
 
-def make_batches(task, split: str, dataset, model, *, event_log=None, replicas=1,
+def make_batches(procedure, split: str, dataset, model, *, event_log=None, replicas=1,
                  replica_ids=None) -> Batches:
     """The batches of ``split`` that ``replica_ids`` (of ``replicas``) feed, with ``model``'s
-    targets (the task's encoder)."""
-    config = task.config
-    return Batches(dataset, batch_size=config.batch_size, loader=task.training_loader(split, model),
+    targets (the training procedure's loader)."""
+    config = procedure.task.config
+    return Batches(dataset, batch_size=config.batch_size, loader=procedure.loader(split, model),
                    seed=config.seed, event_log=event_log, replicas=replicas,
                    replica_ids=replica_ids)
 
@@ -232,25 +122,6 @@ def _versions():
             "keras": keras.__version__, "numpy": np.__version__}
 
 
-def history_from_csv(path) -> dict:
-    """Per-epoch logs of the whole run from ``training.csv``, across restarts (an epoch run
-    again after an interruption counts once, with its last values)."""
-    import csv
-
-    rows = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if row.get("epoch", "").isdigit():
-                rows[int(row["epoch"])] = row
-    keys = [k for k in (next(iter(rows.values())) if rows else {}) if k != "epoch"]
-    return {k: [float(rows[e][k]) for e in sorted(rows) if rows[e].get(k) not in (None, "")]
-            for k in keys}
-
-
-class AlreadyFinished(ConfigError):
-    pass
-
-
 class CheckpointRetention(keras.callbacks.Callback):
     """Keep only the ``keep`` newest ``epoch-NNN.keras`` files of ``folder`` (``best.keras``,
     ``final.keras`` and the restart state are other files and always kept)."""
@@ -302,20 +173,20 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     keras.utils.set_random_seed(config.seed)
     _configure_numerics(config)
     task = task_for(config)
+    procedure = procedure_for(task)
     train_set = task.dataset("train", training=True)
     val_set = task.dataset("val")
     replicas = runtime.replicas
     lr_scale = replicas if config.scale_learning_rate else 1
     with runtime.strategy.scope():
-        model = task.build(train_set)
-        task.initialise(model)
+        model = procedure.model(train_set)
         optimizer = make_optimizer(config.optimizer, lr_scale)
         model.compile(optimizer=optimizer, jit_compile=config.jit_compile,
-                      **task.compile_arguments(train_set))
+                      **procedure.compile_arguments(train_set))
     # steps per epoch (a split too small for one global batch stops here, before any folder)
-    steps = config.steps_per_epoch or make_batches(task, "train", train_set, model,
+    steps = config.steps_per_epoch or make_batches(procedure, "train", train_set, model,
                                                    replicas=replicas).steps
-    val_steps = config.validation_steps or make_batches(task, "val", val_set, model,
+    val_steps = config.validation_steps or make_batches(procedure, "val", val_set, model,
                                                         replicas=replicas).steps
 
     if exp is None:  # new run: the chief makes the folder, every worker learns its name
@@ -338,16 +209,16 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
         if exp.backup.exists():
             shutil.copytree(exp.backup, work.backup)
 
-    # the task's work in the folder before training (the expert's cached teacher outputs)
-    prepared = task.prepare(exp, runtime, {"train": train_set, "val": val_set})
+    # the procedure's work in the folder before training (the expert's cached teacher outputs)
+    prepared = procedure.prepare(exp, runtime, {"train": train_set, "val": val_set})
     train_set, val_set = prepared["train"], prepared["val"]
-    events = EventLog(work.logs / "skipped_files.tsv")  # non-chief workers: their own folder
+    events = EventLog(work.skipped_log)  # non-chief workers: their own folder
     # Batches come from an endless tf.data source that numbers the epochs itself (Keras resets
     # a PyDataset once before the first epoch, and prefetching runs ahead of callbacks, so
     # neither can be trusted to say which epoch a batch belongs to); each worker loads only
     # its replicas' slice of every global batch.
     def batches_for(split, dataset):
-        return lambda n, ids: make_batches(task, split, dataset, model, event_log=events,
+        return lambda n, ids: make_batches(procedure, split, dataset, model, event_log=events,
                                            replicas=n, replica_ids=ids)
 
     train_data = distributed_dataset(runtime.strategy, batches_for("train", train_set),

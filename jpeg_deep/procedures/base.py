@@ -1,0 +1,46 @@
+"""A training procedure: how a task's network is trained. It is given the task and returns what
+the trainer needs (the training model, its loaders, its loss and metrics, the work done in the
+experiment folder before the first step); the task knows nothing of it.
+
+:class:`Procedure` itself is plain training: the task's model, loaders and loss. A new procedure
+subclasses it, overrides what differs, and is registered in :mod:`jpeg_deep.procedures`.
+"""
+from __future__ import annotations
+
+
+class Procedure:
+    """Plain training of ``task``'s network."""
+
+    #: The registry name; the config setting that holds the procedure's settings (None: none)
+    #: and the key of that block that names the procedure.
+    name = "standard"
+    block = None
+
+    def __init__(self, task, settings: dict | None = None):
+        self.task = task
+        self.settings = dict(settings or {})
+
+    @classmethod
+    def check(cls, config, check_paths: bool = True) -> None:
+        """Refuse settings of this procedure that cannot run (a ConfigError naming the file);
+        called after the task's own checks."""
+
+    # -- what the trainer asks ------------------------------------------------------------------
+    def model(self, dataset):
+        """The training model for ``dataset``'s classes, its starting weights loaded."""
+        model = self.task.build(dataset)
+        self.task.initialise(model)
+        return model
+
+    def loader(self, split: str, model):
+        """The loader training and validation read for ``model`` (with its target encoder)."""
+        return self.task.loader(split, model=model)
+
+    def compile_arguments(self, dataset) -> dict:
+        """``loss`` and ``metrics`` for ``model.compile``."""
+        return self.task.compile_arguments(dataset)
+
+    def prepare(self, exp, runtime, datasets: dict) -> dict:
+        """Work done in the experiment folder before the first step; returns the datasets
+        training reads, ``{split: dataset}``."""
+        return datasets
