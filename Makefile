@@ -37,6 +37,7 @@ install-dev: install
 	$(BIN)/python -m pip install -e '.[$(TF_EXTRA),dev]'
 
 demo: install
+	$(BIN)/jpeg-deep demo
 	$(BIN)/python training.py -c $(CONFIG) -o experiments
 	@exp=$$(ls -td experiments/*/ | head -n 1); \
 	$(BIN)/python inference.py $$exp && \

@@ -7,7 +7,7 @@ built the install goes on and Python code takes its place.
 not built; ``jpeg_deep.data.dct_transforms.kernel_variant()`` says which is in use).
 ``jpeg_deep/_jpegread.c``: the ``"libjpeg"`` coefficient reader over libjpeg-turbo; it needs
 libjpeg's headers (Debian: ``apt-get install libjpeg-dev``). Where it is not built the default
-reader is the pure ``"jpeglib"`` package (``jpeg_deep.data.readers.backends()``).
+reader is the pure ``"jpeglib"`` package (``jpeg_deep.codec.readers.backends()``).
 After editing a C source, ``make install`` (``pip install -e .``) rebuilds it.
 """
 from setuptools import Extension, setup

@@ -1,4 +1,4 @@
-"""The DCT-domain Keras layers (``jpeg_deep.dct_layers``) on whatever device Keras uses:
+"""The DCT-domain Keras layers (``jpeg_deep.dct.layers``) on whatever device Keras uses:
 agreement with the numpy operators, and images/s of resize + crop + random flip on a batch.
 
     python benchmarks/dct_layers.py [--batch 128] [--steps 50]
@@ -40,7 +40,7 @@ def main(argv=None):
     import keras
 
     from jpeg_deep import dct
-    from jpeg_deep.dct_layers import DCTRandomFlip, DCTResample
+    from jpeg_deep.dct.layers import DCTRandomFlip, DCTResample
 
     comps = photo_components()
     h, w, crop = 375, 500, 224

@@ -97,12 +97,14 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jpeg_deep import dct  # noqa: E402
-from jpeg_deep.data import dct_detection, dct_transforms, pipeline, readers  # noqa: E402
-from jpeg_deep.data.augmentation import TransformConfig, decode_rgb, encode_jpeg  # noqa: E402
+from jpeg_deep.codec import readers  # noqa: E402
+from jpeg_deep.data import dct_detection, dct_transforms, pipeline  # noqa: E402
+from jpeg_deep.codec.jpeg import decode_rgb, encode_jpeg  # noqa: E402
+from jpeg_deep.data.augmentation import TransformConfig  # noqa: E402
 from jpeg_deep.data.dct_transforms import DCTTransformConfig, make_dct_transform  # noqa: E402
 from jpeg_deep.data.layout import dct_layout  # noqa: E402
 from jpeg_deep.data.pipeline import SampleLoader, ordered_map  # noqa: E402
-from jpeg_deep.data.readers import inspect_jpeg, read_dct  # noqa: E402
+from jpeg_deep.codec.readers import inspect_jpeg, read_dct  # noqa: E402
 
 try:  # the floor row: being written alongside this benchmark, absent from older builds
     from jpeg_deep._jpegread import entropy_decode
@@ -640,7 +642,7 @@ def gpu_rate(blobs, resize, crop, backend, batch=128, steps=20):
     batch of same-sized coefficient tensors already on the device. None without a GPU."""
     if not tf.config.list_physical_devices("GPU"):
         return None
-    from jpeg_deep.dct_layers import DCTRandomFlip, DCTResample
+    from jpeg_deep.dct.layers import DCTRandomFlip, DCTResample
 
     info = inspect_jpeg(blobs[0])
     h, w = info.height, info.width

@@ -1,4 +1,4 @@
-/* The "libjpeg" coefficient reader of jpeg_deep.data.readers: entropy decoding by
+/* The "libjpeg" coefficient reader of jpeg_deep.codec.readers: entropy decoding by
  * libjpeg-turbo (jpeg_read_header + jpeg_read_coefficients, no inverse DCT, no colour
  * conversion, no upsampling), then one pass per component that dequantises the stored integers
  * and writes them in the reader's layout (block rows, block columns, 64 coefficients in
@@ -196,7 +196,7 @@ static int decoder_header(decoder_t *d, unsigned long long max_pixels)
 
 static PyObject *read_error(const char *message)
 {
-    PyObject *mod = PyImport_ImportModule("jpeg_deep.data.readers");
+    PyObject *mod = PyImport_ImportModule("jpeg_deep.codec.readers");
     if (mod == NULL)
         return NULL;
     PyObject *cls = PyObject_GetAttrString(mod, "InvalidJPEGError");

@@ -213,7 +213,7 @@ def _evaluate(argv=None):
     if args.distortion == "dct" and args.codec != "jpeg":
         parser.error(f"--distortion dct re-quantises JPEG coefficients; {args.codec} has only "
                      "the real form")
-    from jpeg_deep.distortions import available_codecs
+    from jpeg_deep.codec.distortions import available_codecs
 
     if args.codec not in available_codecs():
         parser.error(f"this OpenCV build cannot encode {args.codec} (available: "

@@ -74,7 +74,7 @@ def _other_format_rgb(data: bytes, name: str) -> tuple[np.ndarray, str]:
 
     from PIL import Image, UnidentifiedImageError
 
-    from jpeg_deep.data.readers import InvalidJPEGError
+    from jpeg_deep.codec.readers import InvalidJPEGError
 
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -92,7 +92,7 @@ def as_jpeg(data: bytes, name: str) -> tuple[bytes, bool]:
     decoded and re-encoded at :data:`REENCODE_QUALITY` (4:2:0); an InvalidJPEGError otherwise."""
     if _is_jpeg(data):
         return data, False
-    from jpeg_deep.data.augmentation import encode_jpeg
+    from jpeg_deep.codec.jpeg import encode_jpeg
 
     rgb, kind = _other_format_rgb(data, name)
     logger.info("%s: a %s image, not a JPEG: re-encoded as a quality-%d JPEG first", name, kind,
@@ -169,7 +169,7 @@ class Predictor:
             forward = _litert_forward(folder / "model.tflite", names)
         anchors = None
         if client["task"] == "detection":
-            from jpeg_deep.tasks.detection.anchors import Anchors
+            from jpeg_deep.networks.anchors import Anchors
 
             with np.load(folder / "anchors.npz") as a:
                 anchors = Anchors(a["boxes"], a["variances"],
@@ -182,7 +182,7 @@ class Predictor:
         """One record per source file (see the module docstring), in order."""
         from tqdm.auto import tqdm
 
-        from jpeg_deep.data.readers import InvalidJPEGError, inspect_jpeg
+        from jpeg_deep.codec.readers import InvalidJPEGError, inspect_jpeg
 
         items = expand_sources(sources)
         records, pending = [], []
@@ -318,7 +318,7 @@ def write_predictions(records, output: Path, predictor: Predictor) -> list:
         return written
     from PIL import Image
 
-    from jpeg_deep.data.augmentation import decode_rgb
+    from jpeg_deep.codec.jpeg import decode_rgb
     from jpeg_deep.plot import PREDICTED, draw
 
     folder = output / "images"

@@ -20,7 +20,8 @@ from PIL import Image
 
 from conftest import jpeg_bytes, smooth_image
 from jpeg_deep import dct
-from jpeg_deep.data.readers import read_dct
+from jpeg_deep.dct import banded, ops
+from jpeg_deep.codec.readers import read_dct
 
 JPEGTRAN = shutil.which("jpegtran")
 needs_jpegtran = pytest.mark.skipif(
@@ -76,7 +77,7 @@ def test_dct_matrix_is_opencv_dct_ii():
 
 
 def test_single_definition_is_used_by_networks_and_reader():
-    from jpeg_deep.data import readers
+    from jpeg_deep.codec import readers
     from jpeg_deep.networks import resnet_uber
 
     c = dct.dct_matrix()
@@ -187,7 +188,7 @@ def test_resample_on_the_kernel_equals_numpy(monkeypatch):
     for rows, cols, fill in cases:
         for x in (c, c.astype(np.float32), c[0]):
             fast = dct.resample(x, rows, cols, fill=fill)
-            monkeypatch.setattr(dct, "_KERNEL", "numpy")
+            monkeypatch.setattr(ops, "_KERNEL", "numpy")
             slow = dct.resample(x, rows, cols, fill=fill)
             monkeypatch.undo()
             assert fast.dtype == slow.dtype == np.float32 and fast.shape == slow.shape
@@ -238,7 +239,7 @@ def test_resize_real_photo_and_int16_input():
 def test_operator_is_banded_and_gcd_free():
     # each output block reads at most ceil(8 * ratio / 8) + 2 input blocks, whatever the gcd
     for n_in, n_out in ((375, 224), (500, 224), (501, 223), (224, 500), (1000, 97)):
-        op = dct._band_operator(dct.AxisOp(n_in).resize(n_out), -(-n_in // 8))
+        op = banded._band_operator(dct.AxisOp(n_in).resize(n_out), -(-n_in // 8))
         assert op.k <= -(-n_in // n_out) + 2, (n_in, n_out, op.k)
         assert op.band.shape == (-(-n_out // 8), 8, 8 * op.k)
 
@@ -474,7 +475,7 @@ def test_stacked_components_share_one_product():
 def test_area_enlarging_taps_match_opencv_for_every_small_size():
     """INTER_AREA when enlarging: OpenCV computes the scale as 1 / (n_out / n_in); taking
     n_in / n_out instead put a tap one pixel off for 154 of these size pairs."""
-    from jpeg_deep.dct import _area_up_matrix
+    from jpeg_deep.dct.axis import _area_up_matrix
 
     rng = np.random.default_rng(0)
     for n_in in range(3, 60):

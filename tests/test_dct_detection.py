@@ -13,13 +13,13 @@ import pytest
 
 from conftest import smooth_image
 from jpeg_deep import dct
-from jpeg_deep.data.augmentation import encode_jpeg
+from jpeg_deep.codec.jpeg import encode_jpeg
 from jpeg_deep.data.dct_detection import (SSDDCTAugmentation, make_detection_dct_transform,
                                           resize_taps)
 from jpeg_deep.data.detection import (DetectionTransformConfig, SSDAugmentation,
                                       make_detection_transform)
 from jpeg_deep.data.layout import dct_layout
-from jpeg_deep.data.readers import read_dct
+from jpeg_deep.codec.readers import read_dct
 
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR,
                   "cubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA,

@@ -18,10 +18,12 @@ import pytest
 
 from conftest import jpeg_bytes, smooth_image
 from jpeg_deep import dct
-from jpeg_deep.data.augmentation import TransformConfig, decode_rgb, encode_jpeg
+from jpeg_deep.dct import banded
+from jpeg_deep.codec.jpeg import decode_rgb, encode_jpeg
+from jpeg_deep.data.augmentation import TransformConfig
 from jpeg_deep.data.dct_transforms import DCTTransformConfig, make_dct_transform, train_params
 from jpeg_deep.data.layout import dct_layout
-from jpeg_deep.data.readers import read_dct
+from jpeg_deep.codec.readers import read_dct
 
 PIXEL_TOL = 1e-3          # max |difference| on the 0..255 scale vs the unquantised oracle
 REENCODE_MEAN_TOL = (1.5, 1.25, 1.25)  # mean |diff| (grey levels), Y Cb Cr; measured ~1.0, 0.9, 0.9
@@ -200,7 +202,7 @@ def test_close_to_the_reencoding_path(split):
 
 
 def test_flip_layer_matches_numpy():
-    from jpeg_deep.dct_layers import DCTRandomFlip
+    from jpeg_deep.dct.layers import DCTRandomFlip
     rng = np.random.default_rng(0)
     y = rng.normal(0, 50, (6, 4, 5, 64)).astype(np.float32)
     c = rng.normal(0, 50, (6, 2, 3, 128)).astype(np.float32)
@@ -221,7 +223,7 @@ def test_flip_layer_matches_numpy():
 
 
 def test_resample_layers_match_numpy():
-    from jpeg_deep.dct_layers import DCTCrop, DCTResample, DCTResize
+    from jpeg_deep.dct.layers import DCTCrop, DCTResample, DCTResize
     img = smooth_image(101, 131)
     y, cb, cr = components(img)
     batch = np.stack([y, y[:, ::-1]]).astype(np.float32)
@@ -263,7 +265,7 @@ def test_fast_operator_build_equals_jpeg_deep_dct():
            (dct.AxisOp(64).resize(200, "area_up"), 8)]  # not handled: dense fallback
     for op, nb in ops:
         start, band = m._band(op, nb)
-        ref = dct._band_operator(op, nb)
+        ref = banded._band_operator(op, nb)
         np.testing.assert_array_equal(start, ref.start)
         np.testing.assert_allclose(band, ref.band, atol=1e-6)
 
@@ -295,7 +297,7 @@ def test_grouped_second_pass_equals_the_dense_product(n_in, n_res, crop):
             start, band = raw[0][i0: i0 + crop // 8], raw[1][i0: i0 + crop // 8]
             if flip:
                 start, band = m._flipped(start, band)
-            g = m._grouped((start, band))
+            g = banded._grouped((start, band))
             seen.add((g.s, g.m))
             past_the_edge |= g.hi > nb or g.lo < 0
             out = m.apply_plans(comps, (start, band), g)
@@ -358,8 +360,8 @@ def test_compiled_kernel_equals_the_dense_product(dtype):
         np.testing.assert_allclose(got.reshape(ref.shape), ref, atol=2e-2, rtol=1e-5)
         if max(np.max(rplan[0]) + rplan[1].shape[2] // 8 - nbr,
                np.max(cplan[0]) + cplan[1].shape[2] // 8 - nbc) <= 0:
-            np.testing.assert_allclose(out, m.apply_plans([c], m._positional(rplan),
-                                                          m._grouped(cplan))[0],
+            np.testing.assert_allclose(out, m.apply_plans([c], banded._positional(rplan),
+                                                          banded._grouped(cplan))[0],
                                        atol=1e-3, rtol=1e-6)
 
 
@@ -382,9 +384,9 @@ def test_compiled_operator_build_equals_numpys(monkeypatch):
                     if phase >= len(cols):
                         continue
                     monkeypatch.setattr(m, "_KERNEL", compiled)
-                    s1, b1 = m._band_from_taps(cols[phase:], w[phase:], nb_in)
+                    s1, b1 = m.band_from_taps(cols[phase:], w[phase:], nb_in)
                     monkeypatch.setattr(m, "_KERNEL", "numpy")
-                    s2, b2 = m._band_from_taps(cols[phase:], w[phase:], nb_in)
+                    s2, b2 = m.band_from_taps(cols[phase:], w[phase:], nb_in)
                     np.testing.assert_array_equal(s1, s2)
                     np.testing.assert_allclose(b1, b2, rtol=0, atol=1e-6)
                     n += 1

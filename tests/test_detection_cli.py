@@ -193,7 +193,7 @@ def test_detection_fine_tuning_against_coding_artifacts(tmp_path, scenes):
     """robustness method 'fine_tune' on a detector: distorted scenes (a quality drawn per
     sample), the SSD loss, from a trained detector's weights."""
     from jpeg_deep.config import load_config
-    from jpeg_deep.distortions import RandomDistortion
+    from jpeg_deep.codec.distortions import RandomDistortion
     from jpeg_deep.procedures import procedure_for
     from jpeg_deep.tasks import task_for
 

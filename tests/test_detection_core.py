@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jpeg_deep.networks.layers import L2Normalization
-from jpeg_deep.tasks.detection.anchors import (
+from jpeg_deep.networks.anchors import (
     SSD300_ANCHORS, SSD300_COCO_ANCHORS, Anchors, make_anchors)
 from jpeg_deep.tasks.detection.loss import MultiboxLoss
 from jpeg_deep.tasks.detection.metrics import (

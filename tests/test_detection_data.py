@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from jpeg_deep.data import detection
-from jpeg_deep.data.augmentation import encode_jpeg
+from jpeg_deep.codec.jpeg import encode_jpeg
 from jpeg_deep.data.datasets import DatasetError
 from jpeg_deep.data.detection import (
     VOC_CLASSES, COCODataset, DetectionTransformConfig, VOCDataset, make_detection_transform,
     to_voc_pixels, voc_splits,
 )
-from jpeg_deep.data.readers import read_dct
+from jpeg_deep.codec.readers import read_dct
 from jpeg_deep.demo import CLASSES, COCO_CATEGORY_IDS, make_demo_detection_dataset
 
 COUNTS = dict(train=24, val=6, test=10)

@@ -63,7 +63,7 @@ def test_killed_run_restarts_from_its_last_epoch(tmp_path, tiny_demo):
     assert summary["epochs_completed"] == 5 and len(summary["history"]["loss"]) == 5
 
 
-# The published hyper-parameters (ARCHITECTURES.md 8.4), by network family.
+# The papers' published hyper-parameters (Deguerre et al.'s training recipes), by network family.
 FAMILIES = {
     "vgg16": (120, 64, 0.0025, 7, 15),
     "vgg16_dct": (180, 64, 0.0025, 5, 11),

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from jpeg_deep.data import readers
+from jpeg_deep.codec import readers
 
 pytestmark = pytest.mark.skipif(readers._jpegread is None,
                                 reason="jpeg_deep/_jpegread.c was not built (no libjpeg-dev)")
@@ -20,7 +20,7 @@ FUZZ = textwrap.dedent(r"""
     import numpy as np
     from PIL import Image
     from jpeg_deep import _jpegread
-    from jpeg_deep.data.readers import InvalidJPEGError, MAX_SCANS, read_dct
+    from jpeg_deep.codec.readers import InvalidJPEGError, MAX_SCANS, read_dct
 
     def photo(h, w, seed, **kw):
         rng = np.random.default_rng(seed)
@@ -136,7 +136,7 @@ KEEP_HEAP = textwrap.dedent(r"""
     import ctypes, io, json
     import numpy as np
     from PIL import Image
-    from jpeg_deep.data import readers
+    from jpeg_deep.codec import readers
 
     class MallInfo2(ctypes.Structure):
         _fields_ = [(n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks "

@@ -14,8 +14,8 @@ SMALL = 64      # pixels: Y 8x8, chroma 4x4
 CLASSES = 5
 WIDTH = 0.25    # forward-pass models: same graph, thinner (full widths: parameter counts)
 
-# Parameter counts at 224 px, 1000 classes. "spec": the † checksums of ARCHITECTURES.md
-# (3.1-3.10, 4.2); "ours": derived by this implementation where the spec gives none.
+# Parameter counts at 224 px, 1000 classes. "spec": the checksums of the papers' layer tables
+# (the reference code's models); "ours": derived by this implementation where they give none.
 SPEC_PARAMS = {
     "vgg16": 138_357_544,
     "vgg16_dct": 137_360_360,

@@ -48,7 +48,7 @@ def test_documented_example_runs_and_agrees_with_inference(classifier, tiny_demo
         assert record["top"][0]["class"] == CLASSES[best[0]] and not record["reencoded"]
     png_record = records[-1]  # the same photo as a PNG: its pixels as a quality-95 JPEG
     assert (png_record["width"], png_record["height"]) == Image.open(first).size
-    from jpeg_deep.data.augmentation import encode_jpeg
+    from jpeg_deep.codec.jpeg import encode_jpeg
 
     pixels = np.asarray(Image.open(io.BytesIO(png.getvalue())).convert("RGB"))
     (direct,) = scope["predictor"].predict([encode_jpeg(pixels, 95)], top=3)

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import jpeg_bytes, smooth_image
-from jpeg_deep.data import InvalidJPEGError, backends, inspect_jpeg, read_dct, reader_stats
-from jpeg_deep.data.readers import _chroma_to_420
+from jpeg_deep.codec import InvalidJPEGError, backends, inspect_jpeg, read_dct, reader_stats
+from jpeg_deep.codec.readers import _chroma_to_420
 from jpeg_deep.dct import dct_matrix  # checked against OpenCV's DCT in test_dct.py
 
 BACKENDS = ["libjpeg", "jpeg2dct", "jpeglib"]
@@ -24,7 +24,7 @@ def test_backends_listed():
 
 
 def test_default_is_our_reader_where_built():
-    from jpeg_deep.data import readers
+    from jpeg_deep.codec import readers
     assert readers.DEFAULT_BACKEND == ("libjpeg" if readers._jpegread is not None else "jpeglib")
 
 
@@ -173,7 +173,7 @@ def test_dct_domain_downsampling_equals_pixel_box_filter():
 def test_compiled_chroma_halving_equals_numpys(vertical, horizontal):
     """The compiled halving sums the same float64 products as numpy in another order: equal
     but for a coefficient exactly half-way between two integers (at most 1)."""
-    from jpeg_deep.data import readers
+    from jpeg_deep.codec import readers
 
     if readers._jpegread is None:
         pytest.skip("jpeg_deep/_jpegread.c was not built")
@@ -224,7 +224,7 @@ def test_unknown_backend():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_headers_already_inspected_are_reused(backend, monkeypatch):
-    from jpeg_deep.data import readers
+    from jpeg_deep.codec import readers
     data = jpeg_bytes(smooth_image(77, 93, seed=3), quality=85)
     info = inspect_jpeg(data)
     expected = read_dct(data, backend)

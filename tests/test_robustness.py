@@ -1,4 +1,4 @@
-"""Coding distortions (jpeg_deep.distortions) and the rate-accuracy sweep of evaluation.py."""
+"""Coding distortions (jpeg_deep.codec.distortions) and the rate-accuracy sweep of evaluation.py."""
 import json
 import shutil
 
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from helpers import run, write_config
-from jpeg_deep import distortions as D
-from jpeg_deep.data.augmentation import decode_rgb
+from jpeg_deep.codec import distortions as D
+from jpeg_deep.codec.jpeg import decode_rgb
 from jpeg_deep.data.pipeline import SampleLoader
-from jpeg_deep.data.readers import read_dct
+from jpeg_deep.codec.readers import read_dct
 from jpeg_deep.plot import line_plot, log_ticks, nice_ticks
 
 PHOTOS = ("astronaut", "coffee", "chelsea")

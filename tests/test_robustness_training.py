@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, run, write_config
-from jpeg_deep import distortions as D
+from jpeg_deep.codec import distortions as D
 from jpeg_deep.procedures import losses as L
 from jpeg_deep.procedures import robustness as R
 from jpeg_deep.procedures import teacher as T

@@ -6,7 +6,7 @@ import pytest
 
 from helpers import run, write_config
 from jpeg_deep import cli, distribute
-from jpeg_deep.config import DEFAULTS, Config, ConfigError, load_config
+from jpeg_deep.config import DEFAULTS, Config, load_config
 
 
 def train_cli(capsys, config, out, *extra):
@@ -66,7 +66,7 @@ def test_missing_jpeg2dct_is_one_line_at_the_config_check(tmp_path, tiny_demo, m
                                                           capsys):
     """``pip install -e .`` alone has no jpeg2dct (it has no wheel): the config check says so
     and names the alternative, instead of an ImportError from a worker mid-epoch."""
-    from jpeg_deep.data import readers
+    from jpeg_deep.codec import readers
 
     real = readers._libraries()
     monkeypatch.setattr(readers, "_libraries", lambda: (None, real[1]))
@@ -82,7 +82,7 @@ def test_our_reader_not_built_is_one_line_at_the_config_check(tmp_path, tiny_dem
                                                               capsys):
     """Installed without libjpeg's headers, jpeg_deep/_jpegread.c is not built: a config that
     names the "libjpeg" reader stops at the check, saying what to install."""
-    from jpeg_deep.data import readers
+    from jpeg_deep.codec import readers
 
     monkeypatch.setattr(readers, "_jpegread", None)
     config = write_config(tmp_path / "cfg", tiny_demo, reader_backend="libjpeg")

@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jpeg_deep.data.readers import DEFAULT_BACKEND
+from jpeg_deep.codec.readers import DEFAULT_BACKEND
 from jpeg_deep.errors import ConfigError
 
 REQUIRED = ("network",)
@@ -133,3 +133,17 @@ class Config:
     def settings(self) -> dict:
         """Every setting's value, ``{name: value}`` (what ``summary.json`` records)."""
         return {name: getattr(self, name) for name in ("network", *SETTINGS)}
+
+
+def settings_markdown() -> str:
+    """``docs/settings.md``: every setting, its default and what it means (generated from
+    :data:`SETTINGS` by ``python docs/generate.py``; a test fails when the page drifts)."""
+    lines = ["# Config settings", "",
+             "Generated from `jpeg_deep/config/schema.py` by `python docs/generate.py`; do not edit.",
+             "How configs are written and inherit: [configs.md](configs.md).", "",
+             "| setting | default | meaning |", "|---|---|---|",
+             "| `network` | required | the network's registry name ([networks.md](networks.md)) |"]
+    for name, (default, meaning) in SETTINGS.items():
+        shown = "the best built reader" if name == "reader_backend" else f"`{default!r}`"
+        lines.append(f"| `{name}` | {shown} | {meaning.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 from jpeg_deep import procedures
 from jpeg_deep.config.loading import read_config
 from jpeg_deep.config.schema import MIXED_PRECISION, Config
-from jpeg_deep.data.readers import backend_problem, backends
+from jpeg_deep.codec.readers import backend_problem, backends
 from jpeg_deep.demo import DEMO_ROOT
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.networks import names, spec

@@ -1,11 +1,2 @@
-"""Data: JPEG files -> DCT coefficients -> transforms -> network inputs -> batches."""
-from jpeg_deep.data.readers import (  # noqa: F401
-    DEFAULT_BACKEND,
-    InvalidJPEGError,
-    JpegInfo,
-    backends,
-    inspect_jpeg,
-    read_dct,
-    reader_stats,
-    reset_reader_stats,
-)
+"""Data: datasets (image folders, VOC, COCO), transforms (RGB and DCT domain, classification and
+SSD), loaders, batches and the tf.data bridge. The files are read by :mod:`jpeg_deep.codec`."""

@@ -110,7 +110,7 @@ def settle_problems(report: ProblemReport, on_error: str, key: str) -> None:
 def verify_jpeg(path: Path) -> str | None:
     """Why ``path`` cannot be read as a JPEG by the default reader (entropy decoding included:
     a truncated or corrupt file is found), or None when it can."""
-    from jpeg_deep.data.readers import InvalidJPEGError, read_dct
+    from jpeg_deep.codec.readers import InvalidJPEGError, read_dct
 
     try:
         read_dct(path)

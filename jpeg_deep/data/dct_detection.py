@@ -1,7 +1,7 @@
 """The SSD transforms of :mod:`jpeg_deep.data.detection`, in the DCT domain, boxes included.
 
 :class:`SSDDCTAugmentation` is ``(y, cb, cr, boxes, labels, rng, size) -> (y, cb, cr, boxes,
-labels)`` on the reader's layout (:func:`jpeg_deep.data.readers.read_dct`: Y ``(ceil(h/8),
+labels)`` on the reader's layout (:func:`jpeg_deep.codec.readers.read_dct`: Y ``(ceil(h/8),
 ceil(w/8), 64)``, Cb / Cr ``(ceil(h/16), ceil(w/16), 64)``, 4:2:0). It draws its random
 parameters with the RGB chain's own code (:func:`~jpeg_deep.data.detection.photometric_params`,
 then :func:`~jpeg_deep.data.detection.train_geometry`: zoom-out, IoU-constrained crop, flip,
@@ -201,7 +201,7 @@ class _AxisPlan:
     __slots__ = ("nb_out", "i0", "i1", "start", "band", "k", "lo", "hi", "mask")
 
     def __init__(self, cols, w, nb_in):
-        start, band = _dt._band_from_taps(cols, w, nb_in)
+        start, band = _dt.band_from_taps(cols, w, nb_in)
         n = len(cols)
         self.nb_out = nb = -(-n // 8)
         rows = np.minimum(np.arange(8 * nb), n - 1)
@@ -213,38 +213,23 @@ class _AxisPlan:
         self.k = band.shape[2] // 8
         self.lo = int(self.start.min()) if len(active) else 0
         self.hi = int(self.start.max()) + self.k if len(active) else 0
-        self.mask = (sums @ dct._dct_matrix(8).T).astype(np.float32)
+        self.mask = (sums @ dct.dct_matrix(8).T).astype(np.float32)
 
 
 def _apply(comps, rows: _AxisPlan, cols: _AxisPlan) -> np.ndarray:
     """Resample same-shaped components with two axis plans -> float32 ``(L, nb_h, nb_w, 64)``
-    (zero outside the blocks the image reaches). With the compiled kernel
-    (:func:`jpeg_deep.data.dct_transforms.kernel_variant`), its one call per component;
-    otherwise numpy: only the input blocks read are tiled, and each axis is one gather of the
-    ``k`` input blocks of each output block and one batched ``(8, 8k)`` product per output
-    block (plans are made per sample here: no per-plan preparation to amortise)."""
+    (zero outside the blocks the image reaches), by :func:`jpeg_deep.dct.apply_plans` (the
+    compiled kernel where it is in use, else numpy)."""
     n = len(comps)
     out = np.zeros((n, rows.nb_out, cols.nb_out, 8, 8), np.float32)
     nbr, nbc = rows.i1 - rows.i0, cols.i1 - cols.i0
     if not (nbr and nbc):
         return out.reshape(n, rows.nb_out, cols.nb_out, 64)
-    if _dt._KERNEL != "numpy":
-        out[:, rows.i0:rows.i1, cols.i0:cols.i1] = _dt.apply_plans(
-            comps, _dt._KernelPlan.of((rows.start, rows.band), False),
-            _dt._KernelPlan.of((cols.start, cols.band), True)).reshape(n, nbr, nbc, 8, 8)
-        return out.reshape(n, rows.nb_out, cols.nb_out, 64)
-    m = _dt._tile(comps, rows.lo, rows.hi, cols.lo, cols.hi)    # (L, 8 nr, 8 nc)
-    width = m.shape[2]
-    blocks = m.reshape(n, rows.hi - rows.lo, 8, width)
-    g = blocks[:, (rows.start - rows.lo)[:, None] + np.arange(rows.k)]  # (L, nbr, k, 8, W)
-    t = np.matmul(rows.band, g.reshape(n, nbr, 8 * rows.k, width))      # (L, nbr, 8, W)
-    # horizontal: the tiled columns to the leading axis, so that the gather of each output
-    # block's k input blocks is a copy of contiguous (8, L nbr 8) slabs
-    t = np.ascontiguousarray(t.reshape(-1, width).T).reshape(cols.hi - cols.lo, 8, -1)
-    g = t[(cols.start - cols.lo)[:, None] + np.arange(cols.k)]          # (nbc, kc, 8, R)
-    o = np.matmul(cols.band, g.reshape(nbc, 8 * cols.k, -1))            # (nbc, 8 u, L nbr 8 v)
-    out[:, rows.i0:rows.i1, cols.i0:cols.i1] = o.reshape(nbc, 8, n, nbr, 8).transpose(
-        2, 3, 0, 4, 1)
+    row_plan, col_plan = (rows.start, rows.band), (cols.start, cols.band)
+    if _dt.kernel_in_use():
+        row_plan, col_plan = dct.KernelPlan.of(row_plan, False), dct.KernelPlan.of(col_plan, True)
+    out[:, rows.i0:rows.i1, cols.i0:cols.i1] = dct.apply_plans(
+        comps, row_plan, col_plan).reshape(n, nbr, nbc, 8, 8)
     return out.reshape(n, rows.nb_out, cols.nb_out, 64)
 
 

@@ -1,7 +1,7 @@
 """The classification transforms of :mod:`jpeg_deep.data.augmentation`, in the DCT domain.
 
 :func:`make_dct_transform` returns a callable ``(y, cb, cr, rng, size=None) -> (y, cb, cr)`` on
-the reader's layout (:func:`jpeg_deep.data.readers.read_dct`: ``(ceil(h/8), ceil(w/8), 64)``
+the reader's layout (:func:`jpeg_deep.codec.readers.read_dct`: ``(ceil(h/8), ceil(w/8), 64)``
 components, 4:2:0 chroma). It draws the same random parameters, with the same formulas, as the
 albumentations pipeline of :func:`jpeg_deep.data.augmentation.make_transform`:
 
@@ -64,7 +64,8 @@ from functools import lru_cache
 import numpy as np
 
 from jpeg_deep import dct
-from jpeg_deep.data import readers
+from jpeg_deep.dct.banded import _grouped, _positional, _rows_read, apply_plans
+from jpeg_deep.codec import readers
 from jpeg_deep.data.augmentation import SPLITS, TransformConfig
 
 try:  # the compiled kernel (jpeg_deep/_banded.c), built at install where a C compiler is found
@@ -77,7 +78,12 @@ kernel_variant = dct.kernel_variant
 _KERNEL = kernel_variant()
 # the compiled kernel's axis plans and their application live with the operators, in dct
 _KernelPlan = dct.KernelPlan
-_apply_kernel = dct.apply_kernel
+
+
+def kernel_in_use() -> bool:
+    """Whether the DCT-domain transforms apply their operators with the compiled kernel (the
+    SSD chain follows this module's choice)."""
+    return _KERNEL != "numpy"
 
 __all__ = ["DCTTransformConfig", "make_dct_transform", "train_params", "DCTTransform"]
 
@@ -188,8 +194,7 @@ def _random_resized_crop(h, w, config, rng):
 # ------------------------------------------------------------------------------------------
 # Fast operator construction (jpeg_deep.dct's: one implementation): the pixel matrix R of an
 # AxisOp chain kept as a few taps per row, so that building the banded DCT operator of a new
-# image size costs ~0.1 ms instead of the dense compositions (milliseconds: they dominate on
-# datasets of many sizes).
+# image size is cheap: the dense compositions would dominate on datasets of many sizes.
 
 _linear_taps, _halve_taps = dct.cached_linear_taps, dct.halve_taps
 _compose_taps, _axis_taps = dct.compose_taps, dct.axis_taps
@@ -200,9 +205,10 @@ def _band(op: dct.AxisOp, nb_in: int):
     return dct.banded_operator(op, nb_in, compiled=_KERNEL != "numpy")
 
 
-def _band_from_taps(cols, w, nb_in: int):
+def band_from_taps(cols, w, nb_in: int):
     """:func:`jpeg_deep.dct.band_from_taps`, compiled where this module's kernel is in use."""
     return dct.band_from_taps(cols, w, nb_in, compiled=_KERNEL != "numpy")
+
 
 
 # ------------------------------------------------------------------------------------------
@@ -227,7 +233,7 @@ def _phase_plan(n_in: int, n_res: int, phase: int, chroma: bool):
     then halve): the operator whose block rows ``(offset - phase) // B ..`` are the crop at
     ``offset`` (``B`` = 8 for luma, 16 for chroma). The resize's taps (chroma: halved, for
     either parity of the phase) are shared by the phases."""
-    return _band_from_taps(*_phase_taps(n_in, n_res, phase, chroma))
+    return band_from_taps(*_phase_taps(n_in, n_res, phase, chroma))
 
 
 def _phase_taps(n_in: int, n_res: int, phase: int, chroma: bool):
@@ -284,7 +290,7 @@ def _phase_kernel(n_in, n_res, phase, chroma, cols, flip):
     return _kernel_plan_from_taps(*_phase_taps(n_in, n_res, phase, chroma), flip, cols)
 
 
-@lru_cache(maxsize=1024)  # 20-45 KB each; rebuilt from a phase plan in 0.03-0.07 ms
+@lru_cache(maxsize=1024)  # 20-45 KB each; cheap to rebuild from a phase plan
 def _crop_plan_numpy(n_in, n_res, offset, crop, flip, chroma, cols):
     unit = 16 if chroma else 8
     phase = offset % unit
@@ -309,9 +315,9 @@ def _window_plan(n_in, top, size, n_out, flip, chroma, cols, kernel):
 def _kernel_plan_from_taps(cols, w, nb_in, flip, transpose) -> "_KernelPlan":
     """The compiled kernel's plan of the pixel matrix given by its taps, flipped (whole output
     blocks reversed, odd frequencies negated) and transposed (second pass) as asked: the
-    same arrays as ``_KernelPlan.of(_flipped(*_band_from_taps(...)))`` without the numpy
+    same arrays as ``_KernelPlan.of(_flipped(*band_from_taps(...)))`` without the numpy
     temporaries (a random-resized crop builds four of these per sample)."""
-    start, band = _band_from_taps(cols, w, nb_in)
+    start, band = band_from_taps(cols, w, nb_in)
     n, k = len(band), band.shape[2] // 8
     out = np.empty((n, 8 * k, 8) if transpose else band.shape, np.float32)
     sub = np.empty((n, 2), np.int64)
@@ -339,7 +345,7 @@ def _window_band(n_in, top, size, n_out, flip, chroma):
     :func:`_axis_taps` for that chain, composed directly (the same float64 products: its other
     steps multiply by 1), then the flip on whole output blocks as for a crop."""
     taps, nb_in = _window_taps(n_in, top, size, n_out, chroma)
-    plan = _band_from_taps(*taps, nb_in)
+    plan = band_from_taps(*taps, nb_in)
     return _flipped(*plan) if flip else plan
 
 
@@ -374,240 +380,6 @@ def _axis_plan(n_in, window, n_res, offset, crop, flip, chroma, cols=False):
         op = op.halve()
     nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
     return _chain_plan(op, nb_in, cols, kernel)
-
-
-# ------------------------------------------------------------------------------------------
-# Application: one banded product per axis, Cb and Cr together.
-#
-# The tiled coefficients M (8 x 8 blocks side by side, float32) become A_rows @ M @ A_cols.T,
-# as two batched BLAS calls. The first (vertical) pass has the shape (8, 8k) @ (8k, W), which
-# BLAS runs at full speed, on each output's k input block rows gathered while tiling (or, when
-# upscaling, on a sliding-window view over every position, then picked). The second
-# (horizontal) pass contracts the contiguous axis on a strided view, (R, 8kw) @ (8kw, 8m), and
-# runs at half speed when its output is 8 wide (m = 1), so its plan groups the output blocks
-# whose windows start within ``s`` blocks of each other: one wider window, m = 2 outputs per
-# product (about 1.5x faster for the usual downscaling by 1-2x; zero bands where a group has
-# fewer outputs).
-
-_V16 = np.dtype((np.void, 16))  # 8 int16 coefficients: one row of a block
-_V32 = np.dtype((np.void, 32))  # 8 float32 coefficients
-
-
-def _tile(comps, r0, r1, c0, c1, take=None):
-    """Blocks ``[r0:r1, c0:c1]`` of each component -> float32 tiled ``(L, 8 nr, 8 nc)``;
-    blocks past the component's last row / column (the second pass's last window may reach
-    one block past it) are zeros. ``take``: block rows (relative to ``r0``, repeats allowed)
-    to return instead of all, gathered before the cast."""
-    nr, nc = r1 - r0, c1 - c0
-    first = np.asarray(comps[0])
-    vr, vc = min(r1, first.shape[0]) - r0, min(c1, first.shape[1]) - c0
-    if first.dtype == np.int16:  # transpose rows of 8 coefficients as 16-byte units, then cast
-        tmp = np.empty((len(comps), nr, 8, nc, 8), np.int16)
-        if (vr, vc) != (nr, nc):
-            tmp[:, vr:] = 0
-            tmp[:, :, :, vc:] = 0
-        units = tmp.view(_V16)[..., 0]
-        for i, c in enumerate(comps):
-            units[i, :vr, :, :vc] = c[r0:r1, c0:c1].view(_V16).transpose(0, 2, 1)
-        if take is not None:
-            tmp = tmp.take(take, axis=1)
-        return tmp.astype(np.float32).reshape(len(comps), -1, 8 * nc)
-    out = np.zeros((len(comps), nr, 8, nc, 8), np.float32)
-    for i, c in enumerate(comps):
-        c = np.asarray(c)[r0:r1, c0:c1]
-        out[i, :vr, :, :vc] = c.reshape(vr, vc, 8, 8).transpose(0, 2, 1, 3)
-    if take is not None:
-        out = out.take(take, axis=1)
-    return out.reshape(len(comps), -1, 8 * nc)
-
-
-@dataclass(frozen=True, eq=False)
-class _Positional:
-    """A first-pass (vertical) axis plan re-indexed by input position: output block ``I``
-    reads input blocks ``s_I .. s_I + k - 1``; ``layers[l]`` is ``(p0, bands)`` with
-    ``bands[p - p0]`` the band of the output block whose start is ``p`` (zero where none), so
-    one layer is a single batched product over a *strided sliding-window view* of the input
-    (no gather copy). Outputs with the same start (upscaling) go to different layers.
-    ``pick[I] = (layer, p - p0)``."""
-
-    k: int
-    lo: int        # first input block read
-    hi: int        # one past the last input block read
-    layers: tuple  # ((p0, bands (npos, 8, 8k) float32), ...)
-    pick_layer: np.ndarray
-    pick_pos: np.ndarray
-    identity: bool  # one layer whose positions are exactly the outputs, in order
-    # or, where it is cheaper (downscaling: most positions between the outputs' starts are
-    # not outputs), gather each output's k input block rows while tiling: rows (nbo * k,)
-    # relative to ``lo``, band (nbo, 8, 8k)
-    rows: np.ndarray | None = None
-    band: np.ndarray | None = None
-
-
-def _positional(plan) -> _Positional:
-    start, band = plan
-    k = band.shape[2] // 8
-    start = np.asarray(start, np.int64)
-    layer = np.zeros(len(start), np.int64)
-    if len(np.unique(start)) < len(start):  # repeated starts (upscaling): several layers
-        seen: dict = {}
-        for i, s in enumerate(start.tolist()):
-            layer[i] = seen.get(s, 0)
-            seen[s] = layer[i] + 1
-    layers, pos = [], np.zeros(len(start), np.int64)
-    for l in range(int(layer.max()) + 1):
-        idx = np.flatnonzero(layer == l)
-        p0 = int(start[idx].min())
-        bands = np.zeros((int(start[idx].max()) - p0 + 1, 8, 8 * k), np.float32)
-        bands[start[idx] - p0] = band[idx]
-        pos[idx] = start[idx] - p0
-        layers.append((p0, bands))
-    identity = len(layers) == 1 and np.array_equal(pos, np.arange(len(layers[0][1])))
-    lo, hi = int(start.min()), int(start.max()) + k
-    rows = band32 = None
-    # Cost model (us per block row of a 336-wide tile, measured): a product over one position
-    # 1.3, picking an output 0.3, gathering and casting one more block row 0.45.
-    npos = sum(len(b) for _, b in layers)
-    nbo = len(start)
-    if (0.45 * (k * nbo - (hi - lo)) + 1.3 * nbo < 1.3 * npos + (0 if identity else 0.3 * nbo)):
-        rows = ((start - lo)[:, None] + np.arange(k)).ravel()
-        band32 = np.ascontiguousarray(band, np.float32)
-        layers = []  # not used: half the memory in the caches
-    return _Positional(k, lo, hi, tuple(layers), layer, pos, bool(identity), rows, band32)
-
-
-@dataclass(frozen=True, eq=False)
-class _Grouped:
-    """A second-pass (horizontal) axis plan: window ``q`` covers input blocks
-    ``lo + s q .. lo + s q + kw - 1`` and holds the (up to) ``m`` output blocks whose start
-    falls in ``lo + s q .. lo + s q + s - 1``; ``bands_t[q]`` ``(8 kw, 8 m)`` maps the window
-    to their 8 columns each (transposed bands, zero where a group has fewer outputs). Output
-    block ``J`` is column group ``pick_slot[J]`` of window ``pick_pos[J]``."""
-
-    s: int
-    kw: int
-    m: int
-    lo: int
-    hi: int         # one past the last input block read (may be past the image: zeros)
-    bands_t: np.ndarray  # (npos, 8 kw, 8 m) float32
-    pick_pos: np.ndarray
-    pick_slot: np.ndarray
-
-
-def _group_cost(start, k, s):
-    q = (start - start.min()) // s
-    m = int(np.bincount(q).max())
-    npos = int(q.max()) + 1
-    # BLAS runs (R, K) @ (K, 8) at about half the speed per product of (R, K) @ (K, 16)
-    return npos * (k + s - 1) * 8 * m * (2 if m == 1 else 1) * (1 if m <= 2 else 2)
-
-
-def _grouped(plan) -> _Grouped:
-    start, band = plan
-    k = band.shape[2] // 8
-    start = np.asarray(start, np.int64)
-    s = min((1, 2, 3, 4), key=lambda s: _group_cost(start, k, s))
-    lo = int(start.min())
-    q = (start - lo) // s
-    order = np.argsort(q, kind="stable")
-    slot = np.empty(len(start), np.int64)  # rank of each output within its window
-    slot[order] = np.arange(len(q)) - np.searchsorted(q[order], q[order])
-    m, kw, npos = int(slot.max()) + 1, k + s - 1, int(q.max()) + 1
-    bands_t = np.zeros((npos, 8 * kw, 8 * m), np.float32)
-    off = 8 * (start - lo - s * q)
-    bands_t[q[:, None, None], off[:, None, None] + np.arange(8 * k)[:, None],
-            8 * slot[:, None, None] + np.arange(8)] = np.asarray(band).transpose(0, 2, 1)
-    return _Grouped(s, kw, m, lo, lo + s * (npos - 1) + kw, bands_t, q, slot)
-
-
-def _view(base, offset, shape, strides):
-    """A read-only strided view into the C-contiguous array ``base`` (cheaper than
-    ``as_strided``), ``offset`` in elements."""
-    v = np.ndarray(shape, base.dtype, base, offset * base.itemsize, strides)
-    v.flags.writeable = False
-    return v
-
-
-def _windows(m, p0, npos, k):
-    """Sliding windows of ``k`` block rows over axis 1 of the C-contiguous ``m``
-    ``(L, 8 n, W)``, starting at block ``p0``: a view ``(L, npos, 8k, W)``."""
-    s = m.strides
-    return _view(m, 8 * p0 * m.shape[2], (m.shape[0], npos, 8 * k, m.shape[2]),
-                 (s[0], 8 * s[1], s[1], s[2]))
-
-
-def _pass(m, pp: _Positional):
-    """``A @ m`` along axis 1 for each layer -> list of ``(L, npos, 8, W)``."""
-    return [np.matmul(bands, _windows(m, p0 - pp.lo, len(bands), pp.k))
-            for p0, bands in pp.layers]
-
-
-def _pick(results, pp: _Positional, axis: int):
-    """The output blocks, in order, from the per-layer results (positions on ``axis``)."""
-    if len(results) == 1:
-        if pp.identity:
-            return results[0]
-        return np.take(results[0], pp.pick_pos, axis=axis)
-    idx = [np.flatnonzero(pp.pick_layer == l) for l in range(len(results))]
-    cat = np.concatenate([np.take(r, pp.pick_pos[i], axis=axis)
-                          for r, i in zip(results, idx)], axis=axis)
-    return np.take(cat, np.argsort(np.concatenate(idx), kind="stable"), axis=axis)
-
-
-def _rows_read(plan) -> int:
-    """One past the last input block row an axis plan of the first (vertical) pass reads."""
-    if isinstance(plan, _KernelPlan):
-        return int(plan.start.max()) + plan.k
-    if isinstance(plan, _Positional):
-        return plan.hi
-    start, band = plan
-    return int(np.max(start)) + band.shape[2] // 8
-
-
-def apply_plans(comps, rows, cols, out=None):
-    """Resample same-shaped components ``(bh, bw, 64)`` with the axis plans ``rows`` and
-    ``cols`` (``(start, band)``, :class:`_KernelPlan`, or :class:`_Positional` /
-    :class:`_Grouped`) -> float32 ``(L, out_bh, out_bw, 64)``.
-
-    With :class:`_KernelPlan` s, the compiled kernel (``jpeg_deep/_banded.c``) does both passes
-    for each component in one call, reading the int16 coefficients directly. Otherwise, numpy:
-    only the input blocks the plans read are tiled (one cast + transpose copy). Vertical pass:
-    ``(8, 8k) @ (8k, W)`` per output block row on its gathered input rows (or per position on
-    a sliding-window view, then the wanted rows picked); horizontal pass:
-    ``(R, 8kw) @ (8kw, 8m)`` per window of :class:`_Grouped` on a strided view of the last
-    axis; the wanted columns are picked while untiling (one copy).
-
-    ``out``: one float32 array per component to write the results into (the kernel writes
-    C-contiguous ones directly, e.g. a slot of a batch array; others get a copy); the return
-    value is then a list of them."""
-    if isinstance(rows, _KernelPlan):
-        return _apply_kernel(comps, rows, cols, out)
-    if out is not None:
-        results = apply_plans(comps, rows, cols)
-        for o, r in zip(out, results):
-            o[...] = r
-        return list(out)
-    pr = rows if isinstance(rows, _Positional) else _positional(rows)
-    pc = cols if isinstance(cols, _Grouped) else _grouped(cols)
-    if pr.rows is not None:                                 # gathered windows
-        m = _tile(comps, pr.lo, pr.hi, pc.lo, pc.hi, pr.rows)  # (L, nbo * 8k, 8 nc)
-        n, w = m.shape[0], m.shape[2]
-        t = np.matmul(pr.band, m.reshape(n, len(pr.band), 8 * pr.k, w))
-    else:
-        m = _tile(comps, pr.lo, pr.hi, pc.lo, pc.hi)        # (L, 8 nr, 8 nc)
-        n, w = m.shape[0], m.shape[2]
-        t = _pick(_pass(m, pr), pr, 1)                      # (L, nbo, 8, W) contiguous
-    nbo = t.shape[1]
-    st = t.strides
-    npos = len(pc.bands_t)
-    v = _view(t, 0, (n, npos, 8 * nbo, 8 * pc.kw), (st[0], 8 * pc.s * st[3], st[2], st[3]))
-    o = np.matmul(v, pc.bands_t)                            # (L, npos, (I, v'), (slot, u'))
-    if pc.m == 1:
-        out = o.reshape(n, npos, nbo, 64).transpose(0, 2, 1, 3)[:, :, pc.pick_pos]
-    else:  # rows of 8 coefficients moved as 32-byte units (twice as fast as float32 items)
-        o = o.view(_V32).reshape(n, npos, nbo, 8, pc.m).transpose(0, 2, 1, 4, 3)
-        out = o[:, :, pc.pick_pos, pc.pick_slot].view(np.float32)
-    return out.reshape(n, nbo, len(pc.pick_pos), 64)
 
 
 # ------------------------------------------------------------------------------------------

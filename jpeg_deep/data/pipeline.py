@@ -32,11 +32,12 @@ import cv2
 import keras
 import numpy as np
 
-from jpeg_deep.data.augmentation import TransformConfig, decode_rgb, encode_jpeg, make_transform
+from jpeg_deep.codec.jpeg import decode_rgb, encode_jpeg
+from jpeg_deep.data.augmentation import TransformConfig, make_transform
 from jpeg_deep.data.datasets import DatasetError
 from jpeg_deep.data.dct_transforms import train_params
 from jpeg_deep.data.layout import dct_layout, rgb_layout
-from jpeg_deep.data.readers import DEFAULT_BACKEND, InvalidJPEGError, inspect_jpeg, read_dct
+from jpeg_deep.codec.readers import DEFAULT_BACKEND, InvalidJPEGError, inspect_jpeg, read_dct
 
 logger = logging.getLogger(__name__)
 
@@ -115,12 +116,12 @@ class SampleLoader:
     target)`` callable (made once per process); ``encoder(target) -> y`` encodes the transformed
     target for the model (None: no ``y``, as at inference).
 
-    ``distortion`` (a :class:`jpeg_deep.distortions.Distortion`, or a
-    :class:`~jpeg_deep.distortions.RandomDistortion` drawing one per sample from its seed; None:
+    ``distortion`` (a :class:`jpeg_deep.codec.distortions.Distortion`, or a
+    :class:`~jpeg_deep.codec.distortions.RandomDistortion` drawing one per sample from its seed; None:
     none) is applied to each file before the transform: to its bytes (``domain == "bytes"``: the
     real re-encodes) or to its coefficients as read (``"dct"``: re-quantisation; an RGB-domain
     transform or an RGB network then sees those coefficients decoded by
-    :func:`jpeg_deep.distortions.coefficients_to_rgb`)."""
+    :func:`jpeg_deep.codec.distortions.coefficients_to_rgb`)."""
 
     input_kind: str
     split: str = "train"
@@ -205,7 +206,7 @@ class SampleLoader:
     def _decode(self, data, path, info, requantise=None):
         if requantise is None:
             return decode_rgb(data, path)
-        from jpeg_deep.distortions import coefficients_to_rgb
+        from jpeg_deep.codec.distortions import coefficients_to_rgb
 
         return coefficients_to_rgb(self._read(data, path, requantise),
                                    (info.height, info.width))
@@ -639,3 +640,45 @@ def iter_samples(loader: SampleLoader, paths, workers: int = 1):
     """Yield ``(path, inputs, error)`` for every path, in order; ``inputs`` is None and ``error``
     the reason when the file is not a readable JPEG. Loads in ``workers`` processes."""
     yield from ordered_map(_load_one, ((loader, p) for p in paths), workers, max_pending=64)
+
+
+def predict_files(forward, loader: SampleLoader, paths, *, batch_size: int = 1, workers: int = 1,
+                  progress: bool = True, skipped: dict | None = None, what: str = ""):
+    """The one prediction loop (inference, evaluation, detections drawn, validation mAP, the
+    expert's teacher): the loader's inputs of every path, in ``workers`` processes, stacked in
+    batches of ``batch_size`` (1: each image at its own size) and run through ``forward``
+    (``inputs -> outputs``); yields ``(indices, outputs)``, ``indices`` the positions in
+    ``paths`` of the batch's images, in order. A file that is not a readable JPEG is logged
+    (``what``: a prefix naming the pass), recorded in ``skipped`` (``{path: reason}``) and left
+    out. ``progress``: a progress bar, one step per file."""
+    bar = None
+    if progress:
+        import keras
+
+        bar = keras.utils.Progbar(len(paths), unit_name="image")
+    pending, indices = [], []
+
+    def run():
+        stacked = [np.stack(parts) for parts in zip(*pending)]
+        outputs = forward(stacked[0] if len(stacked) == 1 else stacked)
+        done = (list(indices), outputs)
+        if bar is not None:
+            bar.add(len(pending))
+        pending.clear()
+        indices.clear()
+        return done
+
+    for i, (path, inputs, error) in enumerate(iter_samples(loader, paths, workers)):
+        if inputs is None:
+            logger.warning("%sskipping %s: %s", f"{what}: " if what else "", path, error)
+            if skipped is not None:
+                skipped[str(path)] = error
+            if bar is not None:
+                bar.add(1)
+            continue
+        pending.append(inputs)
+        indices.append(i)
+        if len(pending) == batch_size:
+            yield run()
+    if pending:
+        yield run()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jpeg_deep.data.augmentation import decode_rgb
+from jpeg_deep.codec.jpeg import decode_rgb
 from jpeg_deep.engine.experiment import open_experiment
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.plot import DIFFICULT, PREDICTED, TRUTH, draw, grid

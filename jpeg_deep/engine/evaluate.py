@@ -8,7 +8,7 @@ predicts a split with a progress bar and writes the task's prediction files unde
 :mod:`jpeg_deep.tasks.detection.task` says what each writes).
 
 :func:`quality_sweep` evaluates the split once per coding quality, each file distorted first
-(:mod:`jpeg_deep.distortions`): it prints a table and writes, under ``evaluation/``,
+(:mod:`jpeg_deep.codec.distortions`): it prints a table and writes, under ``evaluation/``,
 ``<split>_<weights>_<codec>_<form>.quality.json`` (a list of rows: ``quality``, ``bpp`` -- the
 mean bits per pixel of the evaluated files' real encode -- and the task's scores: ``top1``,
 ``top5``; detection ``map_11point``, ``map_area``, ``AP``, ``AP50``) and a ``.quality.png`` plot
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jpeg_deep.distortions import Distortion
+from jpeg_deep.codec.distortions import Distortion
 from jpeg_deep.engine.experiment import Experiment, default_weights, open_experiment
 from jpeg_deep.errors import InvalidJPEGError
 from jpeg_deep.plot import line_plot
@@ -119,7 +119,7 @@ def experiment_label(exp, config) -> str:
 def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="jpeg",
                   form="real", subsampling="4:2:0", workers=None, limit=None) -> list[dict]:
     """Evaluate ``split`` once per quality of ``qualities``, every file distorted by
-    :class:`~jpeg_deep.distortions.Distortion` ``(quality, codec, form, subsampling)`` before
+    :class:`~jpeg_deep.codec.distortions.Distortion` ``(quality, codec, form, subsampling)`` before
     the task's test transform. Prints a table, writes ``evaluation/<name>.quality.json`` and
     ``.quality.png`` (``<name>``: :func:`sweep_name`; the per-quality evaluation and prediction
     files carry the distortion's tag, e.g. ``test_best_jpeg_real_q10.json``). Returns the rows,

@@ -220,7 +220,3 @@ def history_from_csv(path) -> dict:
     keys = [k for k in (next(iter(rows.values())) if rows else {}) if k != "epoch"]
     return {k: [float(rows[e][k]) for e in sorted(rows) if rows[e].get(k) not in (None, "")]
             for k in keys}
-
-
-class AlreadyFinished(ConfigError):
-    pass

@@ -40,7 +40,7 @@ from keras import layers, ops
 from jpeg_deep.networks.blocks import filters, l2
 from jpeg_deep.networks.layers import L2Normalization
 from jpeg_deep.networks.registry import backbone, backbone_spec, register
-from jpeg_deep.tasks.detection.anchors import SSD300_ANCHORS, SSD300_COCO_ANCHORS, make_anchors
+from jpeg_deep.networks.anchors import SSD300_ANCHORS, SSD300_COCO_ANCHORS, make_anchors
 
 ANCHOR_CONFIGS = {"voc": SSD300_ANCHORS, "coco": SSD300_COCO_ANCHORS}
 SSD_L2 = 5e-4

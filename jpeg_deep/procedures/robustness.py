@@ -18,7 +18,7 @@ A config asks for one with a ``robustness`` block::
 ``alpha``        weight of the KL term (expert, stability; default 1.0).
 ``form``         ``"dct"`` (default: the file's coefficients re-quantised, no decode) or
                  ``"real"`` (decode and re-encode with libjpeg-turbo): see
-                 :mod:`jpeg_deep.distortions`.
+                 :mod:`jpeg_deep.codec.distortions`.
 ``subsampling``  chroma of the real re-encode, ``"4:2:0"`` (default) or ``"4:4:4"``.
 ``teacher``      expert only: the teacher's weights file (default: ``weights``).
 
@@ -53,7 +53,7 @@ from pathlib import Path
 import keras
 
 from jpeg_deep.data.pipeline import one_hot
-from jpeg_deep.distortions import RandomDistortion
+from jpeg_deep.codec.distortions import RandomDistortion
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.procedures.base import Procedure
 from jpeg_deep.procedures.losses import (RobustnessLoss, expert_cross_entropy, expert_kl,
@@ -113,7 +113,7 @@ def check(config, check_paths: bool = True) -> None:
 
 
 def distortion(s: dict):
-    """The :class:`~jpeg_deep.distortions.RandomDistortion` of completed settings ``s``."""
+    """The :class:`~jpeg_deep.codec.distortions.RandomDistortion` of completed settings ``s``."""
     quality = s["quality"]
     if isinstance(quality, list):
         quality = tuple(quality)

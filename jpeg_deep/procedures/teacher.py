@@ -7,10 +7,9 @@ import hashlib
 import logging
 from pathlib import Path
 
-import keras
 import numpy as np
 
-from jpeg_deep.data.pipeline import iter_samples
+from jpeg_deep.data.pipeline import predict_files
 from jpeg_deep.networks import build
 from jpeg_deep.networks.weights import load_weights
 
@@ -103,29 +102,11 @@ def compute_teacher_outputs(task, datasets, workers=None) -> dict:
     loader = task.loader("val")
     paths = list(dict.fromkeys(str(d.path(i)) for d in datasets for i in range(len(d))))
     print(f"teacher {teacher_path}: outputs on {len(paths)} clean files", flush=True)
-    bar = keras.utils.Progbar(len(paths), unit_name="image")
-    outputs, batch, names = {}, [], []
-
-    def flush():
-        if batch:
-            x = [np.stack(parts) for parts in zip(*batch)]
-            probs = np.asarray(model.predict_on_batch(x[0] if len(x) == 1 else x))
-            outputs.update(zip(names, probs.astype(np.float32)))
-            bar.add(len(batch))
-            batch.clear()
-            names.clear()
-
+    outputs = {}
     n_workers = config.workers if workers is None else workers
-    for path, inputs, error in iter_samples(loader, paths, n_workers):
-        if inputs is None:
-            logger.warning("teacher: skipping %s: %s", path, error)
-            bar.add(1)
-            continue
-        batch.append(inputs)
-        names.append(str(path))
-        if len(batch) == 64:
-            flush()
-    flush()
+    for indices, probs in predict_files(model.predict_on_batch, loader, paths, batch_size=64,
+                                        workers=n_workers, what="teacher"):
+        outputs.update(zip((paths[i] for i in indices), np.asarray(probs).astype(np.float32)))
     return outputs
 
 

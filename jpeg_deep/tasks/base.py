@@ -3,11 +3,37 @@
 of prediction and evaluation files)."""
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jpeg_deep.data.datasets import ON_ERROR
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.networks.weights import load_weights
+
+
+@dataclass
+class Predictions:
+    """What a task's prediction pass gives its evaluators: the dataset, the task's records of
+    what was predicted, ``counts`` (what the evaluation file reports of the pass: ``images``,
+    ...) and the prediction files written."""
+
+    dataset: object
+    records: dict
+    counts: dict
+    files: list = field(default_factory=list)
+    split: str = ""
+
+
+class Evaluator:
+    """A score of predictions (detectron2's ``DatasetEvaluator``): :meth:`process` the
+    predictions, then :meth:`evaluate` returns ``{name: value}`` for the evaluation file."""
+
+    def process(self, predictions: Predictions) -> None:
+        raise NotImplementedError
+
+    def evaluate(self) -> dict:
+        raise NotImplementedError
 
 
 class Task:
@@ -38,7 +64,7 @@ class Task:
         """The :class:`~jpeg_deep.data.pipeline.SampleLoader` of ``split`` for the training
         network (``inference``: the inference network), with the target encoder of ``model``'s
         outputs when a model is given (training), without one otherwise; ``distortion`` (a
-        :class:`~jpeg_deep.distortions.Distortion`) is applied to each file first."""
+        :class:`~jpeg_deep.codec.distortions.Distortion`) is applied to each file first."""
         raise NotImplementedError
 
     # -- model ----------------------------------------------------------------------------------
@@ -81,16 +107,40 @@ class Task:
 
     # -- outputs --------------------------------------------------------------------------------
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,
-                distortion=None):
-        """Predict ``split`` with ``weights`` and write the prediction files (``distortion``:
-        of the distorted files, named with the distortion's tag)."""
+                distortion=None) -> "Predictions":
+        """Predict ``split`` with ``weights`` (the one prediction loop,
+        :func:`~jpeg_deep.data.pipeline.predict_files`) and write the prediction files under
+        ``exp.predictions`` (``distortion``: of the distorted files, named with its tag)."""
+        raise NotImplementedError
+
+    def evaluators(self, predictions: "Predictions") -> list:
+        """The :class:`Evaluator` s that score this task's predictions."""
+        raise NotImplementedError
+
+    def report(self, result: dict, predictions: "Predictions") -> str:
+        """The table printed after an evaluation."""
         raise NotImplementedError
 
     def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
                  distortion=None) -> dict:
-        """Score ``split``: print a table, write ``evaluation/<split>_<weights>.json``
-        (``<split>_<weights>_<distortion tag>.json`` with a distortion)."""
-        raise NotImplementedError
+        """Score ``split``: the predictions (:meth:`predict`, files written) processed by each of
+        :meth:`evaluators`; prints :meth:`report` and writes
+        ``evaluation/<split>_<weights>.json`` (``<split>_<weights>_<distortion tag>.json`` with
+        a distortion). Returns the scores."""
+        predictions = self.predict(exp, weights, split, workers=workers, limit=limit,
+                                   distortion=distortion)
+        result = {"task": self.name, "experiment": str(exp.root), "weights": str(weights),
+                  "split": split, **predictions.counts}
+        for evaluator in self.evaluators(predictions):
+            evaluator.process(predictions)
+            result.update(evaluator.evaluate())
+        out_dir = exp.evaluation
+        out_dir.mkdir(exist_ok=True)
+        path = out_dir / f"{weights_tag(split, weights, distortion)}.json"
+        path.write_text(json.dumps(result, indent=2))
+        print(self.report(result, predictions))
+        print(f"written to {path}")
+        return result
 
     def evaluated_paths(self, split: str, limit=None) -> list:
         """The files :meth:`predict` reads for ``split`` and ``limit``."""
@@ -121,7 +171,5 @@ def check_data_checks(data: dict, where) -> None:
 def weights_tag(split: str, weights, distortion=None) -> str:
     """``test_best`` for ``checkpoints/best.keras`` (``test_best_jpeg_real_q10`` with a
     distortion): how prediction and evaluation files are named."""
-    from pathlib import Path
-
     tag = f"{split}_{Path(weights).name.split('.')[0]}"
     return tag if distortion is None else f"{tag}_{distortion.tag}"

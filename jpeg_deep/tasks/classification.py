@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import logging
 
 import numpy as np
 
 from jpeg_deep.errors import ConfigError
-from jpeg_deep.tasks.base import DATA_CHECKS, Task, check_data_checks, weights_tag
+from jpeg_deep.tasks.base import (DATA_CHECKS, Evaluator, Predictions, Task, check_data_checks,
+                                  weights_tag)
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,23 @@ def top_k_accuracy(probabilities: np.ndarray, labels: np.ndarray, k: int) -> flo
     k = min(k, probabilities.shape[1])
     top = np.argsort(-probabilities, axis=1)[:, :k]
     return float(np.mean(np.any(top == np.asarray(labels)[:, None], axis=1)))
+
+
+class TopKAccuracy(Evaluator):
+    """``top<k>``: the share of images whose label is among the ``k`` most probable classes."""
+
+    def __init__(self, ks=(1, 5)):
+        self.ks = tuple(ks)
+        self.probabilities, self.labels = [], []
+
+    def process(self, predictions):
+        self.probabilities.append(predictions.records["probabilities"])
+        self.labels.append(predictions.records["labels"])
+
+    def evaluate(self):
+        probabilities = np.concatenate(self.probabilities)
+        labels = np.concatenate(self.labels)
+        return {f"top{k}": top_k_accuracy(probabilities, labels, k) for k in self.ks}
 
 
 class ClassificationTask(Task):
@@ -146,10 +163,9 @@ class ClassificationTask(Task):
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,
                 distortion=None):
         """Predict every file of ``split`` (at most ``limit``, spread over the classes), one at a
-        time at full size; returns the path of the ``.npz`` file."""
-        import keras
-
-        from jpeg_deep.data.pipeline import iter_samples
+        time at full size; writes ``<tag>.npz`` (paths, labels, probabilities, class ids,
+        skipped files) and ``<tag>.csv`` (top-5 per file)."""
+        from jpeg_deep.data.pipeline import predict_files
         from jpeg_deep.networks.weights import load_weights
 
         config = self.config
@@ -161,19 +177,13 @@ class ClassificationTask(Task):
         paths = [subset.path(i) for i in range(len(subset))]
         labels = list(subset.labels)
         probs, kept, kept_labels, skipped = [], [], [], {}
-        bar = keras.utils.Progbar(len(paths), unit_name="image")
         n_workers = config.workers if workers is None else workers
-        for (path, inputs, error), label in zip(iter_samples(loader, paths, n_workers), labels):
-            if inputs is None:
-                logger.warning("skipping %s: %s", path, error)
-                skipped[str(path)] = error
-            else:
-                batch = [x[None] for x in inputs]
-                out = model.predict_on_batch(batch[0] if len(batch) == 1 else batch)
-                probs.append(np.asarray(out)[0])
-                kept.append(str(path))
-                kept_labels.append(label)
-            bar.add(1)
+        # one image per batch: each test image at its full size
+        for (i,), out in predict_files(model.predict_on_batch, loader, paths, batch_size=1,
+                                       workers=n_workers, skipped=skipped):
+            probs.append(np.asarray(out)[0])
+            kept.append(str(paths[i]))
+            kept_labels.append(labels[i])
         out_dir = exp.predictions
         out_dir.mkdir(exist_ok=True)
         tag = weights_tag(split, weights, distortion)
@@ -193,7 +203,10 @@ class ClassificationTask(Task):
                                  " ".join(f"{names[t]}:{p[t]:.4f}" for t in top)])
         print(f"predictions of {len(kept)} images written to {npz} "
               f"({len(skipped)} unreadable files skipped)")
-        return npz
+        return Predictions(dataset, dict(paths=kept, labels=np.array(kept_labels, np.int64),
+                                         probabilities=probabilities),
+                           counts={"images": len(kept), "skipped": len(skipped)},
+                           files=[npz, out_dir / f"{tag}.csv"], split=split)
 
     def evaluated_paths(self, split, limit=None):
         subset = self.dataset(split).balanced_subset(limit)
@@ -202,23 +215,10 @@ class ClassificationTask(Task):
     def sweep_metrics(self, result):
         return {"top1": result["top1"], "top5": result["top5"]}
 
-    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
-                 distortion=None):
-        npz = self.predict(exp, weights, split, workers=workers, limit=limit,
-                           distortion=distortion)
-        data = np.load(npz)
-        result = {
-            "task": self.name, "experiment": str(exp.root), "weights": str(weights),
-            "split": split, "images": int(len(data["labels"])),
-            "skipped": int(len(data["skipped"])),
-            "top1": top_k_accuracy(data["probabilities"], data["labels"], 1),
-            "top5": top_k_accuracy(data["probabilities"], data["labels"], 5),
-        }
-        out_dir = exp.evaluation
-        out_dir.mkdir(exist_ok=True)
-        path = out_dir / f"{weights_tag(split, weights, distortion)}.json"
-        path.write_text(json.dumps(result, indent=2))
-        print(f"\n{'split':<8}{'images':>8}{'top-1':>9}{'top-5':>9}")
-        print(f"{split:<8}{result['images']:>8}{result['top1']:>9.4f}{result['top5']:>9.4f}")
-        print(f"written to {path}")
-        return result
+    def evaluators(self, predictions):
+        return [TopKAccuracy((1, 5))]
+
+    def report(self, result, predictions):
+        return (f"\n{'split':<8}{'images':>8}{'top-1':>9}{'top-5':>9}\n"
+                f"{result['split']:<8}{result['images']:>8}{result['top1']:>9.4f}"
+                f"{result['top5']:>9.4f}")

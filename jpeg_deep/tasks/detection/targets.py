@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from keras.utils import bounding_boxes
 
-from jpeg_deep.tasks.detection.anchors import Anchors, centroids_to_corners, corners_to_centroids
+from jpeg_deep.networks.anchors import Anchors, centroids_to_corners, corners_to_centroids
 
 
 def iou_matrix(boxes_a, boxes_b):

@@ -47,7 +47,8 @@ from pathlib import Path
 import numpy as np
 
 from jpeg_deep.errors import ConfigError
-from jpeg_deep.tasks.base import DATA_CHECKS, Task, check_data_checks, weights_tag
+from jpeg_deep.tasks.base import (DATA_CHECKS, Evaluator, Predictions, Task, check_data_checks,
+                                  weights_tag)
 
 logger = logging.getLogger(__name__)
 
@@ -122,47 +123,39 @@ def ground_truth(samples) -> dict:
 
 
 def detect(forward, samples, loader, anchors, options: dict, *, batch_size=8, workers=1,
-           progress=None) -> dict:
+           progress=True) -> dict:
     """Detections ``image_id -> {boxes, labels, scores}`` in original image pixels (clipped to
     the image) of ``samples``: ``forward(inputs) -> (B, N, C + 4)`` on batches of the loader's
-    inputs, decoded and NMS'd with ``options``' thresholds. Unreadable files are left out
-    (logged)."""
-    from jpeg_deep.data.pipeline import iter_samples
+    inputs (:func:`~jpeg_deep.data.pipeline.predict_files`), decoded and NMS'd with
+    ``options``' thresholds. Unreadable files are left out (logged)."""
+    from jpeg_deep.data.pipeline import predict_files
 
-    out, pending = {}, []
-
-    def flush():
-        if not pending:
-            return
-        found = detect_batch(forward, [x for _, x in pending],
-                             [(s.width, s.height) for s, _ in pending], anchors, options)
-        for (sample, _), det in zip(pending, found):
+    out = {}
+    for indices, y_pred in predict_files(forward, loader, [s.path for s in samples],
+                                         batch_size=batch_size, workers=workers,
+                                         progress=progress):
+        batch = [samples[i] for i in indices]
+        found = decode_batch(y_pred, [(s.width, s.height) for s in batch], anchors, options)
+        for sample, det in zip(batch, found):
             out[sample.image_id] = det
-        pending.clear()
-
-    by_path = {str(s.path): s for s in samples}
-    for path, inputs, error in iter_samples(loader, [s.path for s in samples], workers):
-        if inputs is None:
-            logger.warning("skipping %s: %s", path, error)
-        else:
-            pending.append((by_path[str(path)], inputs))
-            if len(pending) == batch_size:
-                flush()
-        if progress is not None:
-            progress.add(1)
-    flush()
     return out
 
 
 def detect_batch(forward, inputs, sizes, anchors, options: dict) -> list:
     """``{boxes, labels, scores}`` of each image of one batch: ``inputs`` the loader's inputs
-    of each image, ``sizes`` their original ``(width, height)``; boxes in original pixels,
-    clipped to the image, after decoding and NMS with ``options``' thresholds."""
+    of each image, ``sizes`` their original ``(width, height)`` (:func:`decode_batch`)."""
+    stacked = [np.stack(parts) for parts in zip(*inputs)]
+    return decode_batch(forward(stacked[0] if len(stacked) == 1 else stacked), sizes, anchors,
+                        options)
+
+
+def decode_batch(y_pred, sizes, anchors, options: dict) -> list:
+    """``{boxes, labels, scores}`` of each image of a batch of network outputs ``y_pred``,
+    ``sizes`` the images' original ``(width, height)``; boxes in original pixels, clipped to
+    the image, after decoding and NMS with ``options``' thresholds."""
     from jpeg_deep.tasks.detection.targets import decode_detections
 
     size = np.asarray(anchors.image_size, np.float64)   # (height, width) of the network input
-    stacked = [np.stack(parts) for parts in zip(*inputs)]
-    y_pred = forward(stacked[0] if len(stacked) == 1 else stacked)
     rows = np.asarray(decode_detections(
         y_pred, anchors, confidence_threshold=options["confidence_threshold"],
         iou_threshold=options["iou_threshold"], max_per_class=options["max_per_class"],
@@ -211,7 +204,7 @@ def _validation_map_callback():
             detections = detect(lambda x: model(x, training=False), self.samples,
                                 self.task.loader("val", inference=True), anchors_for(model),
                                 self.task.options, batch_size=self.task.config.batch_size,
-                                workers=self.task.config.workers)
+                                workers=self.task.config.workers, progress=False)
             scores = voc_evaluate(ground_truth(self.samples), detections, self.class_names,
                                   pixel_offset=0)
             logs["val_map"], logs["val_map_area"] = scores["map_11point"], scores["map_area"]
@@ -219,6 +212,47 @@ def _validation_map_callback():
                   f"{scores['map_11point']:.4f}, area {scores['map_area']:.4f}")
 
     return ValidationMAP
+
+
+class VOCMeanAP(Evaluator):
+    """``voc``: Pascal VOC's per-class AP and mAP, 11-point and area (difficult boxes ignored)."""
+
+    def __init__(self, class_names):
+        self.class_names = list(class_names)
+        self.truth, self.detections = {}, {}
+
+    def process(self, predictions):
+        self.truth.update(ground_truth(predictions.records["samples"]))
+        self.detections.update(predictions.records["detections"])
+
+    def evaluate(self):
+        from jpeg_deep.tasks.detection.metrics import voc_evaluate
+
+        return {"voc": voc_evaluate(self.truth, self.detections, self.class_names,
+                                    pixel_offset=0)}
+
+
+class COCOMeanAP(Evaluator):
+    """``coco``: COCOeval's AP, AP50, AP75, APs / APm / APl, AR1 / AR10 / AR100 against the
+    COCO-format ``truth``."""
+
+    KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100")
+
+    def __init__(self, truth: dict):
+        self.truth, self.detections, self.category_ids = truth, {}, None
+
+    def process(self, predictions):
+        from jpeg_deep.data.detection import COCODataset
+
+        dataset = predictions.dataset
+        self.category_ids = dataset.category_ids if isinstance(dataset, COCODataset) else None
+        self.detections.update(predictions.records["detections"])
+
+    def evaluate(self):
+        from jpeg_deep.tasks.detection.metrics import coco_evaluate, detections_to_coco
+
+        coco = coco_evaluate(self.truth, detections_to_coco(self.detections, self.category_ids))
+        return {"coco": {k: coco[k] for k in self.KEYS}}
 
 
 class DetectionTask(Task):
@@ -387,8 +421,6 @@ class DetectionTask(Task):
     def detections(self, weights, split="test", *, workers=None, limit=None, distortion=None):
         """Detect the images of ``split`` (at most ``limit``, evenly spaced) with ``weights``:
         ``(samples, detections, dataset)``, detections in original image pixels."""
-        import keras
-
         from jpeg_deep.networks.ssd import anchors_for
         from jpeg_deep.networks.weights import load_weights
 
@@ -396,12 +428,10 @@ class DetectionTask(Task):
         model = self.build(dataset, inference=True)
         load_weights(model, weights, strict=True)
         samples = evenly_spaced(dataset.samples, limit)
-        bar = keras.utils.Progbar(len(samples), unit_name="image")
         loader = self.loader(split, inference=True, distortion=distortion)
         detections = detect(model.predict_on_batch, samples, loader,
                             anchors_for(model), self.options, batch_size=self.config.batch_size,
-                            workers=self.config.workers if workers is None else workers,
-                            progress=bar)
+                            workers=self.config.workers if workers is None else workers)
         return samples, detections, dataset
 
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,
@@ -442,7 +472,8 @@ class DetectionTask(Task):
             written += [voc_dir, out_dir / f"{split}_groundtruth.coco.json"]
         print(f"detections of {len(detections)} images written to "
               + ", ".join(str(p) for p in written))
-        return samples, detections, dataset
+        return Predictions(dataset, dict(samples=samples, detections=detections),
+                           counts={"images": len(detections)}, files=written, split=split)
 
     def coco_ground_truth(self, dataset, samples) -> dict:
         """COCO-format ground truth of ``samples``: COCO data from its annotation file (crowd
@@ -472,35 +503,22 @@ class DetectionTask(Task):
         return {"map_11point": result["voc"]["map_11point"], "map_area": result["voc"]["map_area"],
                 "AP": result["coco"]["AP"], "AP50": result["coco"]["AP50"]}
 
-    def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
-                 distortion=None):
-        from jpeg_deep.data.detection import COCODataset
-        from jpeg_deep.tasks.detection.metrics import (coco_evaluate, detections_to_coco,
-                                                       voc_evaluate)
-
-        samples, detections, dataset = self.predict(exp, weights, split, workers=workers,
-                                                    limit=limit, distortion=distortion)
+    def evaluators(self, predictions):
+        samples = predictions.records["samples"]
         if not any(len(s.boxes) for s in samples):
-            raise ConfigError(f"{self.config.path}: split {split!r} has no annotations to "
-                              "evaluate against (submit the prediction files instead)")
-        voc = voc_evaluate(ground_truth(samples), detections, dataset.class_names,
-                           pixel_offset=0)
-        category_ids = dataset.category_ids if isinstance(dataset, COCODataset) else None
-        coco = coco_evaluate(self.coco_ground_truth(dataset, samples),
-                             detections_to_coco(detections, category_ids))
-        result = {"task": self.name, "experiment": str(exp.root), "weights": str(weights),
-                  "split": split, "images": len(detections), "voc": voc,
-                  "coco": {k: coco[k] for k in ("AP", "AP50", "AP75", "APs", "APm", "APl",
-                                                "AR1", "AR10", "AR100")}}
-        out_dir = exp.evaluation
-        out_dir.mkdir(exist_ok=True)
-        path = out_dir / f"{weights_tag(split, weights, distortion)}.json"
-        path.write_text(json.dumps(result, indent=2))
-        width = max(len(n) for n in dataset.class_names) + 2
-        print(f"\n{'class':<{width}}{'AP 11-point':>12}{'AP area':>10}")
-        for name in dataset.class_names:
-            print(f"{name:<{width}}{voc['ap_11point'][name]:>12.4f}{voc['ap_area'][name]:>10.4f}")
-        print(f"{'mAP':<{width}}{voc['map_11point']:>12.4f}{voc['map_area']:>10.4f}")
-        print("COCO: " + ", ".join(f"{k} {v:.4f}" for k, v in result["coco"].items()))
-        print(f"written to {path}")
-        return result
+            raise ConfigError(f"{self.config.path}: split {predictions.split!r} has no "
+                              "annotations to evaluate against (submit the prediction files "
+                              "instead)")
+        return [VOCMeanAP(predictions.dataset.class_names),
+                COCOMeanAP(self.coco_ground_truth(predictions.dataset, samples))]
+
+    def report(self, result, predictions):
+        names = predictions.dataset.class_names
+        voc = result["voc"]
+        width = max(len(n) for n in names) + 2
+        lines = [f"\n{'class':<{width}}{'AP 11-point':>12}{'AP area':>10}"]
+        lines += [f"{name:<{width}}{voc['ap_11point'][name]:>12.4f}{voc['ap_area'][name]:>10.4f}"
+                  for name in names]
+        lines.append(f"{'mAP':<{width}}{voc['map_11point']:>12.4f}{voc['map_area']:>10.4f}")
+        lines.append("COCO: " + ", ".join(f"{k} {v:.4f}" for k, v in result["coco"].items()))
+        return "\n".join(lines)

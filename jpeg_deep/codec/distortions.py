@@ -21,7 +21,7 @@ WebP / JPEG 2000 otherwise): ``bytes * 8 / (width * height)``.
 
 A :class:`Distortion` bundles one setting for :class:`jpeg_deep.data.pipeline.SampleLoader`,
 which applies it to each file before the task's normal transform; a :class:`RandomDistortion`
-(training against coding artifacts, :mod:`jpeg_deep.robustness`) draws one per sample from the
+(training against coding artifacts, :mod:`jpeg_deep.procedures.robustness`) draws one per sample from the
 sample's seed: a quality from a range, applied with a probability.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from jpeg_deep import dct
-from jpeg_deep.data.augmentation import decode_rgb
+from jpeg_deep.codec.jpeg import decode_rgb
 
 CODECS = ("jpeg", "webp", "jp2")
 FORMS = ("real", "dct")
@@ -125,7 +125,7 @@ def coefficients_to_rgb(coefficients, size) -> np.ndarray:
 
 def image_size(data: bytes) -> tuple[int, int]:
     """``(height, width)`` of a JPEG file's bytes."""
-    from jpeg_deep.data.readers import inspect_jpeg
+    from jpeg_deep.codec.readers import inspect_jpeg
 
     info = inspect_jpeg(data)
     return info.height, info.width

@@ -26,6 +26,7 @@ import numpy as np
 from keras import ops
 
 from jpeg_deep import dct
+from jpeg_deep.dct import banded
 
 __all__ = ["DCTRandomFlip", "DCTResample", "DCTResize", "DCTCrop", "dense_operator"]
 
@@ -35,7 +36,7 @@ _FLIP_SIGN = np.array([1.0, -1.0] * 32, np.float32)  # channel 8v + u: (-1) ** u
 def dense_operator(op: dct.AxisOp, nb_in: int) -> np.ndarray:
     """The dense ``(8 nb_out, 8 nb_in)`` DCT-domain matrix of ``op`` (float64), equal to the
     banded operator :func:`jpeg_deep.dct.resample` applies (same edge padding)."""
-    b = dct._band_operator(op, nb_in)
+    b = banded._band_operator(op, nb_in)
     a = np.zeros((8 * b.nb_out, 8 * nb_in))
     for i in range(b.nb_out):
         s = int(b.start[i])
