@@ -4,7 +4,7 @@ Both extensions are plain C (CPython API, no numpy headers) and optional: where 
 built the install goes on and Python code takes its place.
 
 ``jpeg_deep/_banded.c``: the kernel of the DCT-domain transforms (numpy products where it is
-not built; ``jpeg_deep.data.dct_transforms.kernel_variant()`` says which is in use).
+not built; ``jpeg_deep.data.transforms.classification_dct.kernel_variant()`` says which is in use).
 ``jpeg_deep/_jpegread.c``: the ``"libjpeg"`` coefficient reader over libjpeg-turbo; it needs
 libjpeg's headers (Debian: ``apt-get install libjpeg-dev``). Where it is not built the default
 reader is the pure ``"jpeglib"`` package (``jpeg_deep.codec.readers.backends()``).

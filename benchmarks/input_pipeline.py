@@ -20,12 +20,12 @@ one thread, with each path's ratio to the floor (0) and to the tf.data anchor (8
 (4) re-encoding train transform               (SampleLoader: decode, shorter-side resize, random
                                                crop, flip, JPEG q95 re-encode, DCT read, layout)
 (5) DCT-domain train transform                (header, DCT read, shorter-side resize + random crop
-                                               + flip in jpeg_deep.data.dct_transforms, layout)
+                                               + flip in jpeg_deep.data.transforms.classification_dct, layout)
 (6) DCT-domain train transform, RRC           (the same with random_resized_crop=True)
 (7) SSD training transform*                   (detection: the RGB chain of
-                                               jpeg_deep.data.detection, re-encoded at q75 and
+                                               jpeg_deep.data.datasets, re-encoded at q75 and
                                                read, vs the DCT-domain chain of
-                                               jpeg_deep.data.dct_detection; --ssd-size, --no-ssd)
+                                               jpeg_deep.data.transforms.ssd_dct; --ssd-size, --no-ssd)
 (8) tf.data random-resized crop: the anchor   (extract_jpeg_shape, sample_distorted_bounding_box,
                                                decode_and_crop_jpeg, resize to crop x crop, random
                                                flip)
@@ -98,12 +98,15 @@ import numpy as np  # noqa: E402
 
 from jpeg_deep import dct  # noqa: E402
 from jpeg_deep.codec import readers  # noqa: E402
-from jpeg_deep.data import dct_detection, dct_transforms, pipeline  # noqa: E402
+from jpeg_deep.data.transforms import (ssd_dct as dct_detection,
+                                       classification_dct as dct_transforms)
+from jpeg_deep.data import loader as data_loader  # noqa: E402
 from jpeg_deep.codec.jpeg import decode_rgb, encode_jpeg  # noqa: E402
-from jpeg_deep.data.augmentation import TransformConfig  # noqa: E402
-from jpeg_deep.data.dct_transforms import DCTTransformConfig, make_dct_transform  # noqa: E402
-from jpeg_deep.data.layout import dct_layout  # noqa: E402
-from jpeg_deep.data.pipeline import SampleLoader, ordered_map  # noqa: E402
+from jpeg_deep.data.transforms.classification import TransformConfig  # noqa: E402
+from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig, make_dct_transform  # noqa: E402
+from jpeg_deep.data.transforms.layout import dct_layout  # noqa: E402
+from jpeg_deep.data.loader import SampleLoader
+from jpeg_deep.data.parallel import ordered_map  # noqa: E402
 from jpeg_deep.codec.readers import inspect_jpeg, read_dct  # noqa: E402
 
 try:  # the floor row: being written alongside this benchmark, absent from older builds
@@ -407,7 +410,7 @@ def tf_datasets(blobs, resize, crop):
 
 @contextlib.contextmanager
 def files_in_memory(blobs_by_path: dict):
-    """SampleLoader opens its file: point the ``open`` of :mod:`jpeg_deep.data.pipeline` at the
+    """SampleLoader opens its file: point the ``open`` of :mod:`jpeg_deep.data.loader` at the
     bytes already in memory, so that its rows read the files as every other row does (no file
     system call). Any other file opens as usual."""
 
@@ -416,11 +419,11 @@ def files_in_memory(blobs_by_path: dict):
             return io.BytesIO(blobs_by_path[os.fspath(file)])
         return builtins.open(file, mode, *args, **kwargs)
 
-    pipeline.open = _open
+    data_loader.open = _open
     try:
         yield
     finally:
-        del pipeline.open
+        del data_loader.open
 
 
 _BATCH = 32  # the DCT rows write each sample into a slot of a batch array, as the loader does
@@ -453,7 +456,7 @@ def _batch_slots(crop):
 def _dct_sample(transform, data, seed, backend, slots=None, i=0):
     """Header, then the transform's geometry, then the read (stopping below the rows the
     operators need), then the banded operators written into batch slot ``i``: what
-    :class:`jpeg_deep.data.pipeline.SampleLoader` does for a DCT-domain transform."""
+    :class:`jpeg_deep.data.data_loader.SampleLoader` does for a DCT-domain transform."""
     if slots is None:
         out = transform.read(data, np.random.default_rng(seed), backend=backend)
         return dct_layout(*out, "y_cbcr")
@@ -467,7 +470,8 @@ def ssd_rows(paths, blobs, size, backend):
     DCT-domain chain (DCT read, the same chain on the coefficients), three boxes per image at
     fixed fractions of it. Both rows get the same seeds: the cost depends on the random zoom-out
     and crop, so both paths must draw the same ones."""
-    from jpeg_deep.data.detection import DetectionSample, DetectionTransformConfig
+    from jpeg_deep.data.datasets.detection import DetectionSample
+    from jpeg_deep.data.transforms.ssd import DetectionTransformConfig
     from jpeg_deep.tasks.detection.task import (DetectionDCTSampleTransform,
                                                 DetectionSampleTransform)
 

@@ -49,7 +49,7 @@ def main(argv=None):
 
     import numpy as np
 
-    from jpeg_deep.data.pipeline import iter_samples
+    from jpeg_deep.data.loader import iter_samples
     from jpeg_deep.tasks import task_for
     from jpeg_deep.engine.experiment import Experiment
 

@@ -54,9 +54,9 @@ def litert_runner(name, size, folder: Path):
 
 
 def loader_for(name, size):
-    from jpeg_deep.data.augmentation import TransformConfig
-    from jpeg_deep.data.pipeline import (ClassificationDCTTransform, ClassificationTransform,
-                                         SampleLoader)
+    from jpeg_deep.data.transforms.classification import TransformConfig
+    from jpeg_deep.data.loader import (ClassificationDCTTransform, ClassificationTransform,
+                                       SampleLoader)
     from jpeg_deep.networks import spec
 
     kind = spec(name).inputs

@@ -1,5 +1,5 @@
 /* Banded resampling of 8x8-block DCT coefficients: the compiled kernel of
- * jpeg_deep.data.dct_transforms.apply_plans (which uses numpy products where this module was
+ * jpeg_deep.data.transforms.classification_dct.apply_plans (which uses numpy products where this module was
  * not built).
  *
  *   out[I, J, 8 U + V] = sum_{a, u, b, v} R[I, U, 8 a + u] * C[J, V, 8 b + v]
@@ -428,7 +428,7 @@ done:
  * a block). Output block I reads input blocks start[I] .. start[I] + k - 1 and its band is
  * D @ P_I @ blockdiag(D.T, ..., D.T), P_I the (8, 8k) slice of the pixel matrix, D the 8-point
  * DCT matrix (passed in: jpeg_deep.dct holds its one definition). The same operator as the
- * numpy builder of jpeg_deep.data.dct_transforms (float64 sums, float32 result), in
+ * numpy builder of jpeg_deep.data.transforms.classification_dct (float64 sums, float32 result), in
  * microseconds rather than a fraction of a millisecond: what a dataset of many image sizes
  * pays for each new size. */
 

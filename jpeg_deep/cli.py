@@ -345,6 +345,47 @@ def _demo(argv=None):
     make_demo_data(args.root, verbose=not args.quiet)
 
 
+BENCH_USAGE = """Run one of the benchmarks of the repository's benchmarks/ folder (a source checkout, as
+make install makes; docs/benchmarks.md says what each measures).
+
+    jpeg-deep bench input_pipeline [--sets photos] [--json out.json]
+    jpeg-deep bench model_speed --device cpu
+    jpeg-deep bench prediction_time <experiment> [weights]
+
+Every option after the name goes to the benchmark (`jpeg-deep bench NAME --help` lists them).
+"""
+
+
+def _benchmarks_folder():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _bench(argv=None):
+    import runpy
+
+    folder = _benchmarks_folder()
+    names = sorted(p.stem for p in folder.glob("*.py")) if folder.is_dir() else []
+    argv = list(argv or [])
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: jpeg-deep bench NAME [options]\n\n" + BENCH_USAGE
+              + ("\nbenchmarks: " + ", ".join(names) if names else ""))
+        return
+    if not names:
+        raise FileNotFoundError(f"{folder}: no benchmarks here; they run from a source checkout "
+                                "of jpeg_deep (git clone, then make install)")
+    if argv[0] not in names:
+        raise FileNotFoundError(f"no benchmark {argv[0]!r} in {folder}; known: {', '.join(names)}")
+    script = folder / f"{argv[0]}.py"
+    saved = sys.argv
+    sys.argv = [str(script), *argv[1:]]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        sys.argv = saved
+
+
 def _convert_fc(argv=None):
     from jpeg_deep.networks.convert_fc import main as convert_main
 
@@ -354,7 +395,8 @@ def _convert_fc(argv=None):
 
 
 COMMANDS = {"train": _train, "infer": _infer, "evaluate": _evaluate, "predict": _predict,
-            "export": _export, "display": _display, "demo": _demo, "convert-fc": _convert_fc}
+            "export": _export, "display": _display, "demo": _demo, "convert-fc": _convert_fc,
+            "bench": _bench}
 
 
 def main(argv=None) -> int:
@@ -369,7 +411,8 @@ def main(argv=None) -> int:
               "  export    export a trained network as a SavedModel or a LiteRT model\n"
               "  display   draw a detection experiment's boxes on its images\n"
               "  demo      write the demo data the demo configs read\n"
-              "  convert-fc  VGG classifier weights -> SSD backbone weights\n\n"
+              "  convert-fc  VGG classifier weights -> SSD backbone weights\n"
+              "  bench     run a benchmark of benchmarks/ (a source checkout)\n\n"
               "`jpeg-deep <command> --help` describes one.",
               file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2

@@ -17,7 +17,7 @@ writes, in ``--output`` (default ``<experiment>/export/<format>_<weights>/``):
     what the client needs: task, input names in order, class names, the detection thresholds.
 ``input_side.pkl``
     the test split's input side as jpeg_deep builds it (a pickled
-    :class:`~jpeg_deep.data.pipeline.SampleLoader`: our reader, the layout, the resize of a
+    :class:`~jpeg_deep.data.loader.SampleLoader`: our reader, the layout, the resize of a
     detector); a pickle runs code when loaded: load only exports you made.
 ``anchors.npz``
     detectors: the anchor boxes, variances and input size.

@@ -27,8 +27,10 @@ every image with its boxes drawn, under ``images/``).
 """
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +102,41 @@ def as_jpeg(data: bytes, name: str) -> tuple[bytes, bool]:
     return encode_jpeg(rgb, REENCODE_QUALITY), True
 
 
+#: Modules of exports made before the package's layout changed: old -> new (by class name
+#: where one old module went to several).
+_MOVED_MODULES = {
+    "jpeg_deep.data.pipeline": "jpeg_deep.data.loader",
+    "jpeg_deep.data.augmentation": "jpeg_deep.data.transforms.classification",
+    "jpeg_deep.data.dct_transforms": "jpeg_deep.data.transforms.classification_dct",
+    "jpeg_deep.data.dct_detection": "jpeg_deep.data.transforms.ssd_dct",
+    "jpeg_deep.data.layout": "jpeg_deep.data.transforms.layout",
+    "jpeg_deep.data.readers": "jpeg_deep.codec.readers",
+    "jpeg_deep.distortions": "jpeg_deep.codec.distortions",
+    "jpeg_deep.tasks.detection.anchors": "jpeg_deep.networks.anchors",
+    "jpeg_deep.dct": ("jpeg_deep.dct.ops", "jpeg_deep.dct.banded", "jpeg_deep.dct.axis",
+                      "jpeg_deep.dct.basis"),
+    "jpeg_deep.data.detection": ("jpeg_deep.data.transforms.ssd", "jpeg_deep.data.datasets"),
+}
+
+
+class _ExportUnpickler(pickle.Unpickler):
+    """Reads an export's ``input_side.pkl``, also one written before a module it names moved."""
+
+    def find_class(self, module, name):
+        moved = _MOVED_MODULES.get(module)
+        for candidate in (moved if isinstance(moved, tuple) else (moved,)) if moved else ():
+            target = importlib.import_module(candidate)
+            if hasattr(target, name):
+                return getattr(target, name)
+        return super().find_class(module, name)
+
+
 class Predictor:
     """A trained network's forward pass, its classes and its test-time input side.
 
     ``forward(inputs) -> array``: the network on a batch, called as Keras' ``predict_on_batch``
     (an array for a one-input network, else a list in the network's input order); ``loader``:
-    the test split's :class:`~jpeg_deep.data.pipeline.SampleLoader` (bytes -> network inputs);
+    the test split's :class:`~jpeg_deep.data.loader.SampleLoader` (bytes -> network inputs);
     detectors also take ``options`` (decoding and NMS thresholds) and ``anchors``; ``model``:
     the Keras model behind ``forward``, when there is one (not for an export)."""
 
@@ -149,8 +180,6 @@ class Predictor:
         """The predictor of a model exported by ``jpeg-deep export`` (a SavedModel or a LiteRT
         file, run by TensorFlow or by LiteRT's interpreter): the client of an export (its
         files: :mod:`jpeg_deep.export`)."""
-        import pickle
-
         folder = Path(folder)
         try:
             client = json.loads((folder / "client.json").read_text())
@@ -161,7 +190,7 @@ class Predictor:
             raise ExportError(f"{folder}: export format version {client.get('version')}, this "
                               f"jpeg_deep reads version {CLIENT_VERSION}: export it again")
         with open(folder / "input_side.pkl", "rb") as f:
-            loader = pickle.load(f)  # noqa: S301 - an export made by jpeg-deep export
+            loader = _ExportUnpickler(f).load()  # an export made by jpeg-deep export
         names = client["inputs"]
         if client["format"] == "savedmodel":
             forward = _savedmodel_forward(folder / "model", names)

@@ -45,7 +45,7 @@ def _isolated_cache(tmp_path, monkeypatch):
 def products(request, monkeypatch):
     """Run a test on the compiled kernel (where it is built for this processor) and on the
     numpy products (every machine)."""
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
     if request.param == "numpy":
         monkeypatch.setattr(m, "_KERNEL", "numpy")
     elif m._KERNEL == "numpy":

@@ -19,7 +19,7 @@ They have the real form only.
 Bits per pixel are those of the distorted image's own encode (JPEG at ``q`` for both JPEG forms,
 WebP / JPEG 2000 otherwise): ``bytes * 8 / (width * height)``.
 
-A :class:`Distortion` bundles one setting for :class:`jpeg_deep.data.pipeline.SampleLoader`,
+A :class:`Distortion` bundles one setting for :class:`jpeg_deep.data.loader.SampleLoader`,
 which applies it to each file before the task's normal transform; a :class:`RandomDistortion`
 (training against coding artifacts, :mod:`jpeg_deep.procedures.robustness`) draws one per sample from the
 sample's seed: a quality from a range, applied with a probability.

@@ -1,2 +1,4 @@
-"""Data: datasets (image folders, VOC, COCO), transforms (RGB and DCT domain, classification and
-SSD), loaders, batches and the tf.data bridge. The files are read by :mod:`jpeg_deep.codec`."""
+"""Data: datasets (``datasets/``: image folders, VOC, COCO, their scans), transforms
+(``transforms/``: RGB and DCT domain, classification and SSD), loading one sample
+(``loader``), batches for ``model.fit`` (``batches``), worker processes (``parallel``) and the
+tf.data bridge (``tfdata``). The files are read by :mod:`jpeg_deep.codec`."""

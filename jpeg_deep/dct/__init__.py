@@ -25,7 +25,7 @@ stored (cached per shape) as one ``(8, 8 * K)`` slice per output block row plus 
 first input block, and applied as a batched product over those slices only. The result equals
 "inverse DCT, the same operation on float pixels (OpenCV ``cv2.resize`` / slicing / padding),
 forward DCT" up to float rounding: measured at most 3e-5 on the 0..255 pixel scale in float32
-and 2e-12 in float64 (the weights are OpenCV's own; see ``tests/test_dct.py``).
+and 2e-12 in float64 (the weights are OpenCV's own; see ``tests/dct/test_ops.py``).
 
 Outputs of resampling operations have ``ceil(n/8)`` blocks per axis for ``n`` output pixels;
 when ``n`` is not a multiple of 8, the padding pixels of the last block repeat the last valid

@@ -3,8 +3,8 @@
 :func:`band_from_taps`) -> applied to the coefficients, by the compiled kernel
 (``jpeg_deep/_banded.c``: :class:`KernelPlan`, :func:`apply_kernel`) or numpy
 (:func:`apply_plans`, which also dispatches to the kernel). :mod:`jpeg_deep.dct.ops`, the
-training transforms (:mod:`jpeg_deep.data.dct_transforms`), the SSD chain
-(:mod:`jpeg_deep.data.dct_detection`) and the Keras layers (:mod:`jpeg_deep.dct.layers`) all
+training transforms (:mod:`jpeg_deep.data.transforms.classification_dct`), the SSD chain
+(:mod:`jpeg_deep.data.transforms.ssd_dct`) and the Keras layers (:mod:`jpeg_deep.dct.layers`) all
 build and apply their operators here."""
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def apply_kernel(comps, rows: KernelPlan, cols: KernelPlan, out=None):
 # Fast operator construction: the pixel matrix R of an AxisOp chain kept as a few taps per row,
 # so that building the banded DCT operator of a new size is cheap next to the dense
 # compositions of _band_operator. Used here for the compiled kernel's plans,
-# by jpeg_deep.data.dct_transforms and by jpeg_deep.data.dct_detection.
+# by jpeg_deep.data.transforms.classification_dct and by jpeg_deep.data.transforms.ssd_dct.
 
 
 @lru_cache(maxsize=512)

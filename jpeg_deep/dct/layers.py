@@ -8,7 +8,7 @@ images/s). Not yet run on a GPU.
 They work on ``(batch, blocks_h, blocks_w, 64)`` tensors in the reader's layout
 (:mod:`jpeg_deep.dct`) -- Y, or Cb / Cr / CbCr stacked on the last axis (any multiple of 64
 channels: each group of 64 is one component) -- and give the results of the numpy functions of
-:mod:`jpeg_deep.dct` within float32 rounding (``tests/test_dct_transforms.py``).
+:mod:`jpeg_deep.dct` within float32 rounding (``tests/data/transforms/test_classification_dct.py``).
 
 * :class:`DCTRandomFlip`: horizontal mirror of each sample with probability ``p`` in training
   (reverse the block columns, negate odd horizontal frequencies: exact). Called on a list of
@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from jpeg_deep import dct
+from jpeg_deep.dct.axis import AxisOp
 from jpeg_deep.dct import banded
 
 __all__ = ["DCTRandomFlip", "DCTResample", "DCTResize", "DCTCrop", "dense_operator"]
@@ -33,7 +33,7 @@ __all__ = ["DCTRandomFlip", "DCTResample", "DCTResize", "DCTCrop", "dense_operat
 _FLIP_SIGN = np.array([1.0, -1.0] * 32, np.float32)  # channel 8v + u: (-1) ** u
 
 
-def dense_operator(op: dct.AxisOp, nb_in: int) -> np.ndarray:
+def dense_operator(op: AxisOp, nb_in: int) -> np.ndarray:
     """The dense ``(8 nb_out, 8 nb_in)`` DCT-domain matrix of ``op`` (float64), equal to the
     banded operator :func:`jpeg_deep.dct.resample` applies (same edge padding)."""
     b = banded._band_operator(op, nb_in)
@@ -97,7 +97,7 @@ class DCTResample(keras.layers.Layer):
     blocks per axis, float32 (padding as in :mod:`jpeg_deep.dct`). Equal to
     :func:`jpeg_deep.dct.resample` within float32 rounding."""
 
-    def __init__(self, rows: dct.AxisOp | None = None, cols: dct.AxisOp | None = None,
+    def __init__(self, rows: AxisOp | None = None, cols: AxisOp | None = None,
                  **kwargs):
         super().__init__(**kwargs)
         self.rows, self.cols = rows, cols
@@ -146,8 +146,8 @@ class DCTResize(DCTResample):
 
     def build(self, input_shape):
         h, w = self.size or (8 * int(input_shape[1]), 8 * int(input_shape[2]))
-        self.rows = dct.AxisOp(h).resize(self.height)
-        self.cols = dct.AxisOp(w).resize(self.width)
+        self.rows = AxisOp(h).resize(self.height)
+        self.cols = AxisOp(w).resize(self.width)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -169,8 +169,8 @@ class DCTCrop(DCTResample):
 
     def build(self, input_shape):
         h, w = self.size or (8 * int(input_shape[1]), 8 * int(input_shape[2]))
-        self.rows = dct.AxisOp(h).window(self.top, self.height)
-        self.cols = dct.AxisOp(w).window(self.left, self.width)
+        self.rows = AxisOp(h).window(self.top, self.height)
+        self.cols = AxisOp(w).window(self.left, self.width)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):

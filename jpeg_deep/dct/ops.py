@@ -257,7 +257,7 @@ def requantize(c: np.ndarray, quality: int, component: str = "luma") -> np.ndarr
     :func:`quantization_table`. Integer input (the reader's ``int16``) keeps its dtype, float
     input gives float (module rules). The pixel-domain rounding and clipping of a real decode
     and re-encode are not modelled: against PIL decoding and re-encoding a photo, 99 % of the
-    coefficients agree (see ``tests/test_dct.py``)."""
+    coefficients agree (see ``tests/dct/test_ops.py``)."""
     table = quantization_table(quality, component).astype(np.float64)
     x = np.asarray(c)
     q = np.sign(x) * np.floor(np.abs(x.astype(np.float64)) / table + 0.5) * table

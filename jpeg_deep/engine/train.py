@@ -24,7 +24,8 @@ import numpy as np
 
 from jpeg_deep import distribute
 from jpeg_deep.config import Config, load_config
-from jpeg_deep.data.pipeline import Batches, EventLog, distributed_dataset
+from jpeg_deep.data.batches import Batches, EventLog
+from jpeg_deep.data.tfdata import distributed_dataset
 from jpeg_deep.engine.experiment import AlreadyFinished, Experiment, history_from_csv
 from jpeg_deep.procedures import procedure_for
 from jpeg_deep.tasks import task_for

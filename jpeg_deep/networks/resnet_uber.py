@@ -5,7 +5,7 @@ These are the default versions of the networks where [U] and [D] disagree: the [
 versions are registered by ``resnet`` with the suffix ``_dcode``. BN and ReLU are not drawn in
 the diagrams; following [D], every DCT input stream starts with a BatchNormalization (once after
 the merge when the streams merge at the input). Parameter counts of networks without a † in the
-papers are our own (see ``tests/test_networks.py``).
+papers are our own (see ``tests/networks/test_registry.py``).
 """
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ from pathlib import Path
 
 import keras
 
-from jpeg_deep.data.pipeline import one_hot
+from jpeg_deep.data.loader import one_hot
 from jpeg_deep.codec.distortions import RandomDistortion
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.procedures.base import Procedure

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jpeg_deep.data.pipeline import predict_files
+from jpeg_deep.data.loader import predict_files
 from jpeg_deep.networks import build
 from jpeg_deep.networks.weights import load_weights
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jpeg_deep.data.datasets import ON_ERROR
+from jpeg_deep.data.datasets.scans import ON_ERROR
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.networks.weights import load_weights
 
@@ -61,7 +61,7 @@ class Task:
         raise NotImplementedError
 
     def loader(self, split: str, *, model=None, inference: bool = False, distortion=None):
-        """The :class:`~jpeg_deep.data.pipeline.SampleLoader` of ``split`` for the training
+        """The :class:`~jpeg_deep.data.loader.SampleLoader` of ``split`` for the training
         network (``inference``: the inference network), with the target encoder of ``model``'s
         outputs when a model is given (training), without one otherwise; ``distortion`` (a
         :class:`~jpeg_deep.codec.distortions.Distortion`) is applied to each file first."""
@@ -109,7 +109,7 @@ class Task:
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,
                 distortion=None) -> "Predictions":
         """Predict ``split`` with ``weights`` (the one prediction loop,
-        :func:`~jpeg_deep.data.pipeline.predict_files`) and write the prediction files under
+        :func:`~jpeg_deep.data.loader.predict_files`) and write the prediction files under
         ``exp.predictions`` (``distortion``: of the distorted files, named with its tag)."""
         raise NotImplementedError
 

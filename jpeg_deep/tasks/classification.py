@@ -94,8 +94,8 @@ class ClassificationTask(Task):
         """``TransformConfig`` (``augmentation="rgb"``) or ``DCTTransformConfig`` ("dct", which
         also takes ``random_resized_crop``, ``scale``, ``ratio``, ``quality_range``,
         ``quality_p``, ``flip_p``)."""
-        from jpeg_deep.data.augmentation import TransformConfig
-        from jpeg_deep.data.dct_transforms import DCTTransformConfig
+        from jpeg_deep.data.transforms.classification import TransformConfig
+        from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig
 
         settings = self.config.transforms
         if settings is None:  # the reference's ratio: shorter side 256 for 224 crops
@@ -105,21 +105,21 @@ class ClassificationTask(Task):
         return cls(**settings)
 
     def _factory(self):
-        from jpeg_deep.data.pipeline import ClassificationDCTTransform, ClassificationTransform
+        from jpeg_deep.data.loader import ClassificationDCTTransform, ClassificationTransform
 
         return (ClassificationDCTTransform if self.config.augmentation == "dct"
                 else ClassificationTransform)
 
     # -- data -----------------------------------------------------------------------------------
     def dataset(self, split, *, training=False):
-        from jpeg_deep.data.datasets import ImageFolder
+        from jpeg_deep.data.datasets.folders import ImageFolder
 
         data = dict(DATA_CHECKS, **(self.config.data or {}))
         return ImageFolder.scan(self.config.split_dir(split), self.config.class_index,
                                 on_error=data["on_error"], verify=data["verify"])
 
     def loader(self, split, *, model=None, inference=False, distortion=None):
-        from jpeg_deep.data.pipeline import SampleLoader, one_hot
+        from jpeg_deep.data.loader import SampleLoader, one_hot
         from jpeg_deep.networks import spec
 
         encoder = None
@@ -165,7 +165,7 @@ class ClassificationTask(Task):
         """Predict every file of ``split`` (at most ``limit``, spread over the classes), one at a
         time at full size; writes ``<tag>.npz`` (paths, labels, probabilities, class ids,
         skipped files) and ``<tag>.csv`` (top-5 per file)."""
-        from jpeg_deep.data.pipeline import predict_files
+        from jpeg_deep.data.loader import predict_files
         from jpeg_deep.networks.weights import load_weights
 
         config = self.config

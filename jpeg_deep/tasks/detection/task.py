@@ -19,7 +19,7 @@ Config settings read here (defaults in :data:`DETECTION_DEFAULTS` and
                 ``min_box_size``; the network input side is ``input_size``
 ``augmentation`` ``"rgb"`` (the SSD chain on decoded pixels, re-encoded as JPEG and read back)
                 or ``"dct"`` (the same chain on the coefficients,
-                :mod:`jpeg_deep.data.dct_detection`; DCT networks only)
+                :mod:`jpeg_deep.data.transforms.ssd_dct`; DCT networks only)
 
 Files written by :meth:`DetectionTask.predict` (``<tag>`` = ``<split>_<weights>``):
 
@@ -73,7 +73,7 @@ class DetectionSampleTransform:
     domain = "rgb"
 
     def __init__(self, split, config):
-        from jpeg_deep.data.detection import make_detection_transform
+        from jpeg_deep.data.transforms.ssd import make_detection_transform
 
         self.transform = make_detection_transform(split, config)
 
@@ -90,12 +90,12 @@ class DetectionDCTSampleTransform:
     """The SSD transform in the DCT domain (``augmentation = "dct"``; no decode, no re-encode):
     ``(coefficients, sample, seed, size) -> (coefficients, (boxes, labels))`` with
     ``coefficients`` the reader's ``(y, cb, cr)`` and ``size`` the image's ``(height, width)``;
-    see :mod:`jpeg_deep.data.dct_detection`."""
+    see :mod:`jpeg_deep.data.transforms.ssd_dct`."""
 
     domain = "dct"
 
     def __init__(self, split, config):
-        from jpeg_deep.data.dct_detection import make_detection_dct_transform
+        from jpeg_deep.data.transforms.ssd_dct import make_detection_dct_transform
 
         self.transform = make_detection_dct_transform(split, config)
 
@@ -126,9 +126,9 @@ def detect(forward, samples, loader, anchors, options: dict, *, batch_size=8, wo
            progress=True) -> dict:
     """Detections ``image_id -> {boxes, labels, scores}`` in original image pixels (clipped to
     the image) of ``samples``: ``forward(inputs) -> (B, N, C + 4)`` on batches of the loader's
-    inputs (:func:`~jpeg_deep.data.pipeline.predict_files`), decoded and NMS'd with
+    inputs (:func:`~jpeg_deep.data.loader.predict_files`), decoded and NMS'd with
     ``options``' thresholds. Unreadable files are left out (logged)."""
-    from jpeg_deep.data.pipeline import predict_files
+    from jpeg_deep.data.loader import predict_files
 
     out = {}
     for indices, y_pred in predict_files(forward, loader, [s.path for s in samples],
@@ -242,7 +242,7 @@ class COCOMeanAP(Evaluator):
         self.truth, self.detections, self.category_ids = truth, {}, None
 
     def process(self, predictions):
-        from jpeg_deep.data.detection import COCODataset
+        from jpeg_deep.data.datasets.coco import COCODataset
 
         dataset = predictions.dataset
         self.category_ids = dataset.category_ids if isinstance(dataset, COCODataset) else None
@@ -302,7 +302,7 @@ class DetectionTask(Task):
             raise ConfigError(f"{where}: data root is not set; this config reads it from "
                               "$DATASET_PATH (export it, or --set \"data=dict(...)\")")
         if data["format"] == "voc":
-            from jpeg_deep.data.detection import voc_splits
+            from jpeg_deep.data.datasets.voc import voc_splits
 
             try:
                 voc_splits(self.data["protocol"])
@@ -325,7 +325,7 @@ class DetectionTask(Task):
             raise ConfigError(f"{where}: transforms {config.transforms!r}: {err}") from None
 
     def transform_config(self):
-        from jpeg_deep.data.detection import DetectionTransformConfig
+        from jpeg_deep.data.transforms.ssd import DetectionTransformConfig
 
         settings = dict(self.config.transforms or {})
         known = {f.name for f in fields(DetectionTransformConfig)} - {"input_size"}
@@ -340,21 +340,22 @@ class DetectionTask(Task):
         data = self.data
         root = Path(data["root"]).expanduser()
         if data["format"] == "voc":
-            from jpeg_deep.data.detection import VOC_CLASSES, VOCDataset, voc_splits
+            from jpeg_deep.data.datasets.detection import VOC_CLASSES
+            from jpeg_deep.data.datasets.voc import VOCDataset, voc_splits
 
             sets = voc_splits(data["protocol"], held_out=data["held_out"])[split]
             labelled = all((root / year / "Annotations").is_dir() for year, _ in sets)
             return VOCDataset.scan(root, tuple(sets), class_names=tuple(
                 data["class_names"] or VOC_CLASSES), annotations=labelled,
                 skip_empty=training, on_error=data["on_error"], verify=data["verify"])
-        from jpeg_deep.data.detection import COCODataset
+        from jpeg_deep.data.datasets.coco import COCODataset
 
         annotations, images = data[split]
         return COCODataset.scan(root / annotations, root / images, skip_empty=training,
                                 on_error=data["on_error"], verify=data["verify"])
 
     def loader(self, split, *, model=None, inference=False, distortion=None):
-        from jpeg_deep.data.pipeline import SampleLoader
+        from jpeg_deep.data.loader import SampleLoader
         from jpeg_deep.networks import spec
 
         encoder = None
@@ -438,7 +439,8 @@ class DetectionTask(Task):
                 distortion=None):
         """Detect every image of ``split`` (at most ``limit``, evenly spaced) and write the
         prediction files; returns ``(samples, detections, dataset)``."""
-        from jpeg_deep.data.detection import COCODataset, to_voc_pixels
+        from jpeg_deep.data.datasets.coco import COCODataset
+        from jpeg_deep.data.datasets.detection import to_voc_pixels
         from jpeg_deep.tasks.detection.metrics import (coco_image_id, detections_to_coco,
                                                        voc_to_coco)
 
@@ -478,7 +480,7 @@ class DetectionTask(Task):
     def coco_ground_truth(self, dataset, samples) -> dict:
         """COCO-format ground truth of ``samples``: COCO data from its annotation file (crowd
         boxes included, as COCOeval expects), VOC data from the XML (difficult as crowd)."""
-        from jpeg_deep.data.detection import COCODataset
+        from jpeg_deep.data.datasets.coco import COCODataset
         from jpeg_deep.tasks.detection.metrics import coco_image_id, voc_to_coco
 
         if not isinstance(dataset, COCODataset):

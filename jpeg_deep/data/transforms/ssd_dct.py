@@ -1,10 +1,10 @@
-"""The SSD transforms of :mod:`jpeg_deep.data.detection`, in the DCT domain, boxes included.
+"""The SSD transforms of :mod:`jpeg_deep.data.datasets`, in the DCT domain, boxes included.
 
 :class:`SSDDCTAugmentation` is ``(y, cb, cr, boxes, labels, rng, size) -> (y, cb, cr, boxes,
 labels)`` on the reader's layout (:func:`jpeg_deep.codec.readers.read_dct`: Y ``(ceil(h/8),
 ceil(w/8), 64)``, Cb / Cr ``(ceil(h/16), ceil(w/16), 64)``, 4:2:0). It draws its random
-parameters with the RGB chain's own code (:func:`~jpeg_deep.data.detection.photometric_params`,
-then :func:`~jpeg_deep.data.detection.train_geometry`: zoom-out, IoU-constrained crop, flip,
+parameters with the RGB chain's own code (:func:`~jpeg_deep.data.transforms.ssd.photometric_params`,
+then :func:`~jpeg_deep.data.transforms.ssd.train_geometry`: zoom-out, IoU-constrained crop, flip,
 interpolation), so for one seed both chains take the same parameters and give the same boxes
 (tested to float rounding), and it never decodes the image:
 
@@ -17,7 +17,7 @@ interpolation), so for one seed both chains take the same parameters and give th
 
 Output: float32, Y ``(ceil(S/8), ceil(S/8), 64)`` and Cb / Cr ``(ceil(S/16), ceil(S/16), 64)``
 for ``S = input_size`` (300: 38 and 19 blocks): the layout the RGB chain's re-encoded JPEG reads
-back as, so :func:`jpeg_deep.data.layout.dct_layout` works unchanged.
+back as, so :func:`jpeg_deep.data.transforms.layout.dct_layout` works unchanged.
 
 Geometry: one resampling per axis and component. Zoom-out and crop are one window of the image
 (pixels outside it are the fill), then the flip and the resize; the chroma is upsampled 2x
@@ -31,7 +31,7 @@ applied, only to the output blocks the image reaches, as one gather and one batc
 R(1))`` and ``R(1)`` (the share of image in each output pixel) is a rank-one image per
 component whose 8x8 DCT is an outer product of two short vectors (nothing at all when the
 window lies inside the image). Accuracy
-(``tests/test_dct_detection.py``): equal to "inverse DCT, the same operations on float32 Y, Cb,
+(``tests/data/transforms/test_ssd_dct.py``): equal to "inverse DCT, the same operations on float32 Y, Cb,
 Cr planes with OpenCV (``cv2.resize`` with the same interpolation flag) / numpy (canvas,
 slicing, flip), forward DCT" within ``2e-2`` on the 0..255 pixel scale for cubic (OpenCV keeps
 its cubic weights in float32: measured <= 1.2e-2 on noise images) and ``2e-3`` for the other
@@ -40,7 +40,7 @@ kernels (measured <= 2e-4).
 Photometric distortions, on the output coefficients (the algebra moves them through the linear
 geometry; the canvas fill is not distorted, as in the RGB chain where they come before the
 zoom-out). Same probabilities, ranges and draws as
-:func:`~jpeg_deep.data.detection.photometric_distort`:
+:func:`~jpeg_deep.data.transforms.ssd.photometric_distort`:
 
 ============  ================================================  ============================
 step          in the DCT domain (level-shifted Y, Cb, Cr)        vs the RGB chain
@@ -64,7 +64,7 @@ and clips after every step); only the block means of Y are kept in 0..255 (DC cl
 YCbCr, without clipping, the two orders of the RGB chain (contrast first or last) give the same
 result, so the order drawn only keeps the random stream in step.
 
-Boxes: those of :func:`~jpeg_deep.data.detection.train_geometry` (zoom-out shift, crop), then
+Boxes: those of :func:`~jpeg_deep.data.transforms.ssd.train_geometry` (zoom-out shift, crop), then
 the flip, the scale to the output and albumentations' rules of the RGB chain: clipped to the
 image, dropped when narrower or lower than ``min_box_size`` (after the flip in the cropped
 image's pixels, as albumentations checks after each transform, then in output pixels).
@@ -78,9 +78,13 @@ import cv2
 import numpy as np
 
 from jpeg_deep import dct
-from jpeg_deep.data import dct_transforms as _dt
-from jpeg_deep.data.detection import (DetectionTransformConfig, clean_boxes, photometric_params,
-                                      train_geometry)
+from jpeg_deep.data.transforms import classification_dct as _dt
+from jpeg_deep.data.transforms.ssd import (
+    DetectionTransformConfig,
+    clean_boxes,
+    photometric_params,
+    train_geometry,
+)
 
 __all__ = ["SSDDCTAugmentation", "make_detection_dct_transform", "resize_taps", "axis_taps"]
 
@@ -214,8 +218,6 @@ class _AxisPlan:
         self.lo = int(self.start.min()) if len(active) else 0
         self.hi = int(self.start.max()) + self.k if len(active) else 0
         self.mask = (sums @ dct.dct_matrix(8).T).astype(np.float32)
-
-
 def _apply(comps, rows: _AxisPlan, cols: _AxisPlan) -> np.ndarray:
     """Resample same-shaped components with two axis plans -> float32 ``(L, nb_h, nb_w, 64)``
     (zero outside the blocks the image reaches), by :func:`jpeg_deep.dct.apply_plans` (the
@@ -289,7 +291,7 @@ class SSDDCTAugmentation:
     block grid. ``boxes`` ``(K, 4)`` continuous pixel coordinates, ``labels`` any array with K
     rows (kept in step); output boxes in network-input pixels. ``rng``: a seed or a
     ``numpy.random.Generator``: the same seed draws the same parameters as
-    :class:`~jpeg_deep.data.detection.SSDAugmentation` (None: the transform's own generator,
+    :class:`~jpeg_deep.data.transforms.ssd.SSDAugmentation` (None: the transform's own generator,
     seeded 0). Picklable."""
 
     def __init__(self, split: str, config: DetectionTransformConfig = DetectionTransformConfig()):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, run, write_config
-from jpeg_deep.data.datasets import ImageFolder
+from jpeg_deep.data.datasets.folders import ImageFolder
 from jpeg_deep.networks.weights import transfer_layer_weights
 
 

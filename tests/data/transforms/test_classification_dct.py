@@ -20,9 +20,10 @@ from conftest import jpeg_bytes, smooth_image
 from jpeg_deep import dct
 from jpeg_deep.dct import banded
 from jpeg_deep.codec.jpeg import decode_rgb, encode_jpeg
-from jpeg_deep.data.augmentation import TransformConfig
-from jpeg_deep.data.dct_transforms import DCTTransformConfig, make_dct_transform, train_params
-from jpeg_deep.data.layout import dct_layout
+from jpeg_deep.data.transforms.classification import TransformConfig
+from jpeg_deep.data.transforms.classification_dct import (DCTTransformConfig, make_dct_transform,
+                                                          train_params)
+from jpeg_deep.data.transforms.layout import dct_layout
 from jpeg_deep.codec.readers import read_dct
 
 PIXEL_TOL = 1e-3          # max |difference| on the 0..255 scale vs the unquantised oracle
@@ -136,7 +137,7 @@ def test_determinism_and_flip_rate():
     for flip in (False, True):
         q = dict(p, flip=flip)
         ry, rc = t.plans(101, 131, q, False), t.plans(101, 131, q, True)
-        from jpeg_deep.data.dct_transforms import apply_plans
+        from jpeg_deep.data.transforms.classification_dct import apply_plans
         outs[flip] = (apply_plans([y], *ry)[0], *apply_plans([cb, cr], *rc))
     for u, v in zip(outs[False], outs[True]):
         np.testing.assert_allclose(dct.flip_horizontal(u), v, atol=2e-3)
@@ -187,7 +188,7 @@ def test_close_to_the_reencoding_path(split):
         p["flip"] = True
     crop = None if split == "test" else 224
     ry, rc = t.plans(375, 500, p, False), t.plans(375, 500, p, True)
-    from jpeg_deep.data.dct_transforms import apply_plans
+    from jpeg_deep.data.transforms.classification_dct import apply_plans
     out = (apply_plans([y], *ry)[0], *apply_plans([cb, cr], *rc))
     ref = reencode_path(img, p, crop)
     for a, b, tol in zip(out, ref, REENCODE_MEAN_TOL):
@@ -256,7 +257,7 @@ def test_config_conversion_pickling_and_default_size():
 
 
 def test_fast_operator_build_equals_jpeg_deep_dct():
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
     ops = [(dct.AxisOp(375).resize(256).window(5, 248), 47),
            (m._chroma_op(375).resize(256).window(7, 240).halve(), 24),
            (m._chroma_op(101).resize(256).window(3, 240).halve(), 7),
@@ -285,7 +286,7 @@ def test_grouped_second_pass_equals_the_dense_product(n_in, n_res, crop):
     """Both passes, whatever window grouping the second pass chooses (including a last window
     that reaches one block past the image), equal ``A_rows @ M @ A_cols.T`` with dense
     operators."""
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
     rng = np.random.default_rng(n_in)
     nb = -(-n_in // 8)
     comps = [rng.integers(-300, 300, (nb, nb, 64)).astype(np.int16) for _ in range(2)]
@@ -321,7 +322,7 @@ def _dense_past_the_edge(start, band, nb_in):
 def _kernel_cases():
     """Axis plans of every kind the transforms make: downscaling, upscaling (repeated starts),
     flips, chroma chains (zero sub-bands), and hand-made plans that read past the input."""
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
     cases = []
     for n_in, n_res, offset, crop, chroma in [(375, 256, 21, 224, False), (500, 341, 37, 224, False),
                                               (131, 256, 11, 224, False), (375, 256, 42, 224, True),
@@ -344,7 +345,7 @@ def test_compiled_kernel_equals_the_dense_product(dtype):
     """The compiled kernel, on every plan kind and on both input types, equals
     ``A_rows @ M @ A_cols.T`` with dense operators (blocks past the input: zeros), and the numpy
     products to float32 rounding."""
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
     if m._KERNEL == "numpy":
         pytest.skip("the compiled kernel is not in use here (kernel_variant() == 'numpy')")
     rng = np.random.default_rng(1)
@@ -369,7 +370,7 @@ def test_compiled_operator_build_equals_numpys(monkeypatch):
     """The compiled operator builder (what each new image size costs) gives the numpy
     builder's start blocks and bands, for luma and chroma chains, down- and upscaling, every
     crop phase, sizes of one block and less."""
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
     if m._KERNEL == "numpy":
         pytest.skip("the compiled kernel is not in use here (kernel_variant() == 'numpy')")
     compiled = m._KERNEL
@@ -402,7 +403,7 @@ def test_compiled_kernel_builds_and_is_used_here():
     import subprocess
     import sys
 
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
     if not (shutil.which("cc") or shutil.which("gcc")) or platform.machine() != "x86_64":
         pytest.skip("no C compiler or not x86-64: the numpy products are used")
     cpuinfo = Path("/proc/cpuinfo")
@@ -440,7 +441,7 @@ def test_compiled_kernel_builds_and_is_used_here():
 
 def test_resized_size_is_albumentations():
     """``SmallestMaxSize`` rounds (``int`` would be one pixel short for some sizes)."""
-    from jpeg_deep.data.dct_transforms import smallest_max_size
+    from jpeg_deep.data.transforms.classification_dct import smallest_max_size
 
     for h, w in [(137, 120), (120, 137), (375, 500), (333, 500), (101, 131), (97, 211)]:
         for resize in (40, 112, 256):
@@ -452,8 +453,8 @@ def test_both_paths_draw_the_same_crop_and_flip(tmp_path):
     """For a seed, the re-encoding path and the DCT-domain path crop and flip alike (their
     outputs differ by the re-encode's rounding only), and the flip does not depend on where
     the crop is."""
-    from jpeg_deep.data.pipeline import (ClassificationDCTTransform, ClassificationTransform,
-                                         SampleLoader)
+    from jpeg_deep.data.loader import (ClassificationDCTTransform, ClassificationTransform,
+                                       SampleLoader)
     from jpeg_deep.dct import blocks_to_pixels
 
     path = tmp_path / "a.jpg"
@@ -491,7 +492,7 @@ def _dense(start, band, nb):
 def test_window_plan_equals_the_generic_chain():
     """Random-resized crop's operators, composed directly from the resize's cached taps, equal
     the generic AxisOp chain's (window, resize, flip, chroma up / halve) for random windows."""
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
 
     rng = np.random.default_rng(0)
     for _ in range(120):
@@ -508,12 +509,12 @@ def test_window_plan_equals_the_generic_chain():
         np.testing.assert_allclose(_dense(start, band, nb), _dense(*ref, nb), atol=1e-6)
 
 
-@pytest.mark.skipif(__import__("jpeg_deep.data.dct_transforms", fromlist=["_banded"])._banded
+@pytest.mark.skipif(__import__("jpeg_deep.data.transforms.classification_dct", fromlist=["_banded"])._banded
                     is None, reason="the compiled kernel was not built")
 def test_compiled_kernel_plans_equal_numpys():
     """The kernel plans built in C (band, flip, transpose, nonzero sub-bands in one pass) of a
     random-resized crop and of a training crop's phase are the numpy construction's, exactly."""
-    from jpeg_deep.data import dct_transforms as m
+    from jpeg_deep.data.transforms import classification_dct as m
 
     rng = np.random.default_rng(1)
     for _ in range(60):

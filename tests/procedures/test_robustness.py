@@ -71,8 +71,8 @@ def test_stability_loss_by_hand():
 
 
 def test_stability_pairs_share_their_crop(tiny_demo):
-    from jpeg_deep.data.dct_transforms import DCTTransformConfig
-    from jpeg_deep.data.pipeline import ClassificationDCTTransform, SampleLoader
+    from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig
+    from jpeg_deep.data.loader import ClassificationDCTTransform, SampleLoader
 
     path = sorted((tiny_demo / "imagenet" / "train").rglob("*.jpg"))[0]
     base = SampleLoader("y_cbcr", "train", DCTTransformConfig(resize=40, crop=32),
@@ -258,10 +258,10 @@ def test_an_unreadable_file_is_skipped_in_expert_training(tmp_path, tiny_demo):
     import functools
     import shutil
 
-    from jpeg_deep.data.datasets import ImageFolder
-    from jpeg_deep.data.dct_transforms import DCTTransformConfig
-    from jpeg_deep.data.pipeline import (Batches, ClassificationDCTTransform, EventLog,
-                                         SampleLoader)
+    from jpeg_deep.data.datasets.folders import ImageFolder
+    from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig
+    from jpeg_deep.data.batches import Batches, EventLog
+    from jpeg_deep.data.loader import ClassificationDCTTransform, SampleLoader
 
     root = tmp_path / "train"
     shutil.copytree(tiny_demo / "imagenet" / "train", root)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import albumentations as A
 import cv2
 
-
 SPLITS = ("train", "val", "test")
 
 

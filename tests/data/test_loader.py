@@ -5,12 +5,14 @@ import os
 import numpy as np
 import pytest
 
-from jpeg_deep.data.augmentation import TransformConfig, make_transform
-from jpeg_deep.data.datasets import DatasetError, ImageFolder
-from jpeg_deep.data.layout import dct_layout
+from jpeg_deep.data.transforms.classification import TransformConfig, make_transform
+from jpeg_deep.errors import DatasetError
+from jpeg_deep.data.datasets.folders import ImageFolder
+from jpeg_deep.data.transforms.layout import dct_layout
 import functools
 
-from jpeg_deep.data.pipeline import Batches, SampleLoader, iter_samples, one_hot
+from jpeg_deep.data.batches import Batches
+from jpeg_deep.data.loader import SampleLoader, iter_samples, one_hot
 
 SMALL = TransformConfig(resize=40, crop=32, quality=95)
 FIVE = functools.partial(one_hot, num_classes=5)  # the demo's classes
@@ -129,7 +131,7 @@ def test_corrupt_file_is_skipped_counted_and_replaced(tmp_path, tiny_demo):
 def test_verify_reports_every_unreadable_file_at_scan_time(tmp_path, tiny_demo, on_error):
     import shutil
 
-    from jpeg_deep.data.datasets import DatasetProblems
+    from jpeg_deep.data.datasets.scans import DatasetProblems
 
     root = tmp_path / "data"
     shutil.copytree(tiny_demo / "imagenet" / "train", root)
@@ -207,8 +209,8 @@ def test_iter_samples_reports_bad_files_in_order(tmp_path, tiny_demo):
 def test_dct_domain_augmentation_matches_the_reencoding_path(tiny_demo):
     """augmentation="dct": the same crops from the coefficients, no decode or re-encode; close
     to the reference path (which adds a JPEG quantisation), same layout."""
-    from jpeg_deep.data.dct_transforms import DCTTransformConfig
-    from jpeg_deep.data.pipeline import ClassificationDCTTransform
+    from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig
+    from jpeg_deep.data.loader import ClassificationDCTTransform
 
     ds = ImageFolder.scan(tiny_demo / "imagenet" / "validation")
     rgb_path = SampleLoader("y_cbcr", "val", SMALL, encoder=FIVE)
@@ -239,27 +241,27 @@ def _big_result(i):
 def test_ordered_map_moves_large_arrays_through_shared_memory(tmp_path, monkeypatch):
     import glob
 
-    from jpeg_deep.data import pipeline
+    from jpeg_deep.data import parallel
 
     made = []
-    real = pipeline._shm_folder
-    monkeypatch.setattr(pipeline, "_shm_folder", lambda: made.append(real()) or made[-1])
-    out = list(pipeline.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
+    real = parallel._shm_folder
+    monkeypatch.setattr(parallel, "_shm_folder", lambda: made.append(real()) or made[-1])
+    out = list(parallel.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
     for i, (a, d, none, j) in enumerate(out):
         assert j == i and none is None and a.shape == (64, 300) and (a == i).all()
         np.testing.assert_array_equal(d["small"], np.arange(i))
         assert d["list"][1] == "x" and (d["list"][0] == i).all()
     assert made and not glob.glob(made[-1])  # the folder is gone, no file left behind
     with pytest.raises(ValueError, match="item 3"):
-        list(pipeline.ordered_map(_big_result, range(5), workers=2, max_pending=2))
+        list(parallel.ordered_map(_big_result, range(5), workers=2, max_pending=2))
     assert not glob.glob(made[-1])
 
 
 def test_ordered_map_without_dev_shm_uses_the_pipe(monkeypatch):
-    from jpeg_deep.data import pipeline
+    from jpeg_deep.data import parallel
 
-    monkeypatch.setattr(pipeline, "_shm_folder", lambda: None)
-    out = list(pipeline.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
+    monkeypatch.setattr(parallel, "_shm_folder", lambda: None)
+    out = list(parallel.ordered_map(_big_result, [0, 1, 2], workers=2, max_pending=2))
     assert [o[3] for o in out] == [0, 1, 2] and all((o[0] == i).all() for i, o in enumerate(out))
 
 
@@ -268,7 +270,7 @@ def test_batch_folders_of_killed_processes_are_removed(tmp_path):
     folder removes the folders whose process is gone, and only those."""
     import subprocess
 
-    from jpeg_deep.data.pipeline import _remove_orphans
+    from jpeg_deep.data.parallel import _remove_orphans
 
     dead = subprocess.Popen(["true"])
     dead.wait()

@@ -1,4 +1,4 @@
-"""The SSD transforms in the DCT domain (jpeg_deep.data.dct_detection) against the RGB chain
+"""The SSD transforms in the DCT domain (jpeg_deep.data.transforms.ssd_dct) against the RGB chain
 (boxes: the same parameters give the same boxes) and a pixel-domain oracle (coefficients).
 
 Oracle: inverse DCT of the input -> chroma upsampled 2x with cv2 INTER_LINEAR (libjpeg's fancy
@@ -14,11 +14,11 @@ import pytest
 from conftest import smooth_image
 from jpeg_deep import dct
 from jpeg_deep.codec.jpeg import encode_jpeg
-from jpeg_deep.data.dct_detection import (SSDDCTAugmentation, make_detection_dct_transform,
-                                          resize_taps)
-from jpeg_deep.data.detection import (DetectionTransformConfig, SSDAugmentation,
-                                      make_detection_transform)
-from jpeg_deep.data.layout import dct_layout
+from jpeg_deep.data.transforms.ssd_dct import (SSDDCTAugmentation, make_detection_dct_transform,
+                                               resize_taps)
+from jpeg_deep.data.transforms.ssd import (DetectionTransformConfig, SSDAugmentation,
+                                           make_detection_transform)
+from jpeg_deep.data.transforms.layout import dct_layout
 from jpeg_deep.codec.readers import read_dct
 
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR,
@@ -258,8 +258,8 @@ def test_photometric_draws_follow_the_rgb_chain():
 # ------------------------------------------------------------------ pipeline and config
 
 def test_sample_loader_with_the_dct_transform(tmp_path):
-    from jpeg_deep.data.detection import DetectionSample
-    from jpeg_deep.data.pipeline import SampleLoader
+    from jpeg_deep.data.datasets.detection import DetectionSample
+    from jpeg_deep.data.loader import SampleLoader
     from jpeg_deep.tasks.detection.task import DetectionDCTSampleTransform
 
     img, boxes, labels = scene(90, 120)
@@ -281,7 +281,7 @@ def test_sample_loader_with_the_dct_transform(tmp_path):
 def test_iou_crop_fast_path_takes_the_same_decisions():
     """iou_crop_params tests a trial in plain Python for <= 16 boxes and with numpy above: the
     same patches and kept boxes for the same random stream."""
-    from jpeg_deep.data.detection import iou_crop_params
+    from jpeg_deep.data.transforms.ssd import iou_crop_params
 
     far = np.full((17, 4), [1000, 1000, 1001, 1001], np.float32)  # never overlap, never inside
     taken = 0

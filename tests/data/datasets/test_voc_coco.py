@@ -8,13 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from jpeg_deep.data import detection
+from jpeg_deep.data.datasets import voc
+from jpeg_deep.data.transforms import ssd
 from jpeg_deep.codec.jpeg import encode_jpeg
-from jpeg_deep.data.datasets import DatasetError
-from jpeg_deep.data.detection import (
-    VOC_CLASSES, COCODataset, DetectionTransformConfig, VOCDataset, make_detection_transform,
-    to_voc_pixels, voc_splits,
-)
+from jpeg_deep.errors import DatasetError
+from jpeg_deep.data.datasets.detection import VOC_CLASSES, to_voc_pixels
+from jpeg_deep.data.datasets.coco import COCODataset
+from jpeg_deep.data.transforms.ssd import DetectionTransformConfig, make_detection_transform
+from jpeg_deep.data.datasets.voc import VOCDataset, voc_splits
 from jpeg_deep.codec.readers import read_dct
 from jpeg_deep.demo import CLASSES, COCO_CATEGORY_IDS, make_demo_detection_dataset
 
@@ -141,7 +142,7 @@ def test_voc_scan_several_sets_and_shard(demo):
 def test_voc_scan_cache(demo, monkeypatch):
     first = VOCDataset.scan(demo / "VOCdevkit", [("VOC2007", "val")], class_names=CLASSES,
                             progress=False)
-    monkeypatch.setattr(detection, "read_voc_annotation",
+    monkeypatch.setattr(voc, "read_voc_annotation",
                         lambda *a: pytest.fail("cache not used"))
     again = VOCDataset.scan(demo / "VOCdevkit", [("VOC2007", "val")], class_names=CLASSES,
                             progress=False)
@@ -254,7 +255,7 @@ def _broken_devkit(tmp_path):
 
 @pytest.mark.parametrize("on_error", ["stop", "skip"])
 def test_every_broken_annotation_reported_in_one_scan(tmp_path, on_error):
-    from jpeg_deep.data.datasets import DatasetProblems
+    from jpeg_deep.data.datasets.scans import DatasetProblems
 
     devkit, voc, broken = _broken_devkit(tmp_path)
     if on_error == "stop":
@@ -282,7 +283,7 @@ def test_every_broken_annotation_reported_in_one_scan(tmp_path, on_error):
 def test_a_fix_in_place_is_seen_by_the_next_scan(tmp_path):
     """Fixing a file in place keeps its folder's date, which keys the scan cache: a scan that
     found problems is done again, so the fixed file is no longer reported."""
-    from jpeg_deep.data.datasets import DatasetProblems
+    from jpeg_deep.data.datasets.scans import DatasetProblems
 
     devkit, voc, broken = _broken_devkit(tmp_path)
     scan = dict(progress=False, cache=True)
@@ -381,7 +382,7 @@ def test_bad_coco_annotation(tmp_path, ann, message):
 
 @pytest.mark.parametrize("on_error", ["stop", "skip"])
 def test_every_coco_problem_reported_in_one_scan(tmp_path, on_error):
-    from jpeg_deep.data.datasets import DatasetProblems
+    from jpeg_deep.data.datasets.scans import DatasetProblems
 
     images = [(i, f"{i}.jpg", 80, 64) for i in range(1, 7)]
     path, folder = _coco(tmp_path, [
@@ -474,7 +475,7 @@ def _colour_box(img, colour):
 def test_augmented_boxes_follow_the_image(monkeypatch):
     # colours are left alone so that the rectangles can be found again; the geometry is the
     # full training chain: zoom-out, IoU crop, flip, resize with a random interpolation
-    monkeypatch.setattr(detection, "photometric_distort", lambda rgb, rng: rgb)
+    monkeypatch.setattr(ssd, "photometric_distort", lambda rgb, rng: rgb)
     transform = make_detection_transform("train", DetectionTransformConfig(input_size=96))
     img, boxes = _marked_image()
     labels = np.array([[1, 0], [2, 1]])          # label and difficult travel together
@@ -535,17 +536,17 @@ def test_augmentation_deterministic_given_a_seed():
 
 def test_photometric_distortion_changes_colour_not_geometry():
     img, _ = _marked_image()
-    outs = [detection.photometric_distort(img, np.random.default_rng(s)) for s in range(8)]
+    outs = [ssd.photometric_distort(img, np.random.default_rng(s)) for s in range(8)]
     assert all(o.shape == img.shape and o.dtype == np.uint8 for o in outs)
     assert sum(not np.array_equal(o, img) for o in outs) >= 5
     for o in outs:   # flat regions stay flat: a per-pixel colour map, no geometry
         assert len(np.unique(o[20:70, 30:90].reshape(-1, 3), axis=0)) == 1
-    assert np.array_equal(outs[3], detection.photometric_distort(img, np.random.default_rng(3)))
+    assert np.array_equal(outs[3], ssd.photometric_distort(img, np.random.default_rng(3)))
 
 
 def test_expand_fills_with_the_mean():
     img, boxes = _marked_image()
-    canvas, shifted = detection.expand(img, boxes, np.random.default_rng(0), 4.0)
+    canvas, shifted = ssd.expand(img, boxes, np.random.default_rng(0), 4.0)
     left, top = int(shifted[0, 0] - 30), int(shifted[0, 1] - 20)
     assert np.array_equal(canvas[top:top + 120, left:left + 160], img)
     fill = (canvas == np.array([123, 117, 104], np.uint8)).all(axis=2).sum()
@@ -584,7 +585,7 @@ def test_iou_random_crop_rules(bound):
     labels = np.array([1, 2, 3])
     cropped = 0
     for seed in range(30):
-        out, kept, kept_labels = detection.iou_random_crop(img, boxes, labels,
+        out, kept, kept_labels = ssd.iou_random_crop(img, boxes, labels,
                                                            np.random.default_rng(seed), (bound,))
         if out.shape == img.shape:
             assert np.array_equal(kept, boxes)
@@ -594,7 +595,7 @@ def test_iou_random_crop_rules(bound):
         patch = np.array([x0, y0, x0 + out.shape[1], y0 + out.shape[0]])
         assert out.shape[1] >= 0.3 * 240 - 1 and out.shape[0] >= 0.3 * 200 - 1
         assert 0.5 <= out.shape[1] / out.shape[0] <= 2 + 0.05
-        assert (detection.box_iou(boxes, patch) > bound).any()
+        assert (ssd.box_iou(boxes, patch) > bound).any()
         centres = (boxes[:, :2] + boxes[:, 2:]) / 2
         inside = (centres > patch[:2]).all(1) & (centres < patch[2:]).all(1)
         assert kept_labels.tolist() == labels[inside].tolist()

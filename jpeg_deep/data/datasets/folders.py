@@ -8,8 +8,6 @@ a class folder changes.
 """
 from __future__ import annotations
 
-import collections
-import csv
 import hashlib
 import json
 import logging
@@ -19,123 +17,17 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from jpeg_deep.data.datasets.scans import (
+    _CACHE_VERSION,
+    IMAGE_EXTENSIONS,
+    ProblemReport,
+    _cache_dir,
+    _verify_files,
+    settle_problems,
+)
 from jpeg_deep.errors import DatasetError
 
 logger = logging.getLogger(__name__)
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
-_CACHE_VERSION = 2
-
-
-#: What a scan does with broken files: ``"stop"`` (report them all, then raise) or ``"skip"``
-#: (report them all, leave them out, count them in the dataset's ``skipped``).
-ON_ERROR = ("stop", "skip")
-
-
-@dataclass
-class ProblemReport:
-    """Every problem one scan found: ``(kind, file, reason)``, in scan order."""
-
-    dataset: str
-    problems: list = field(default_factory=list)
-    tsv: Path | None = None
-
-    def add(self, kind: str, file, reason: str) -> None:
-        self.problems.append((kind, str(file), reason))
-
-    def __len__(self):
-        return len(self.problems)
-
-    def counts(self) -> dict:
-        return dict(collections.Counter(kind for kind, _, _ in self.problems))
-
-    def message(self, first: int = 3) -> str:
-        """A summary line per kind with its count, the first ``first`` files of each, and where
-        the whole list is."""
-        files = len({f for _, f, _ in self.problems})
-        lines = [f"{self.dataset}: {len(self)} problem(s) in {files} file(s)"
-                 + (f"; every one is listed in {self.tsv}" if self.tsv else "")]
-        for kind, count in sorted(self.counts().items(), key=lambda kv: (-kv[1], kv[0])):
-            lines.append(f"  {kind}: {count}")
-            shown = [(f, r) for k, f, r in self.problems if k == kind][:first]
-            lines.extend(f"    {f}: {r}" for f, r in shown)
-            if count > len(shown):
-                lines.append(f"    ... {count - len(shown)} more")
-        return "\n".join(lines)
-
-    def write_tsv(self, path: Path) -> Path | None:
-        """Write ``kind<TAB>file<TAB>reason`` lines (with a header) to ``path``; None when it
-        cannot be written (the report still goes to the console)."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-                writer.writerow(("kind", "file", "reason"))
-                writer.writerows(self.problems)
-            tmp.replace(path)
-        except OSError as err:
-            logger.info("problem list not written to %s: %s", path, err)
-            return None
-        self.tsv = path
-        return path
-
-
-class DatasetProblems(DatasetError):
-    """A scan found broken files (``on_error="stop"``): ``report`` holds every one of them."""
-
-    def __init__(self, report: ProblemReport):
-        super().__init__(report.message() + "\nfix them, or set on_error='skip' in the config's "
-                         "data = dict(...) to train without them", kind="problems")
-        self.report = report
-
-    def __reduce__(self):
-        return (type(self), (self.report,))
-
-
-def settle_problems(report: ProblemReport, on_error: str, key: str) -> None:
-    """The end of a scan: nothing to do without problems; otherwise the list is written to
-    ``<cache>/problems/<key>.tsv``, then ``"stop"`` raises :class:`DatasetProblems` and
-    ``"skip"`` logs the report (the caller leaves the files out)."""
-    if on_error not in ON_ERROR:
-        raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
-    if not report.problems:
-        return
-    report.write_tsv(_cache_dir() / "problems" / f"{key}.tsv")
-    if on_error == "stop":
-        raise DatasetProblems(report)
-    logger.warning("%s\n(on_error='skip': training without them)", report.message())
-
-
-def verify_jpeg(path: Path) -> str | None:
-    """Why ``path`` cannot be read as a JPEG by the default reader (entropy decoding included:
-    a truncated or corrupt file is found), or None when it can."""
-    from jpeg_deep.codec.readers import InvalidJPEGError, read_dct
-
-    try:
-        read_dct(path)
-    except InvalidJPEGError as err:
-        return err.reason
-    except OSError as err:
-        return f"cannot read the file ({err.strerror or err})"
-    return None
-
-
-def _verify_files(root: Path, files, progress: bool) -> list:
-    """``[(index, reason)]`` of the files under ``root`` that :func:`verify_jpeg` refuses; the
-    reader releases the GIL while it decodes, so threads share the work."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    bad = []
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool, \
-            tqdm(total=len(files), desc=f"verify {root.name}", unit="img",
-                 disable=not progress, leave=False) as bar:
-        for i, reason in enumerate(pool.map(lambda f: verify_jpeg(root / f), files,
-                                            chunksize=64)):
-            bar.update()
-            if reason:
-                bad.append((i, reason))
-    return bad
 
 
 @dataclass(frozen=True)
@@ -280,10 +172,6 @@ def _class_order(root: Path, class_index):
     if unknown:
         raise DatasetError(f"{root}: class folders not in {index_path}: {', '.join(unknown[:10])}")
     return ids, names
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("JPEG_DEEP_CACHE", Path.home() / ".cache" / "jpeg_deep"))
 
 
 def _cache_key(root: Path, class_ids, verify=False) -> str:

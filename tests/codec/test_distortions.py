@@ -9,7 +9,7 @@ import pytest
 from helpers import run, write_config
 from jpeg_deep.codec import distortions as D
 from jpeg_deep.codec.jpeg import decode_rgb
-from jpeg_deep.data.pipeline import SampleLoader
+from jpeg_deep.data.loader import SampleLoader
 from jpeg_deep.codec.readers import read_dct
 from jpeg_deep.plot import line_plot, log_ticks, nice_ticks
 
@@ -98,9 +98,9 @@ def test_distortion_checks_its_settings():
 @pytest.mark.parametrize("form", ["real", "dct"])
 @pytest.mark.parametrize("augmentation", ["rgb", "dct"])
 def test_loader_applies_the_distortion_first(tmp_path, form, augmentation):
-    from jpeg_deep.data.augmentation import TransformConfig
-    from jpeg_deep.data.dct_transforms import DCTTransformConfig
-    from jpeg_deep.data.pipeline import ClassificationDCTTransform, ClassificationTransform
+    from jpeg_deep.data.transforms.classification import TransformConfig
+    from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig
+    from jpeg_deep.data.loader import ClassificationDCTTransform, ClassificationTransform
 
     path = tmp_path / "a.jpg"
     path.write_bytes(D.encode(photo("coffee"), "jpeg", 95))

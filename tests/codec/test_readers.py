@@ -1,5 +1,5 @@
 """The DCT reader: layout, an independent DCT oracle, the three backends, every bad file, reading
-the top rows only (the fuzzing of our own reader is in test_jpegread.py)."""
+the top rows only (the fuzzing of our own reader is in test_readers_fuzz.py)."""
 import io
 
 import numpy as np

@@ -1,9 +1,10 @@
-"""The classification transforms of :mod:`jpeg_deep.data.augmentation`, in the DCT domain.
+"""The classification transforms of :mod:`jpeg_deep.data.transforms.classification`, in the DCT
+domain.
 
 :func:`make_dct_transform` returns a callable ``(y, cb, cr, rng, size=None) -> (y, cb, cr)`` on
 the reader's layout (:func:`jpeg_deep.codec.readers.read_dct`: ``(ceil(h/8), ceil(w/8), 64)``
 components, 4:2:0 chroma). It draws the same random parameters, with the same formulas, as the
-albumentations pipeline of :func:`jpeg_deep.data.augmentation.make_transform`:
+albumentations pipeline of :func:`jpeg_deep.data.transforms.classification.make_transform`:
 
 ============  ===========================================================================
 split         geometry (one banded resampling per axis and component)
@@ -17,14 +18,14 @@ split         geometry (one banded resampling per axis and component)
 
 The output is float32 and lays out like the reader's output for a JPEG of the transformed size
 (``train`` / ``val``: Y ``(crop/8, crop/8, 64)``, Cb / Cr ``(crop/16, crop/16, 64)``), so
-:func:`jpeg_deep.data.layout.dct_layout` works unchanged.
+:func:`jpeg_deep.data.transforms.layout.dct_layout` works unchanged.
 
 Geometry of the chroma: what decoding, transforming the RGB image and re-encoding it as 4:2:0
 does, without its rounding: chroma upsampled 2x (``cv2.resize`` INTER_LINEAR, which is libjpeg's
 "fancy" triangle upsampling), the luma geometry applied at full resolution, then the 2:1 box
 filter of a 4:2:0 encoder -- all composed into one operator per axis.
 
-Accuracy (``tests/test_dct_transforms.py``): equal to "inverse DCT of the input, the same cv2 /
+Accuracy (``tests/data/transforms/test_classification_dct.py``): equal to "inverse DCT of the input, the same cv2 /
 slicing / flip operations on float Y, Cb, Cr planes, forward DCT" within 1e-3 on the 0..255
 pixel scale (float32 rounding, measured <= 5e-5); against the real re-encoding path (decode,
 albumentations, JPEG q95 4:2:0 re-encode, read) the pixels differ by quantisation and 8-bit
@@ -64,9 +65,9 @@ from functools import lru_cache
 import numpy as np
 
 from jpeg_deep import dct
-from jpeg_deep.dct.banded import _grouped, _positional, _rows_read, apply_plans
 from jpeg_deep.codec import readers
-from jpeg_deep.data.augmentation import SPLITS, TransformConfig
+from jpeg_deep.data.transforms.classification import SPLITS, TransformConfig
+from jpeg_deep.dct.banded import _grouped, _positional, _rows_read, apply_plans
 
 try:  # the compiled kernel (jpeg_deep/_banded.c), built at install where a C compiler is found
     from jpeg_deep import _banded
@@ -152,7 +153,7 @@ def train_params(h: int, w: int, config, rng) -> dict:
 
     ``config``: a :class:`DCTTransformConfig` or a ``TransformConfig`` (no random-resized crop,
     flip probability 0.5). The re-encoding path draws its parameters here too
-    (:class:`jpeg_deep.data.pipeline.ClassificationTransform`), so a seed gives both paths the
+    (:class:`jpeg_deep.data.loader.ClassificationTransform`), so a seed gives both paths the
     same crop and flip."""
     crop, flip_p = config.crop, getattr(config, "flip_p", 0.5)
     if getattr(config, "random_resized_crop", False):
@@ -208,7 +209,6 @@ def _band(op: dct.AxisOp, nb_in: int):
 def band_from_taps(cols, w, nb_in: int):
     """:func:`jpeg_deep.dct.band_from_taps`, compiled where this module's kernel is in use."""
     return dct.band_from_taps(cols, w, nb_in, compiled=_KERNEL != "numpy")
-
 
 
 # ------------------------------------------------------------------------------------------
