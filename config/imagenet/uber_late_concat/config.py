@@ -1,34 +1,4 @@
-"""ImageNet: Late-Concat [U] (network ``late_concat``).
-
-Hyper-parameters of the published config family:
-ImageNet LC-RFA, -Thinner, -Y variants: 90 epochs, batch 32, SGD 0.0125 / 0.9, ReduceLROnPlateau p 5, EarlyStopping p 11.
-Under tf.distribute the batch is per replica and the learning rate is multiplied by the
-number of replicas with a 5-epoch warm-up, as the reference did under Horovod.
-
-The [U] paper's own training recipe is not part of the reference; this config uses the
-published [D] recipe of the ResNet DCT family so that results compare with [D]'s.
-
-Data: $DATASET_PATH_TRAIN/train, $DATASET_PATH_VAL/validation, and the test split is
-$DATASET_PATH_TEST/validation evaluated on full images (or --train-dir / --val-dir / --test-dir).
-"""
-from jpeg_deep.config import env_path
-
+"""ImageNet: Late-Concat [U] (network ``late_concat``)."""
+base = "../base_classifier.py"
 description = "Late-Concat [U], ImageNet"
 network = "late_concat"
-input_size = 224
-
-train_dir = env_path("DATASET_PATH_TRAIN", "train")
-val_dir = env_path("DATASET_PATH_VAL", "validation")
-test_dir = env_path("DATASET_PATH_TEST", "validation")
-
-transforms = dict(resize=256, crop=224, quality=95)
-
-batch_size = 32  # per replica
-epochs = 90
-optimizer = dict(name="sgd", learning_rate=0.0125, momentum=0.9)
-scale_learning_rate = True  # x replicas under tf.distribute
-warmup_epochs = 5
-reduce_lr_on_plateau = dict(patience=5)
-early_stopping = dict(patience=11)
-workers = 8  # data-loading processes
-seed = 0

@@ -1,33 +1,11 @@
 """ImageNet: VGG16 on RGB (network ``vgg16``).
 
-Hyper-parameters of the published config family:
-ImageNet VGG16 RGB: 120 epochs, batch 64, SGD 0.0025 / 0.9, ReduceLROnPlateau p 7, EarlyStopping p 15.
-Under tf.distribute the batch is per replica and the learning rate is multiplied by the
-number of replicas with a 5-epoch warm-up, as the reference did under Horovod.
 Published top-1 / top-5: 71.9 / 90.8 [D].
-
-Data: $DATASET_PATH_TRAIN/train, $DATASET_PATH_VAL/validation, and the test split is
-$DATASET_PATH_TEST/validation evaluated on full images (or --train-dir / --val-dir / --test-dir).
 """
-from jpeg_deep.config import env_path
-
+base = "../base_vgg.py"
 description = "VGG16 on RGB, ImageNet"
 network = "vgg16"
 inference_network = "vgg16_conv"  # fully convolutional twin for full images
-input_size = 224
-
-train_dir = env_path("DATASET_PATH_TRAIN", "train")
-val_dir = env_path("DATASET_PATH_VAL", "validation")
-test_dir = env_path("DATASET_PATH_TEST", "validation")
-
-transforms = dict(resize=256, crop=224, quality=95)
-
-batch_size = 64  # per replica
-epochs = 120
-optimizer = dict(name="sgd", learning_rate=0.0025, momentum=0.9)
-scale_learning_rate = True  # x replicas under tf.distribute
-warmup_epochs = 5
+epochs = 120  # VGG16 RGB's recipe, here and below (base_vgg.py's is VGG-DCT's)
 reduce_lr_on_plateau = dict(patience=7)
 early_stopping = dict(patience=15)
-workers = 8  # data-loading processes
-seed = 0

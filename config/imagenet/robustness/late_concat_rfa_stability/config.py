@@ -1,39 +1,9 @@
 """ImageNet, robustness to JPEG coding: stability training of LC-RFA (DCT) at quality 10.
 
-The setting of Expert Training (EI 2022): cross-entropy on the clean image plus
-KL(f(clean) || f(quality-10 image)).
-The training distortion re-quantises each file's coefficients to quality 10 (``form="dct"``;
-``form="real"`` decodes and re-encodes with libjpeg-turbo instead). The whole network is trained
-from the baseline's weights with Adam (betas 0.5, 0.99); the learning rate is divided by 5 when
-the validation loss has not improved for 2 epochs, and training stops when it has not improved
-for 6 (the third decay). The starting learning rate, 0.0001, is this project's choice.
-
-Weights: $BASELINE_WEIGHTS, the baseline's ``checkpoints/best.keras``
-(``config/imagenet/late_concat_rfa``).
-Data: $DATASET_PATH_TRAIN/train, $DATASET_PATH_VAL/validation, $DATASET_PATH_TEST/validation.
-Evaluate: ``evaluation.py EXP --jpeg-quality 10 20 30 50 75 90 95 --compare <baseline>``.
+Cross-entropy on the clean image plus KL(f(clean) || f(quality-10 image)). Baseline:
+``config/imagenet/late_concat_rfa`` ($BASELINE_WEIGHTS: its ``checkpoints/best.keras``).
 """
-from jpeg_deep.config import env_path
-
+base = "../base.py"
 description = "LC-RFA (DCT), ImageNet: stability training against JPEG quality 10"
 network = "late_concat_rfa_dcode"
-input_size = 224
-
-train_dir = env_path("DATASET_PATH_TRAIN", "train")
-val_dir = env_path("DATASET_PATH_VAL", "validation")
-test_dir = env_path("DATASET_PATH_TEST", "validation")
-
-transforms = dict(resize=256, crop=224, quality=95)
-
-weights = env_path("BASELINE_WEIGHTS")
 robustness = dict(method="stability", quality=10, alpha=1.0)
-
-batch_size = 32  # per replica
-epochs = 30
-optimizer = dict(name="adam", learning_rate=0.0001, beta_1=0.5, beta_2=0.99)
-scale_learning_rate = True  # x replicas under tf.distribute
-warmup_epochs = 0
-reduce_lr_on_plateau = dict(patience=2, factor=0.2)
-early_stopping = dict(patience=6)
-workers = 8  # data-loading processes
-seed = 0
