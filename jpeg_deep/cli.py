@@ -258,13 +258,14 @@ def _predict(argv=None):
         parser.error(f"--top must be at least 1, not {args.top}")
     from pathlib import Path
 
+    from jpeg_deep.engine.experiment import Experiment
     from jpeg_deep.predict import Predictor, write_predictions
     from jpeg_deep.tasks import weights_tag
 
     predictor = Predictor.from_experiment(args.experiment, weights)
     records = predictor.predict(paths, top=args.top, threshold=args.threshold, progress=True)
     output = Path(args.output) if args.output else (
-        Path(args.experiment) / "predictions" / weights_tag("files", predictor.weights))
+        Experiment(Path(args.experiment)).predictions / weights_tag("files", predictor.weights))
     written = write_predictions(records, output, predictor)
     failed = [r for r in records if "error" in r]
     print(f"{len(records) - len(failed)} of {len(records)} files predicted; written: "

@@ -63,6 +63,29 @@ class Experiment:
         return self.root / "summary.json"
 
     @property
+    def best_weights(self) -> Path:
+        """The checkpoint of the lowest validation loss (what inference uses by default)."""
+        return self.checkpoints / "best.keras"
+
+    @property
+    def final_weights(self) -> Path:
+        return self.checkpoints / "final.keras"
+
+    @property
+    def epoch_weights(self) -> str:
+        """The per-epoch checkpoints, as a Keras ``ModelCheckpoint`` file pattern."""
+        return str(self.checkpoints / "epoch-{epoch:03d}.keras")
+
+    @property
+    def training_log(self) -> Path:
+        """Every epoch's logs (``CSVLogger``), across restarts."""
+        return self.logs / "training.csv"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.logs / "tensorboard"
+
+    @property
     def predictions(self) -> Path:
         """Where inference writes the task's prediction files."""
         return self.root / "predictions"
@@ -161,7 +184,7 @@ class Experiment:
 def default_weights(exp: Experiment) -> Path:
     """The experiment's ``checkpoints/best.keras`` (what inference and evaluation use when no
     weights are named)."""
-    path = exp.checkpoints / "best.keras"
+    path = exp.best_weights
     if not path.is_file():
         raise FileNotFoundError(f"{exp.root} has no checkpoints/best.keras yet; name the "
                                 "weights to use (e.g. checkpoints/final.keras)")

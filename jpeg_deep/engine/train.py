@@ -96,13 +96,13 @@ class LearningRateControl(keras.callbacks.Callback):
 
 def _callbacks(config: Config, folder: Experiment, lr_control=None):
     cbs = [
-        keras.callbacks.ModelCheckpoint(str(folder.checkpoints / "epoch-{epoch:03d}.keras")),
-        keras.callbacks.ModelCheckpoint(str(folder.checkpoints / "best.keras"),
+        keras.callbacks.ModelCheckpoint(folder.epoch_weights),
+        keras.callbacks.ModelCheckpoint(str(folder.best_weights),
                                         monitor="val_loss", save_best_only=True),
         # kept after the end, so that a finished run can be continued with more epochs
         keras.callbacks.BackupAndRestore(str(folder.backup), delete_checkpoint=False),
-        keras.callbacks.CSVLogger(str(folder.logs / "training.csv"), append=True),
-        keras.callbacks.TensorBoard(str(folder.logs / "tensorboard")),
+        keras.callbacks.CSVLogger(str(folder.training_log), append=True),
+        keras.callbacks.TensorBoard(str(folder.tensorboard)),
         keras.callbacks.TerminateOnNaN(),
     ]
     if lr_control is not None:
@@ -257,14 +257,14 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
         shuffle=False,
         verbose=verbose if runtime.is_chief else 0,
     )
-    model.save(work.checkpoints / "final.keras")
+    model.save(work.final_weights)
     if scratch is None:
         skipped = events.skipped()
         if skipped:
             logger.warning("%d unreadable files were skipped (listed in %s)", len(skipped),
                            events.path)
         exp.update_summary(
-            history=history_from_csv(exp.logs / "training.csv"),
+            history=history_from_csv(exp.training_log),
             epochs_completed=exp.completed_epochs(), skipped_files=len(skipped),
             finished=time.strftime("%Y-%m-%d %H:%M:%S"),
         )

@@ -420,7 +420,7 @@ def test_compiled_kernel_builds_and_is_used_here():
                         np.zeros((1, 2), np.int64), np.zeros((1, 1, 64), np.float32))
     code = (
         "import numpy as np, sys\n"
-        "from jpeg_deep.data import dct_transforms as m\n"
+        "from jpeg_deep.data.transforms import classification_dct as m\n"
         "rng = np.random.default_rng(2)\n"
         f"c = rng.integers(-300, 300, ({nbr}, {nbc}, 64)).astype(np.int16)\n"
         "r, k = m._phase_plan(375, 256, 5, False), m._phase_plan(500, 341, 5, False)\n"
