@@ -31,6 +31,25 @@ def write_config(folder: Path, demo: Path, **extra):
     return folder
 
 
+def write_detection_config(folder, scenes, **extra):
+    """A config folder training a 1/16-width SSD300-DCT on 96-pixel demo scenes (VOC layout)."""
+    from jpeg_deep.demo import CLASSES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = dict(
+        task="detection", network="ssd300_vgg16_dct", network_args=dict(width=0.0625),
+        input_size=96,
+        data=dict(format="voc", root=str(scenes / "VOCdevkit"), protocol="07", held_out=True,
+                  class_names=list(CLASSES)),
+        transforms=dict(quality=75), detection=dict(map_every=1, map_images=4),
+        batch_size=8, epochs=2, optimizer=dict(name="adam", learning_rate=0.001), workers=2,
+    )
+    settings.update(extra)
+    folder.joinpath("config.py").write_text(
+        "\n".join(f"{k} = {v!r}" for k, v in settings.items()) + "\n")
+    return folder
+
+
 def free_ports(n):
     socks = [socket.socket() for _ in range(n)]
     for s in socks:

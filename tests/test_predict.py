@@ -84,7 +84,7 @@ def test_predict_command_lists_bad_files_and_goes_on(classifier, tiny_demo, tmp_
 @pytest.fixture(scope="module")
 def detector(tmp_path_factory):
     from jpeg_deep.demo import make_demo_detection_dataset
-    from test_detection_cli import write_detection_config
+    from helpers import write_detection_config
 
     root = tmp_path_factory.mktemp("detector")
     scenes = make_demo_detection_dataset(root / "scenes", train=16, val=4, test=6,

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import run
+from helpers import run, write_detection_config
 from jpeg_deep.demo import CLASSES
 
 
@@ -16,22 +16,6 @@ def scenes(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("scenes")
     return make_demo_detection_dataset(root, train=32, val=8, test=8, verbose=False)
-
-
-def write_detection_config(folder, scenes, **extra):
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = dict(
-        task="detection", network="ssd300_vgg16_dct", network_args=dict(width=0.0625),
-        input_size=96,
-        data=dict(format="voc", root=str(scenes / "VOCdevkit"), protocol="07", held_out=True,
-                  class_names=list(CLASSES)),
-        transforms=dict(quality=75), detection=dict(map_every=1, map_images=4),
-        batch_size=8, epochs=2, optimizer=dict(name="adam", learning_rate=0.001), workers=2,
-    )
-    settings.update(extra)
-    folder.joinpath("config.py").write_text(
-        "\n".join(f"{k} = {v!r}" for k, v in settings.items()) + "\n")
-    return folder
 
 
 def test_broken_devkit_reported_at_once_then_skipped(tmp_path, scenes):
