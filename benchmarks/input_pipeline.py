@@ -456,7 +456,7 @@ def _batch_slots(crop):
 def _dct_sample(transform, data, seed, backend, slots=None, i=0):
     """Header, then the transform's geometry, then the read (stopping below the rows the
     operators need), then the banded operators written into batch slot ``i``: what
-    :class:`jpeg_deep.data.data_loader.SampleLoader` does for a DCT-domain transform."""
+    :class:`jpeg_deep.data.loader.SampleLoader` does for a DCT-domain transform."""
     if slots is None:
         out = transform.read(data, np.random.default_rng(seed), backend=backend)
         return dct_layout(*out, "y_cbcr")
