@@ -340,7 +340,9 @@ def _demo(argv=None):
     from jpeg_deep.demo import DEMO_ROOT, make_demo_data
 
     parser = _parser(DEMO_USAGE)
-    parser.add_argument("--root", default=DEMO_ROOT, help=f"output folder (default {DEMO_ROOT})")
+    parser.add_argument("--root", default=DEMO_ROOT,
+                        help=f"output folder (default {DEMO_ROOT}, where the demo configs read "
+                             "from the working directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or status line")
     args = parser.parse_args(argv)
     make_demo_data(args.root, verbose=not args.quiet)
