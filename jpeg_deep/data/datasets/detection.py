@@ -91,7 +91,6 @@ VOC_CLASSES = (
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
     "tvmonitor",
 )
-_VOC_CACHE_VERSION = 2
 
 
 # --------------------------------------------------------------------------------- samples

@@ -8,7 +8,6 @@ a class folder changes.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -17,17 +16,13 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from jpeg_deep.data.datasets.scans import (
-    _CACHE_VERSION,
-    IMAGE_EXTENSIONS,
-    ProblemReport,
-    _cache_dir,
-    _verify_files,
-    settle_problems,
-)
+from jpeg_deep.data.datasets.scans import (IMAGE_EXTENSIONS, ProblemReport, _verify_files,
+                                           cache_key, read_cache, settle_problems, write_cache)
 from jpeg_deep.errors import DatasetError
 
 logger = logging.getLogger(__name__)
+
+_CACHE_VERSION = 2  # of the cached file lists
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,8 @@ class ImageFolder:
 
         ``verify``: every file is entropy-decoded at scan time (finds empty, truncated,
         corrupt and mislabelled files; threads, about a millisecond per image, the result
-        cached with the file list, the files found broken checked again on every scan); all of them are reported together (a line per kind, the
+        cached with the file list, the files found broken checked again on every scan); all of
+        them are reported together (a line per kind, the
         first files, every one in a TSV file under ``$JPEG_DEEP_CACHE/problems/``), then
         ``on_error="stop"`` raises :class:`DatasetProblems` and ``"skip"`` leaves those files
         out, counted in ``skipped``. Without it, a file found unreadable while training is
@@ -175,30 +171,17 @@ def _class_order(root: Path, class_index):
 
 
 def _cache_key(root: Path, class_ids, verify=False) -> str:
-    h = hashlib.sha1(f"{_CACHE_VERSION}|{root}|{verify}".encode())
-    for cid in class_ids:
-        try:
-            h.update(f"|{cid}:{os.stat(root / cid).st_mtime_ns}".encode())
-        except FileNotFoundError:
-            h.update(f"|{cid}:-".encode())
-    return h.hexdigest()
+    return cache_key(f"{_CACHE_VERSION}|{root}|{verify}", ((cid, root / cid) for cid in class_ids))
 
 
 def _load_cache(key):
-    path = _cache_dir() / "filelists" / f"{key}.json"
+    data = read_cache("filelists", key)
     try:
-        data = json.loads(path.read_text())
         return data["files"], data["labels"], data["problems"]
-    except (OSError, ValueError, KeyError):
+    except (KeyError, TypeError):
         return None
 
 
 def _save_cache(key, files, labels, problems):
-    folder = _cache_dir() / "filelists"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{key}.json.tmp{os.getpid()}"
-        tmp.write_text(json.dumps({"files": files, "labels": labels, "problems": problems}))
-        tmp.replace(folder / f"{key}.json")
-    except OSError as err:  # a read-only home must not stop training
-        logger.info("file-list cache not written: %s", err)
+    write_cache("filelists", key, {"files": files, "labels": labels, "problems": problems},
+                "file-list")

@@ -1,10 +1,13 @@
 """What every dataset scan shares: the problem report (every broken file of a dataset, by kind,
 in one run), what ``on_error`` does with them, the entropy-decoding check of ``verify=True``
-and the cache folder of scans (``$JPEG_DEEP_CACHE``, default ``~/.cache/jpeg_deep``)."""
+and the cache of scans (``$JPEG_DEEP_CACHE``, default ``~/.cache/jpeg_deep``): JSON files keyed
+by the scan's settings and the dates of the files and folders it read."""
 from __future__ import annotations
 
 import collections
 import csv
+import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -17,7 +20,6 @@ from jpeg_deep.errors import DatasetError
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif")
-_CACHE_VERSION = 2
 
 
 #: What a scan does with broken files: ``"stop"`` (report them all, then raise) or ``"skip"``
@@ -133,3 +135,39 @@ def _verify_files(root: Path, files, progress: bool) -> list:
 
 def _cache_dir() -> Path:
     return Path(os.environ.get("JPEG_DEEP_CACHE", Path.home() / ".cache" / "jpeg_deep"))
+
+
+def cache_key(settings: str, paths) -> str:
+    """The key of a scan: ``settings`` and, for each ``(label, path)`` of ``paths``, the path's
+    modification time (a folder's changes when a file is added or removed)."""
+    h = hashlib.sha1(settings.encode())
+    for label, path in paths:
+        try:
+            h.update(f"|{label}:{os.stat(path).st_mtime_ns}".encode())
+        except FileNotFoundError:
+            h.update(f"|{label}:-".encode())
+    return h.hexdigest()
+
+
+def read_cache(kind: str, key: str) -> dict | None:
+    """The object cached as ``$JPEG_DEEP_CACHE/<kind>/<key>.json``; None when it is absent or
+    unreadable."""
+    try:
+        data = json.loads((_cache_dir() / kind / f"{key}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_cache(kind: str, key: str, data: dict, what: str) -> None:
+    """Write ``data`` as ``$JPEG_DEEP_CACHE/<kind>/<key>.json`` (whole or not at all); a cache
+    that cannot be written is logged, never an error (a read-only home must not stop
+    training)."""
+    folder = _cache_dir() / kind
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{key}.json.tmp{os.getpid()}"
+        tmp.write_text(json.dumps(data))
+        tmp.replace(folder / f"{key}.json")
+    except OSError as err:
+        logger.info("%s cache not written: %s", what, err)

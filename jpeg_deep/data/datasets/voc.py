@@ -2,10 +2,7 @@
 (:mod:`jpeg_deep.data.datasets.detection` says what it does with bad annotations)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,18 +10,15 @@ from pathlib import Path
 from PIL import Image
 from tqdm.auto import tqdm
 
-from jpeg_deep.data.datasets.detection import (
-    _VOC_CACHE_VERSION,
-    VOC_CLASSES,
-    DetectionDataset,
-    _count_skip,
-    _log_skips,
-    _sample,
-)
-from jpeg_deep.data.datasets.scans import ProblemReport, _cache_dir, settle_problems, verify_jpeg
+from jpeg_deep.data.datasets.detection import (VOC_CLASSES, DetectionDataset, _count_skip,
+                                               _log_skips, _sample)
+from jpeg_deep.data.datasets.scans import (ProblemReport, cache_key, read_cache, settle_problems,
+                                           verify_jpeg, write_cache)
 from jpeg_deep.errors import DatasetError
 
 logger = logging.getLogger(__name__)
+
+_VOC_CACHE_VERSION = 2  # of the cached annotation scans
 
 
 def voc_splits(name: str, held_out: bool = False) -> dict:
@@ -311,31 +305,19 @@ def _scan_voc(root, lists, class_index, annotations, progress, verify=False) -> 
 
 
 def _voc_cache_key(root, lists, class_names, annotations, verify=False) -> str:
-    h = hashlib.sha1(f"{_VOC_CACHE_VERSION}|{root}|{class_names}|{annotations}|{verify}"
-                     .encode())
-    for year, set_file, _ in lists:
-        for p in (set_file, root / year / "Annotations", root / year / "JPEGImages"):
-            try:
-                h.update(f"|{p}:{os.stat(p).st_mtime_ns}".encode())
-            except FileNotFoundError:
-                h.update(f"|{p}:-".encode())
-    return h.hexdigest()
+    paths = [p for year, set_file, _ in lists
+             for p in (set_file, root / year / "Annotations", root / year / "JPEGImages")]
+    return cache_key(f"{_VOC_CACHE_VERSION}|{root}|{class_names}|{annotations}|{verify}",
+                     ((p, p) for p in paths))
 
 
 def _load_voc_cache(key):
+    scanned = read_cache("voc", key)
     try:
-        scanned = json.loads((_cache_dir() / "voc" / f"{key}.json").read_text())
         return {"records": scanned["records"], "problems": scanned["problems"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
 
 
 def _save_voc_cache(key, scanned):
-    folder = _cache_dir() / "voc"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{key}.json.tmp{os.getpid()}"
-        tmp.write_text(json.dumps(scanned))
-        tmp.replace(folder / f"{key}.json")
-    except OSError as err:  # a read-only home must not stop training
-        logger.info("VOC annotation cache not written: %s", err)
+    write_cache("voc", key, scanned, "VOC annotation")
