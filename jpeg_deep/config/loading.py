@@ -23,7 +23,7 @@ import types
 from dataclasses import fields
 from pathlib import Path
 
-from jpeg_deep.config.schema import REQUIRED, SETTINGS, Config
+from jpeg_deep.config.schema import DEFAULTS, REQUIRED, SETTINGS, Config
 from jpeg_deep.errors import ConfigError
 
 #: The module-level name that lists a config's base files (not a setting).
@@ -86,7 +86,7 @@ def _apply(values: dict, changes: dict, where) -> dict:
     out = dict(values)
     for name, value in changes.items():
         if isinstance(value, merge):
-            inherited = out.get(name, SETTINGS.get(name, (None,))[0])
+            inherited = out.get(name, DEFAULTS.get(name))
             if inherited is not None and not isinstance(inherited, dict):
                 raise ConfigError(f"{where}: {name} = merge(...) needs an inherited dict, "
                                   f"not {inherited!r}")
@@ -95,8 +95,13 @@ def _apply(values: dict, changes: dict, where) -> dict:
     return out
 
 
-def resolved_settings(path, _seen=()) -> dict:
+def resolved_settings(path) -> dict:
     """The settings of ``path`` with its bases applied (defaults not filled in)."""
+    return _resolve(path)[0]
+
+
+def _resolve(path, _seen=()) -> tuple[dict, list]:
+    """``resolved_settings`` of ``path``, and the file's own bases."""
     path = Path(path).resolve()
     if path in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, path))
@@ -106,8 +111,8 @@ def resolved_settings(path, _seen=()) -> dict:
     for base in bases:
         if not base.is_file():
             raise ConfigError(f"{path}: base {base} does not exist")
-        resolved = _apply(resolved, resolved_settings(base, (*_seen, path)), base)
-    return _plain(_apply(resolved, values, path))
+        resolved = _apply(resolved, _resolve(base, (*_seen, path))[0], base)
+    return _plain(_apply(resolved, values, path)), bases
 
 
 def _plain(value):
@@ -138,11 +143,14 @@ def read_config(path, *, overrides=None) -> Config:
     return Config(path=path, **values)
 
 
-def resolved_source(path) -> str:
+def resolved_source(path) -> str | None:
     """A standalone config file stating every setting ``path`` and its bases set (what an
-    experiment folder keeps, so that it never needs the base files)."""
+    experiment folder keeps, so that it never needs the base files); None for a config without
+    bases (the file itself is standalone)."""
     path = config_file(path)
-    values = resolved_settings(path)
+    values, bases = _resolve(path)
+    if not bases:
+        return None
     lines = [f'"""The config {path}, its bases applied (written by jpeg_deep)."""', ""]
     for name in (n for n in ("network", *SETTINGS) if n in values):
         text = pprint.pformat(values[name], width=96 - len(name) - 3, sort_dicts=False)

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jpeg_deep.config import Config, has_bases, load_config, resolved_source
+from jpeg_deep.config import Config, load_config, resolved_source
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.tasks import task_for
 
@@ -129,10 +129,11 @@ class Experiment:
         exp = cls(root)
         for folder in (exp.config_file.parent, exp.checkpoints, exp.logs):
             folder.mkdir(parents=True, exist_ok=True)
-        if has_bases(config.path):  # the folder must not need the base files
-            exp.config_file.write_text(resolved_source(config.path))
-        else:
+        source = resolved_source(config.path)  # the folder must not need the base files
+        if source is None:
             shutil.copy2(config.path, exp.config_file)
+        else:
+            exp.config_file.write_text(source)
         return exp
 
     @classmethod

@@ -35,7 +35,7 @@ def test_bases_apply_in_order_and_merge_changes_keys(tmp_path):
     # the resolved file states every setting the chain set, and reads back the same
     resolved = _write(tmp_path / "resolved" / "config.py", resolved_source(config))
     again = read_config(resolved)
-    assert not has_bases(resolved)
+    assert not has_bases(resolved) and resolved_source(resolved) is None
     for name in ("network", "epochs", "batch_size", "optimizer", "network_args", "data"):
         assert getattr(again, name) == getattr(c, name), name
 
