@@ -16,6 +16,7 @@ from jpeg_deep.codec.jpeg import decode_rgb
 from jpeg_deep.engine.experiment import open_experiment
 from jpeg_deep.errors import ConfigError
 from jpeg_deep.plot import DIFFICULT, PREDICTED, TRUTH, draw, grid
+from jpeg_deep.procedures import procedure_for
 from jpeg_deep.tasks import weights_tag
 
 
@@ -29,7 +30,8 @@ def display(experiment, weights=None, split="test", *, images=16, ground_truth=F
         raise ConfigError(f"{exp.root}: display draws detections; this is a {task.name} "
                           "experiment")
     samples, detections, dataset = task.detections(weights, split, workers=workers,
-                                                   limit=images)
+                                                   limit=images,
+                                                   inference=procedure_for(task).inference())
     out_dir = exp.display / weights_tag(split, weights)
     out_dir.mkdir(parents=True, exist_ok=True)
     pictures = []

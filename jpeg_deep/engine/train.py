@@ -253,7 +253,7 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     history = model.fit(
         train_data, validation_data=val_data, epochs=config.epochs,
         steps_per_epoch=steps, validation_steps=val_steps,
-        callbacks=task.callbacks(model, val_set) + _callbacks(config, work, lr_control),
+        callbacks=procedure.callbacks(model, val_set) + _callbacks(config, work, lr_control),
         shuffle=False,
         verbose=verbose if runtime.is_chief else 0,
     )

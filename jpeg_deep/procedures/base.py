@@ -21,6 +21,12 @@ class Procedure:
         self.settings = dict(settings or {})
 
     @classmethod
+    def selects(cls, block) -> bool:
+        """Whether the config block ``block`` (the value of :attr:`block`) asks for this
+        procedure: by default when its ``method`` is :attr:`name`."""
+        return isinstance(block, dict) and block.get("method") == cls.name
+
+    @classmethod
     def check(cls, config, check_paths: bool = True) -> None:
         """Refuse settings of this procedure that cannot run (a ConfigError naming the file);
         called after the task's own checks."""
@@ -40,7 +46,24 @@ class Procedure:
         """``loss`` and ``metrics`` for ``model.compile``."""
         return self.task.compile_arguments(dataset)
 
+    def callbacks(self, model, val_dataset) -> list:
+        """Callbacks that add to the epoch logs (the task's: a detector's validation mAP)."""
+        return self.task.callbacks(model, val_dataset)
+
+    def inference(self):
+        """How a network trained by this procedure predicts: a
+        :class:`~jpeg_deep.tasks.base.Inference` (the task's inference network)."""
+        from jpeg_deep.tasks.base import Inference
+
+        return Inference(self.task)
+
     def prepare(self, exp, runtime, datasets: dict) -> dict:
         """Work done in the experiment folder before the first step; returns the datasets
         training reads, ``{split: dataset}``."""
         return datasets
+
+
+def input_name(tensor) -> str:
+    """The name of a model input (what a wrapping model names its own inputs after)."""
+    name = getattr(tensor, "name", "") or "input"
+    return name.split(":")[0]

@@ -55,7 +55,7 @@ import keras
 from jpeg_deep.data.loader import one_hot
 from jpeg_deep.codec.distortions import RandomDistortion
 from jpeg_deep.errors import ConfigError
-from jpeg_deep.procedures.base import Procedure
+from jpeg_deep.procedures.base import Procedure, input_name
 from jpeg_deep.procedures.losses import (RobustnessLoss, expert_cross_entropy, expert_kl,
                                          expert_top_k, metric, stability_cross_entropy,
                                          stability_kl, stability_top_k)
@@ -179,9 +179,9 @@ class Stability(FineTune):
         ``[network(clean) | network(distorted)]`` (the network nested once, its layers keeping
         their names, its starting weights loaded)."""
         network = super().model(dataset)
-        clean = [keras.Input(shape=t.shape[1:], name=f"clean_{_input_name(t)}")
+        clean = [keras.Input(shape=t.shape[1:], name=f"clean_{input_name(t)}")
                  for t in network.inputs]
-        distorted = [keras.Input(shape=t.shape[1:], name=f"distorted_{_input_name(t)}")
+        distorted = [keras.Input(shape=t.shape[1:], name=f"distorted_{input_name(t)}")
                      for t in network.inputs]
         args = (lambda xs: xs[0] if len(xs) == 1 else xs)
         out = keras.layers.Concatenate(name="clean_distorted", dtype="float32")(
@@ -229,8 +229,3 @@ class PairLoader:
 
     def __call__(self, path, rng_seed=None):
         return self.sample(path, None, rng_seed)[0]
-
-
-def _input_name(tensor) -> str:
-    name = getattr(tensor, "name", "") or "input"
-    return name.split(":")[0]

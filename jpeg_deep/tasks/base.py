@@ -36,6 +36,37 @@ class Evaluator:
         raise NotImplementedError
 
 
+@dataclass
+class Loaded:
+    """What a prediction pass runs: ``forward(batch) -> outputs`` (the network's outputs for
+    the batch's inputs), the loader of its inputs, and ``model``, the network whose outputs
+    those are (its structure: a detector's anchors are read from it)."""
+
+    model: object
+    forward: object
+    loader: object
+
+
+class Inference:
+    """How a task's predictions are made from a weights file. This default is the task's
+    inference network with the weights loaded by layer name (every layer must load), on the
+    task's inference loader; a training procedure that changes the network (split computing)
+    gives its own (:meth:`jpeg_deep.procedures.base.Procedure.inference`)."""
+
+    def __init__(self, task):
+        self.task = task
+
+    def load(self, dataset, weights, split, distortion=None) -> Loaded:
+        model = self.task.build(dataset, inference=True)
+        load_weights(model, weights, strict=True)  # WeightsError naming the file if no fit
+        return Loaded(model, model.predict_on_batch,
+                      self.task.loader(split, inference=True, distortion=distortion))
+
+    def evaluators(self, predictions: "Predictions") -> list:
+        """Evaluators of this way of predicting, beside the task's (a rate...)."""
+        return []
+
+
 class Task:
     """What the trainer, ``inference.py`` and ``evaluation.py`` ask of a task. A subclass holds
     no state beyond its config."""
@@ -107,10 +138,11 @@ class Task:
 
     # -- outputs --------------------------------------------------------------------------------
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,
-                distortion=None) -> "Predictions":
+                distortion=None, inference: Inference | None = None) -> "Predictions":
         """Predict ``split`` with ``weights`` (the one prediction loop,
         :func:`~jpeg_deep.data.loader.predict_files`) and write the prediction files under
-        ``exp.predictions`` (``distortion``: of the distorted files, named with its tag)."""
+        ``exp.predictions`` (``distortion``: of the distorted files, named with its tag;
+        ``inference``: how, default :class:`Inference`)."""
         raise NotImplementedError
 
     def evaluators(self, predictions: "Predictions") -> list:
@@ -122,16 +154,18 @@ class Task:
         raise NotImplementedError
 
     def evaluate(self, exp, weights, split="test", *, workers=None, limit=None,
-                 distortion=None) -> dict:
+                 distortion=None, inference: Inference | None = None) -> dict:
         """Score ``split``: the predictions (:meth:`predict`, files written) processed by each of
         :meth:`evaluators`; prints :meth:`report` and writes
         ``evaluation/<split>_<weights>.json`` (``<split>_<weights>_<distortion tag>.json`` with
-        a distortion). Returns the scores."""
+        a distortion). ``inference``: how the predictions are made (default
+        :class:`Inference`); its evaluators score them too. Returns the scores."""
+        inference = inference or Inference(self)
         predictions = self.predict(exp, weights, split, workers=workers, limit=limit,
-                                   distortion=distortion)
+                                   distortion=distortion, inference=inference)
         result = {"task": self.name, "experiment": str(exp.root), "weights": str(weights),
                   "split": split, **predictions.counts}
-        for evaluator in self.evaluators(predictions):
+        for evaluator in self.evaluators(predictions) + inference.evaluators(predictions):
             evaluator.process(predictions)
             result.update(evaluator.evaluate())
         out_dir = exp.evaluation

@@ -18,8 +18,8 @@ import logging
 import numpy as np
 
 from jpeg_deep.errors import ConfigError
-from jpeg_deep.tasks.base import (DATA_CHECKS, Evaluator, Predictions, Task, check_data_checks,
-                                  weights_tag)
+from jpeg_deep.tasks.base import (DATA_CHECKS, Evaluator, Inference, Predictions, Task,
+                                  check_data_checks, weights_tag)
 
 logger = logging.getLogger(__name__)
 
@@ -161,25 +161,22 @@ class ClassificationTask(Task):
 
     # -- outputs --------------------------------------------------------------------------------
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,
-                distortion=None):
+                distortion=None, inference=None):
         """Predict every file of ``split`` (at most ``limit``, spread over the classes), one at a
         time at full size; writes ``<tag>.npz`` (paths, labels, probabilities, class ids,
         skipped files) and ``<tag>.csv`` (top-5 per file)."""
         from jpeg_deep.data.loader import predict_files
-        from jpeg_deep.networks.weights import load_weights
 
         config = self.config
         dataset = self.dataset(split)
-        model = self.build(dataset, inference=True)
-        load_weights(model, weights, strict=True)  # WeightsError naming the file if no fit
-        loader = self.loader(split, inference=True, distortion=distortion)
+        loaded = (inference or Inference(self)).load(dataset, weights, split, distortion)
         subset = dataset.balanced_subset(limit)
         paths = [subset.path(i) for i in range(len(subset))]
         labels = list(subset.labels)
         probs, kept, kept_labels, skipped = [], [], [], {}
         n_workers = config.workers if workers is None else workers
         # one image per batch: each test image at its full size
-        for (i,), out in predict_files(model.predict_on_batch, loader, paths, batch_size=1,
+        for (i,), out in predict_files(loaded.forward, loaded.loader, paths, batch_size=1,
                                        workers=n_workers, skipped=skipped):
             probs.append(np.asarray(out)[0])
             kept.append(str(paths[i]))

@@ -47,8 +47,8 @@ from pathlib import Path
 import numpy as np
 
 from jpeg_deep.errors import ConfigError
-from jpeg_deep.tasks.base import (DATA_CHECKS, Evaluator, Predictions, Task, check_data_checks,
-                                  weights_tag)
+from jpeg_deep.tasks.base import (DATA_CHECKS, Evaluator, Inference, Predictions, Task,
+                                  check_data_checks, weights_tag)
 
 logger = logging.getLogger(__name__)
 
@@ -419,24 +419,23 @@ class DetectionTask(Task):
         return dict(classes=list(dataset.class_names), skipped=dataset.skipped)
 
     # -- outputs --------------------------------------------------------------------------------
-    def detections(self, weights, split="test", *, workers=None, limit=None, distortion=None):
-        """Detect the images of ``split`` (at most ``limit``, evenly spaced) with ``weights``:
+    def detections(self, weights, split="test", *, workers=None, limit=None, distortion=None,
+                   inference=None):
+        """Detect the images of ``split`` (at most ``limit``, evenly spaced) with ``weights``
+        (``inference``: how, default :class:`~jpeg_deep.tasks.base.Inference`):
         ``(samples, detections, dataset)``, detections in original image pixels."""
         from jpeg_deep.networks.ssd import anchors_for
-        from jpeg_deep.networks.weights import load_weights
 
         dataset = self.dataset(split)
-        model = self.build(dataset, inference=True)
-        load_weights(model, weights, strict=True)
+        loaded = (inference or Inference(self)).load(dataset, weights, split, distortion)
         samples = evenly_spaced(dataset.samples, limit)
-        loader = self.loader(split, inference=True, distortion=distortion)
-        detections = detect(model.predict_on_batch, samples, loader,
-                            anchors_for(model), self.options, batch_size=self.config.batch_size,
+        detections = detect(loaded.forward, samples, loaded.loader, anchors_for(loaded.model),
+                            self.options, batch_size=self.config.batch_size,
                             workers=self.config.workers if workers is None else workers)
         return samples, detections, dataset
 
     def predict(self, exp, weights, split="test", *, workers=None, limit=None,
-                distortion=None):
+                distortion=None, inference=None):
         """Detect every image of ``split`` (at most ``limit``, evenly spaced) and write the
         prediction files; returns ``(samples, detections, dataset)``."""
         from jpeg_deep.data.datasets.coco import COCODataset
@@ -445,7 +444,8 @@ class DetectionTask(Task):
                                                        voc_to_coco)
 
         samples, detections, dataset = self.detections(weights, split, workers=workers,
-                                                       limit=limit, distortion=distortion)
+                                                       limit=limit, distortion=distortion,
+                                                       inference=inference)
         out_dir = exp.predictions
         out_dir.mkdir(exist_ok=True)
         tag = weights_tag(split, weights, distortion)
