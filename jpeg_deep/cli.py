@@ -1,7 +1,8 @@
 """The command-line tools: ``training.py`` / ``jpeg-deep-train``, ``inference.py`` /
 ``jpeg-deep-infer`` and ``evaluation.py`` / ``jpeg-deep-evaluate``, and ``jpeg-deep <command>``
 (``train``, ``infer``, ``evaluate``: the same three; ``predict``: your own files; ``export``: a
-SavedModel or a LiteRT model; ``display``: detections drawn; ``demo``: the demo data;
+SavedModel or a LiteRT model; ``display``: detections drawn; ``split``: a split-computing
+experiment's two halves, streams encoded and predicted; ``demo``: the demo data;
 ``convert-fc``: VGG weights for an SSD backbone).
 
 Every tool turns a user's mistake (a bad config or ``--set`` value, a missing folder, weights
@@ -298,6 +299,45 @@ def _export(argv=None):
     print(f"{args.format} export written to {folder}")
 
 
+SPLIT_USAGE = """Deploy a split-computing experiment (a config with a split block) in two halves.
+
+    jpeg-deep split export  <experiment> [--weights W]
+    jpeg-deep split encode  <experiment> IMAGES... OUT [--weights W]     (the device)
+    jpeg-deep split predict <experiment> STREAMS... [--weights W] [-o OUTPUT]  (the server)
+
+export writes the device and server halves (Keras models), the code tables and split.json to
+<experiment>/export/split_<weights>/; encode runs the device half on JPEG files (or folders)
+and writes one stream per image, OUT/<name>.jdsc; predict decodes streams (files or folders)
+and writes the prediction files (default <experiment>/predictions/streams_<weights>.npz and
+.csv). A file that cannot be used is reported with its reason; the others are processed.
+"""
+
+
+def _split(argv=None):
+    parser = _parser(SPLIT_USAGE)
+    parser.add_argument("action", choices=["export", "encode", "predict"])
+    parser.add_argument("experiment", help="split-computing experiment folder")
+    parser.add_argument("paths", nargs="*", help="encode: images then the output folder; "
+                        "predict: streams")
+    parser.add_argument("--weights", help="weights (default: checkpoints/best.keras)")
+    parser.add_argument("-o", "--output", help="predict: the prediction files' stem")
+    parser.add_argument("-w", "--workers", type=int, help="encode: data-loading processes")
+    args = parser.parse_args(argv)
+    from jpeg_deep.engine import split
+
+    if args.action == "export":
+        print(f"split halves written to {split.export_halves(args.experiment, args.weights)}")
+    elif args.action == "encode":
+        if len(args.paths) < 2:
+            parser.error("encode takes images (files or folders) then the output folder")
+        split.encode_images(args.experiment, args.paths[:-1], args.paths[-1], args.weights,
+                            workers=args.workers)
+    else:
+        if not args.paths:
+            parser.error("predict takes streams (files or folders)")
+        split.predict_streams(args.experiment, args.paths, args.weights, output=args.output)
+
+
 DISPLAY_USAGE = """Draw a detection experiment's boxes on its images and write them as pictures.
 
     jpeg-deep display <experiment> [weights] [--split test] [--images 16]
@@ -398,7 +438,8 @@ def _convert_fc(argv=None):
 
 
 COMMANDS = {"train": _train, "infer": _infer, "evaluate": _evaluate, "predict": _predict,
-            "export": _export, "display": _display, "demo": _demo, "convert-fc": _convert_fc,
+            "export": _export, "display": _display, "split": _split, "demo": _demo,
+            "convert-fc": _convert_fc,
             "bench": _bench}
 
 
@@ -413,6 +454,7 @@ def main(argv=None) -> int:
               "  predict   predict your own image files and folders\n"
               "  export    export a trained network as a SavedModel or a LiteRT model\n"
               "  display   draw a detection experiment's boxes on its images\n"
+              "  split     a split-computing experiment's halves: export, encode, predict\n"
               "  demo      write the demo data the demo configs read\n"
               "  convert-fc  VGG classifier weights -> SSD backbone weights\n"
               "  bench     run a benchmark of benchmarks/ (a source checkout)\n\n"

@@ -82,6 +82,9 @@ SETTINGS = dict(
     robustness=Setting(None, dict | None, 'training against coding artifacts: '
                                           'dict(method="fine_tune" | "expert" | "stability", '
                                           "quality=10, alpha=1.0, ...)"),
+    split=Setting(None, dict | None, "split computing: the network cut after a layer, a "
+                                     'learned bottleneck between the halves: dict(at="<layer>", '
+                                     "channels=C, stride=S, rate_weight=0.1, ...)"),
 )
 
 #: The default of every setting.

@@ -23,6 +23,7 @@ from jpeg_deep.codec.distortions import Distortion
 from jpeg_deep.engine.experiment import Experiment, default_weights, open_experiment
 from jpeg_deep.errors import InvalidJPEGError
 from jpeg_deep.plot import line_plot
+from jpeg_deep.procedures import procedure_for
 from jpeg_deep.tasks import task_for, weights_tag
 
 
@@ -31,7 +32,8 @@ def predict_split(experiment, weights=None, split="test", *, workers=None, limit
     experiment's ``best.keras``) and write the task's prediction files; ``limit`` predicts at
     most that many images (classification: spread over the classes)."""
     exp, task, weights = open_experiment(experiment, weights)
-    return task.predict(exp, weights, split, workers=workers, limit=limit)
+    return task.predict(exp, weights, split, workers=workers, limit=limit,
+                        inference=procedure_for(task).inference())
 
 
 def evaluate_split(experiment, weights=None, split="test", *, workers=None,
@@ -39,7 +41,8 @@ def evaluate_split(experiment, weights=None, split="test", *, workers=None,
     """Score ``weights`` (default: ``best.keras``) on ``split``; prints a table and writes a
     JSON file. Returns the scores."""
     exp, task, weights = open_experiment(experiment, weights)
-    return task.evaluate(exp, weights, split, workers=workers, limit=limit)
+    return task.evaluate(exp, weights, split, workers=workers, limit=limit,
+                         inference=procedure_for(task).inference())
 
 
 def sweep_name(split, weights, codec="jpeg", form="real", subsampling="4:2:0") -> str:
@@ -68,7 +71,7 @@ def print_rows(rows, title=""):
         print(title)
     print(f"{'quality':>8}{'bpp':>9}" + "".join(f"{m:>13}" for m in metrics))
     for row in rows:
-        print(f"{row['quality']:>8}{row['bpp']:>9.3f}"
+        print(f"{row['quality']:>8}{row['bpp']:>9.4f}"
               + "".join(f"{row[m]:>13.4f}" for m in metrics))
 
 
@@ -86,7 +89,8 @@ def plot_sweeps(sweeps, path, title="", clean=None) -> Path:
             # one experiment: a colour per score; several: a colour per experiment, the first
             # score solid and the others dashed
             style = dict(colour=m) if len(sweeps) == 1 else dict(colour=e, dashed=m > 0)
-            style["points"] = [f"q{r['quality']}" for r in rows]
+            style["points"] = [r["quality"] if isinstance(r["quality"], str)
+                               else f"q{r['quality']}" for r in rows]
             series.append((name, [r["bpp"] for r in rows], [r[metric] for r in rows], style))
             value = (clean or {}).get(label, {}).get(metric)
             if value is not None:
@@ -131,7 +135,7 @@ def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="j
     for distortion in distortions:
         print(f"\n== {distortion.tag} ==")
         result = task.evaluate(exp, weights, split, workers=workers, limit=limit,
-                               distortion=distortion)
+                               distortion=distortion, inference=procedure_for(task).inference())
         rows.append({"quality": distortion.quality,
                      "bpp": mean_bits_per_pixel(paths, distortion),
                      **task.sweep_metrics(result)})
@@ -154,18 +158,50 @@ def quality_sweep(experiment, weights=None, split="test", *, qualities, codec="j
     return rows
 
 
+def split_point(experiment, split="test", *, workers=None, limit=None) -> tuple[str, dict]:
+    """``(series label, row)`` of a split-computing experiment (a config with a split block)
+    for a rate-accuracy plot: its ``best.keras`` scores and the real streams' bits per pixel
+    (from its evaluation file, evaluated first when there is none), the row's point labelled
+    with its lambda."""
+    exp = Experiment.open(experiment)
+    config = exp.load_config(check_paths=False)
+    weights = default_weights(exp)
+    path = exp.evaluation / f"{weights_tag(split, weights)}.json"
+    result = None
+    if path.is_file():
+        result = json.loads(path.read_text())
+        if "bpp" not in result or (limit is not None and result.get("images") != limit):
+            result = None
+    if result is None:
+        result = evaluate_split(experiment, weights, split, workers=workers, limit=limit)
+    s = config.split
+    label = (f"{config.network} split at {s['at']}, {s.get('channels')} ch"
+             + ("" if s.get("labels", True) else ", distilled"))
+    return label, {"quality": f"l={s.get('rate_weight', 0.1):g}", "bpp": result["bpp"],
+                   **task_for(config).sweep_metrics(result)}
+
+
 def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="real",
                    subsampling="4:2:0", workers=None, limit=None, output=None,
                    weights=None) -> Path:
     """Overlay the sweeps of several experiments (each with its ``best.keras``; the first with
     ``weights`` when given) in one plot:
     an experiment's saved ``<split>_best_<codec>_<form>.quality.json`` is reused when present
-    (whatever qualities it holds), otherwise its sweep is run. The plot goes to ``output``
-    (default: the first experiment's ``evaluation/<name>.compare.png``). Returns its path."""
+    (whatever qualities it holds), otherwise its sweep is run. Split-computing experiments
+    are points at the real rate of their streams instead (:func:`split_point`), those of one
+    network, split point and objective joined in one series ordered by rate. The plot goes to
+    ``output`` (default: the first experiment's ``evaluation/<name>.compare.png``). Returns its
+    path."""
     sweeps, clean = {}, {}
     first_weights = None
     for i, experiment in enumerate(experiments):
         exp = Experiment.open(experiment)
+        config = exp.load_config(check_paths=False)
+        if config.split is not None:
+            label, row = split_point(experiment, split, workers=workers, limit=limit)
+            sweeps.setdefault(label, []).append(row)
+            sweeps[label].sort(key=lambda r: r["bpp"])
+            continue
         exp_weights = Path(weights) if i == 0 and weights else default_weights(exp)
         first_weights = first_weights or exp_weights
         name = sweep_name(split, exp_weights, codec, form, subsampling)
@@ -177,7 +213,6 @@ def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="
             rows = quality_sweep(experiment, exp_weights, split, qualities=qualities, codec=codec,
                                  form=form, subsampling=subsampling, workers=workers,
                                  limit=limit)
-        config = exp.load_config(check_paths=False)
         label = experiment_label(exp, config)
         while label in sweeps:
             label += "'"
@@ -186,9 +221,11 @@ def compare_sweeps(experiments, split="test", *, qualities, codec="jpeg", form="
         if reference is not None:
             clean[label] = reference
     first = Experiment.open(experiments[0])
-    name = sweep_name(split, first_weights, codec, form, subsampling)
+    name = sweep_name(split, first_weights or default_weights(first), codec, form, subsampling)
     output = Path(output) if output else first.evaluation / f"{name}.compare.png"
-    plot_sweeps(sweeps, output, title=f"{split}, {codec} ({form})", clean=clean)
+    plot_sweeps(sweeps, output, title=f"{split}, {codec} ({form}) and split computing"
+                if any(isinstance(r["quality"], str) for rows in sweeps.values() for r in rows)
+                else f"{split}, {codec} ({form})", clean=clean)
     for label, rows in sweeps.items():
         print()
         print_rows(rows, label)

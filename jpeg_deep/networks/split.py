@@ -74,7 +74,7 @@ def cut(model, at: str):
         tensor = model.get_layer(at).output
     except ValueError:
         raise ValueError(f"{model.name} has no layer {at!r}; its split points: "
-                         f"{', '.join(split_points(model))}") from None
+                         f"{_listed(split_points(model))}") from None
     features = keras.Input(shape=tensor.shape[1:], name=f"{at}_features",
                            dtype=tensor.dtype)
     known = {id(tensor): features}
@@ -89,12 +89,19 @@ def cut(model, at: str):
                 known[id(t)] = o
     if any(id(t) not in known for t in model.outputs):
         raise ValueError(f"{model.name}: {at!r} is not a split point (other paths go around "
-                         f"it); its split points: {', '.join(split_points(model))}")
+                         f"it); its split points: {_listed(split_points(model))}")
     outputs = [known[id(t)] for t in model.outputs]
     front = keras.Model(model.inputs, tensor, name=f"{model.name}_front")
     back = keras.Model(features, outputs[0] if len(outputs) == 1 else outputs,
                        name=f"{model.name}_back")
     return front, back
+
+
+def _listed(points) -> str:
+    return ", ".join(points) if points else (
+        "none (every layer has a path around it: two input streams that join only after the "
+        "network's first output is read, as in an SSD whose Y stream feeds a head before Cb / "
+        "Cr join it)")
 
 
 @keras.saving.register_keras_serializable(package="jpeg_deep")
@@ -156,3 +163,52 @@ def bottleneck(shape, channels: int, stride: int = 2, kind: str = "separable",
         y = keras.layers.Conv2D(c, 3, padding="same", name=f"{name}_dec_conv")(y)
     decoder = keras.Model(code, y, name=f"{name}_decoder")
     return encoder, decoder
+
+
+@keras.saving.register_keras_serializable(package="jpeg_deep")
+class Quantise(keras.layers.Layer):
+    """The device's last step: features divided by the quantisation ``step`` and rounded (the
+    symbols a stream codes)."""
+
+    def __init__(self, step=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.step = float(step)
+
+    def call(self, x):
+        return ops.round(x / self.step)
+
+    def get_config(self):
+        return dict(super().get_config(), step=self.step)
+
+
+@keras.saving.register_keras_serializable(package="jpeg_deep")
+class Dequantise(keras.layers.Layer):
+    """The server's first step: decoded symbols times the quantisation ``step``."""
+
+    def __init__(self, step=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.step = float(step)
+
+    def call(self, q):
+        return ops.cast(q, self.compute_dtype) * self.step
+
+    def get_config(self):
+        return dict(super().get_config(), step=self.step)
+
+
+@keras.saving.register_keras_serializable(package="jpeg_deep")
+class AppendRate(keras.layers.Layer):
+    """``[outputs..., rate]`` along the last axis: the outputs (same shape but the last axis)
+    and each sample's rate ``(batch,)`` repeated over the outputs' other axes, so that a loss
+    sees the predictions, a teacher's and the rate in one tensor."""
+
+    def call(self, outputs, rate):
+        first = outputs[0]
+        rate = ops.cast(rate, first.dtype)
+        rate = ops.reshape(rate, (-1,) + (1,) * (len(first.shape) - 1))
+        rate = ops.broadcast_to(rate, ops.shape(first)[:-1] + (1,))
+        return ops.concatenate(list(outputs) + [rate], axis=-1)
+
+    def compute_output_shape(self, outputs_shape, rate_shape):
+        first = outputs_shape[0]
+        return (*first[:-1], sum(s[-1] for s in outputs_shape) + 1)

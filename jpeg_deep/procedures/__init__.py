@@ -1,7 +1,9 @@
 """Training procedures: each wraps a task (:mod:`jpeg_deep.tasks`) and returns what training
 needs: the training model, the loaders, the loss and metrics, the work done before the first
-step. ``standard`` is plain training; the robustness block of a config picks one of the
-procedures against coding artifacts (:mod:`jpeg_deep.procedures.robustness`).
+step, and how the trained network predicts. ``standard`` is plain training; the robustness block
+of a config picks one of the procedures against coding artifacts
+(:mod:`jpeg_deep.procedures.robustness`), the split block split computing
+(:mod:`jpeg_deep.procedures.split`).
 
 Adding a procedure is a module with a :class:`~jpeg_deep.procedures.base.Procedure` subclass
 and a line in :data:`PROCEDURES`; nothing in the tasks changes.
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 from jpeg_deep.procedures.base import Procedure
 from jpeg_deep.procedures.robustness import Expert, FineTune, Stability
+from jpeg_deep.procedures.split import Split
 
 #: Every procedure by name.
-PROCEDURES = {cls.name: cls for cls in (Procedure, FineTune, Expert, Stability)}
+PROCEDURES = {cls.name: cls for cls in (Procedure, FineTune, Expert, Stability, Split)}
 
 
 def names() -> list[str]:
@@ -24,7 +27,7 @@ def _selected(config) -> list:
     out = []
     for cls in PROCEDURES.values():
         block = getattr(config, cls.block, None) if cls.block else None
-        if isinstance(block, dict) and block.get("method") == cls.name:
+        if cls.block and cls.selects(block):
             out.append((cls, block))
     return out
 

@@ -99,9 +99,12 @@ def test_coco_config_loads_and_reads_its_splits(folder, layouts, monkeypatch):
 
 
 @pytest.mark.parametrize("folder", DEMO_DETECTORS, ids=lambda p: p.name)
-def test_demo_detector_config_loads(folder, layouts, monkeypatch):
+def test_demo_detector_config_loads(folder, layouts, monkeypatch, tmp_path):
     from jpeg_deep.config import load_config
 
     monkeypatch.setenv("DATASET_PATH", str(layouts[0]))
+    uncut = tmp_path / "best.keras"  # the split detector starts from a trained one
+    uncut.write_bytes(b"")
+    monkeypatch.setenv("BASELINE_WEIGHTS", str(uncut))
     config = load_config(folder)
     assert config.task == "detection" and config.data["root"] == str(layouts[0])

@@ -207,3 +207,30 @@ def test_detection_fine_tuning_against_coding_artifacts(tmp_path, scenes):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert np.isfinite(summary["history"]["loss"][0])
     assert "weights" in tuned.stderr and "loaded" in tuned.stderr
+
+
+def test_a_split_detector_trains_and_evaluates(tmp_path, scenes):
+    """Split computing on an SSD (the early-fusion SSD-DCT: its Y and Cb / Cr streams join
+    before the first map a head reads): cut before the heads' maps, trained from the uncut
+    network, evaluated through the real streams (mAP and rate in the evaluation file)."""
+    out = tmp_path / "experiments"
+    network = dict(network="ssd300_vgg16_dct_deconv", detection=dict(map_every=0))
+    base = run("training.py", "-c", write_detection_config(
+        tmp_path / "config" / "uncut", scenes, epochs=1, steps_per_epoch=2, **network), "-o", out)
+    assert base.returncode == 0, base.stderr[-3000:]
+    (uncut,) = out.iterdir()
+    config = write_detection_config(
+        tmp_path / "config" / "split", scenes, epochs=2, steps_per_epoch=3,
+        weights=str(uncut / "checkpoints" / "best.keras"),
+        split=dict(at="block4_conv2", channels=4, stride=2, rate_weight=1.0), **network)
+    result = run("training.py", "-c", config, "-o", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (exp,) = out.glob("split_*")
+    history = json.loads((exp / "summary.json").read_text())["history"]
+    assert {"task_loss", "bpp", "val_bpp"} <= set(history)
+    assert history["bpp"][1] < history["bpp"][0]
+    ev = run("evaluation.py", exp, "--limit", "4")
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    scores = json.loads((exp / "evaluation" / "test_best.json").read_text())
+    assert scores["images"] == 4 and 0 <= scores["voc"]["map_11point"] <= 1
+    assert scores["stream_bytes"] > scores["header_bytes"] == 22 and scores["bpp"] > 0

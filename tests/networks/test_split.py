@@ -77,3 +77,23 @@ def test_the_bottleneck_learns_to_reconstruct():
     before = model.evaluate(data, data, verbose=0)
     model.fit(data, data, epochs=30, batch_size=16, verbose=0)
     assert model.evaluate(data, data, verbose=0) < 0.5 * before
+
+
+@pytest.mark.parametrize("name", ["vgg16_dct", "late_concat_rfa_thinner"])
+def test_a_bottleneck_at_every_split_point_restores_the_shape(name):
+    """Every split point of a VGG-DCT and a DCT ResNet whose output is a feature map takes a
+    stride-2 bottleneck; the network with it inserted keeps its output shape."""
+    model = build(name, classes=5, input_size=64, width=0.125)
+    x = _inputs(model)
+    maps = [at for at in split_points(model) if len(model.get_layer(at).output.shape) == 4]
+    assert len(maps) >= 5
+    for at in maps:
+        front, back = cut(model, at)
+        shape = tuple(front.output.shape[1:])
+        encoder, decoder = bottleneck(shape, channels=3, stride=2)
+        features = front.predict(x, verbose=0)
+        code = encoder.predict(features, verbose=0)
+        assert code.shape[1:] == (-(-shape[0] // 2), -(-shape[1] // 2), 3), at
+        restored = decoder.predict(code, verbose=0)
+        assert restored.shape == features.shape, at
+        assert back.predict(restored, verbose=0).shape == (2, 5)

@@ -1,0 +1,7 @@
+"""Split computing on the demo VGG-DCT: block5_pool, 8 channels, lambda 10, distilled (no labels)
+(base_split.py)."""
+from jpeg_deep.config import merge
+
+base = "../base_split.py"
+description = "VGG-DCT demo split: block5_pool, 8 channels, lambda 10, distilled (no labels)"
+split = merge(labels=False)
