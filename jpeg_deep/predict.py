@@ -161,6 +161,10 @@ class Predictor:
         from jpeg_deep.networks.weights import load_weights
 
         exp, task, weights = open_experiment(experiment, weights)
+        if task.config.split is not None:  # its network is not the uncut one the file names
+            raise ConfigError(f"{exp.root}: a split-computing experiment runs in two halves: "
+                              "jpeg-deep split encode (the device) and jpeg-deep split "
+                              "predict (the server)")
         classes = exp.summary().get("classes")
         if not classes:
             raise ConfigError(f"{exp.root}: summary.json names no classes (an experiment that "

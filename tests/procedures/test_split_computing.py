@@ -174,6 +174,10 @@ def test_split_trains_evaluates_and_deploys(tmp_path, tiny_demo, baseline):
     for path, p in zip(server["paths"], server["probabilities"]):
         assert np.allclose(p, by_name[path.split("/")[-1].rsplit(".", 1)[0]], atol=1e-5)
 
+    # the one-file predictor and export would run the uncut network: they say where to go
+    refused = run("-m", "jpeg_deep.cli", "predict", exp, images)
+    assert refused.returncode == 2 and "jpeg-deep split encode" in refused.stderr
+
     # the split experiments as points on the uncut network's JPEG curve
     uncut = weights.parents[1]
     compared = run("evaluation.py", uncut, "--jpeg-quality", "10", "50", "--limit", "5",
