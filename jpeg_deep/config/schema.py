@@ -84,7 +84,7 @@ SETTINGS = dict(
                                           "quality=10, alpha=1.0, ...)"),
     split=Setting(None, dict | None, "split computing: the network cut after a layer, a "
                                      'learned bottleneck between the halves: dict(at="<layer>", '
-                                     "channels=C, stride=S, rate_weight=0.1, ...)"),
+                                     "channels=C, stride=S, rate_weight=10, ...)"),
 )
 
 #: The default of every setting.

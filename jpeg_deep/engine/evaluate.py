@@ -177,7 +177,7 @@ def split_point(experiment, split="test", *, workers=None, limit=None) -> tuple[
     s = config.split
     label = (f"{config.network} split at {s['at']}, {s.get('channels')} ch"
              + ("" if s.get("labels", True) else ", distilled"))
-    return label, {"quality": f"l={s.get('rate_weight', 0.1):g}", "bpp": result["bpp"],
+    return label, {"quality": f"l={s.get('rate_weight', 10.0):g}", "bpp": result["bpp"],
                    **task_for(config).sweep_metrics(result)}
 
 

@@ -4,7 +4,7 @@ Learning for Efficient Distributed Image Analytics in Split-DNN Models", CVPR 20
 
 A config asks for it with a ``split`` block, starting from a trained network (``weights``)::
 
-    split = dict(at="block5_conv1", channels=8, stride=1, rate_weight=0.5)
+    split = dict(at="block5_pool", channels=8, stride=1, rate_weight=10.0)
 
 ``at``           the layer the network is cut after: a split point of the network
                  (:func:`jpeg_deep.networks.split.split_points`; the paper's ResNet-50 names
@@ -14,9 +14,11 @@ A config asks for it with a ``split`` block, starting from a trained network (``
 ``stride``       the bottleneck's spatial stride (default 2).
 ``kind``         ``"separable"`` (default: the paper's depthwise 3x3 + BN + ReLU + 1x1 encoder,
                  1x1 + depthwise 3x3 transposed decoder) or ``"plain"`` (full 3x3 convolutions).
-``rate_weight``  lambda: the loss is ``task term + rate_weight x bpp`` (default 0.1), ``bpp``
+``rate_weight``  lambda: the loss is ``task term + rate_weight x bpp`` (default 10), ``bpp``
                  being the code's bits (the entropy model's estimate) per pixel of the network's
-                 input.
+                 input. A bit weighs ``rate_weight / input pixels``: on 96-pixel crops lambda
+                 below ~3 hardly moves the encoder (the entropy model alone sets the rate), and
+                 a larger input needs a proportionally larger lambda for the same trade.
 ``labels``       True (default): the task term is the task's loss on the labels (supervised);
                  False: it is the distillation of the uncut network's outputs (KL divergence
                  of the class probabilities; for a detector, of each anchor's class
@@ -58,7 +60,7 @@ from jpeg_deep.tasks.base import Evaluator, Inference, Loaded
 
 logger = logging.getLogger(__name__)
 
-SPLIT_DEFAULTS = dict(at=None, channels=None, stride=2, kind="separable", rate_weight=0.1,
+SPLIT_DEFAULTS = dict(at=None, channels=None, stride=2, kind="separable", rate_weight=10.0,
                       labels=True, train_front=False, train_back=False, step=1.0,
                       filters=(3, 3, 3))
 
@@ -76,7 +78,7 @@ def check(config, check_paths: bool = True) -> None:
         return
     if not isinstance(block, dict):
         raise ConfigError(f"{where}: split must be a dict, e.g. dict(at='block5_conv1', "
-                          f"channels=8, stride=1, rate_weight=0.1), or None, not {block!r}")
+                          f"channels=8, stride=1, rate_weight=10), or None, not {block!r}")
     unknown = sorted(set(block) - set(SPLIT_DEFAULTS))
     if unknown:
         raise ConfigError(f"{where}: split {', '.join(map(repr, unknown))} unknown; known: "
@@ -153,7 +155,7 @@ class SplitLoss(keras.losses.Loss):
     task term is ``task_loss(y_true, predictions)`` or, with ``distil``, the distillation of
     the teacher's predictions (:func:`distillation`)."""
 
-    def __init__(self, task_loss=None, rate_weight=0.1, width=1, distil=False,
+    def __init__(self, task_loss=None, rate_weight=10.0, width=1, distil=False,
                  task="classification", term=None, name="split_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.task_loss = keras.losses.get(task_loss) if task_loss is not None else None
