@@ -9,17 +9,13 @@ distortion is the DCT-domain re-quantisation of each training and validation fil
 (``form="dct"``: no decode); evaluate with ``evaluation.py EXP --jpeg-quality 10 20 30 50 75 90
 95`` (real re-encodes) and ``--compare`` the baseline.
 """
-import os
-
-from jpeg_deep.engine.experiment import latest_weights
+from jpeg_deep.engine.experiment import baseline_weights
 
 base = "base_classifier.py"
 network = "vgg16_dct"
 inference_network = "vgg16_dct_conv"
 
-weights = (os.environ.get("BASELINE_WEIGHTS") or latest_weights("demo_vgg16_dct")
-           or "experiments/demo_vgg16_dct_*/checkpoints/best.keras (train config/demo/vgg16_dct "
-              "first)")
+weights = baseline_weights("demo_vgg16_dct", "config/demo/vgg16_dct")
 
 epochs = 8
 optimizer = dict(name="adam", learning_rate=0.0001, beta_1=0.5, beta_2=0.99)

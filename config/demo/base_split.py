@@ -14,17 +14,13 @@ with ``evaluation.py EXP`` (the scores and the real rate of the coded features),
 the uncut network's JPEG curve with ``evaluation.py <uncut experiment> --jpeg-quality 5 10 20 30
 50 75 95 --compare EXP ...``.
 """
-import os
-
-from jpeg_deep.engine.experiment import latest_weights
+from jpeg_deep.engine.experiment import baseline_weights
 
 base = "base_classifier.py"
 network = "vgg16_dct"
 inference_network = None
 
-weights = (os.environ.get("BASELINE_WEIGHTS") or latest_weights("demo_vgg16_dct")
-           or "experiments/demo_vgg16_dct_*/checkpoints/best.keras (train config/demo/vgg16_dct "
-              "first)")
+weights = baseline_weights("demo_vgg16_dct", "config/demo/vgg16_dct")
 
 split = dict(at="block5_pool", channels=8, stride=1, rate_weight=10.0)
 epochs = 15

@@ -200,6 +200,16 @@ def open_experiment(experiment, weights=None):
     return exp, task_for(exp.load_config()), weights
 
 
+def baseline_weights(config_name: str, config_folder: str) -> str:
+    """What a config that starts from another experiment's result sets as ``weights``:
+    ``$BASELINE_WEIGHTS`` when set, else the newest finished ``config_name`` experiment's
+    ``best.keras`` (:func:`latest_weights`), else a path that says to train ``config_folder``
+    first (the config check then stops on it, naming it)."""
+    return (os.environ.get("BASELINE_WEIGHTS") or latest_weights(config_name)
+            or f"experiments/{config_name}_*/checkpoints/best.keras (train {config_folder} "
+               "first)")
+
+
 def latest_weights(config_name: str, weights: str = "best.keras") -> str | None:
     """``checkpoints/<weights>`` of the newest finished experiment of the config named
     ``config_name`` (e.g. ``demo_vgg16_dct``) under ``$EXPERIMENTS_OUTPUT_DIRECTORY`` (default

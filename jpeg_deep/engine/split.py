@@ -5,7 +5,8 @@
 ``device.keras``  the device half: the network's inputs (the coefficients or pixels of an
                   image) -> the quantised symbols of the code.
 ``server.keras``  the server half: the symbols -> the network's outputs.
-``tables.npz``    the entropy model's code tables (:class:`~jpeg_deep.networks.streams.CodeTables`).
+``tables.npz``    the entropy model's code tables
+                  (:class:`~jpeg_deep.networks.streams.CodeTables`).
 ``split.json``    the code's shape, the tables' identity, the task and its classes.
 
 :func:`encode_images` (``jpeg-deep split encode EXP IMAGES OUT``) runs the device half on JPEG

@@ -7,6 +7,8 @@ subclasses it, overrides what differs, and is registered in :mod:`jpeg_deep.proc
 """
 from __future__ import annotations
 
+from jpeg_deep.errors import ConfigError
+
 
 class Procedure:
     """Plain training of ``task``'s network."""
@@ -67,3 +69,20 @@ def input_name(tensor) -> str:
     """The name of a model input (what a wrapping model names its own inputs after)."""
     name = getattr(tensor, "name", "") or "input"
     return name.split(":")[0]
+
+
+def block_settings(config, name: str, defaults: dict, example: str) -> dict | None:
+    """The config's procedure block ``name`` completed with ``defaults`` (None when the config
+    has none); a ConfigError naming the file when it is not a dict or has unknown keys
+    (``example``: a block to show)."""
+    block = getattr(config, name)
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ConfigError(f"{config.path}: {name} must be a dict, e.g. {example}, or None, not "
+                          f"{block!r}")
+    unknown = sorted(set(block) - set(defaults))
+    if unknown:
+        raise ConfigError(f"{config.path}: {name} {', '.join(map(repr, unknown))} unknown; "
+                          f"known: {', '.join(defaults)}")
+    return dict(defaults, **block)

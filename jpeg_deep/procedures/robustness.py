@@ -55,7 +55,7 @@ import keras
 from jpeg_deep.data.loader import one_hot
 from jpeg_deep.codec.distortions import RandomDistortion
 from jpeg_deep.errors import ConfigError
-from jpeg_deep.procedures.base import Procedure, input_name
+from jpeg_deep.procedures.base import Procedure, block_settings, input_name
 from jpeg_deep.procedures.losses import (RobustnessLoss, expert_cross_entropy, expert_kl,
                                          expert_top_k, metric, stability_cross_entropy,
                                          stability_kl, stability_top_k)
@@ -77,17 +77,11 @@ def settings(config) -> dict | None:
 
 def check(config, check_paths: bool = True) -> None:
     """Refuse a ``robustness`` block that cannot run (a :class:`ConfigError` naming the file)."""
-    where, block = config.path, config.robustness
-    if block is None:
+    where = config.path
+    s = block_settings(config, "robustness", ROBUSTNESS_DEFAULTS,
+                       "dict(method='expert', quality=10, alpha=1.0)")
+    if s is None:
         return
-    if not isinstance(block, dict):
-        raise ConfigError(f"{where}: robustness must be a dict, e.g. dict(method='expert', "
-                          f"quality=10, alpha=1.0), or None, not {block!r}")
-    unknown = sorted(set(block) - set(ROBUSTNESS_DEFAULTS))
-    if unknown:
-        raise ConfigError(f"{where}: robustness {', '.join(map(repr, unknown))} unknown; known: "
-                          f"{', '.join(ROBUSTNESS_DEFAULTS)}")
-    s = settings(config)
     if s["method"] not in METHODS:
         raise ConfigError(f"{where}: robustness method must be one of "
                           f"{', '.join(map(repr, METHODS))}, not {s['method']!r}")

@@ -55,7 +55,7 @@ import numpy as np
 from keras import ops
 
 from jpeg_deep.errors import ConfigError
-from jpeg_deep.procedures.base import Procedure, input_name
+from jpeg_deep.procedures.base import Procedure, block_settings, input_name
 from jpeg_deep.tasks.base import Evaluator, Inference, Loaded
 
 logger = logging.getLogger(__name__)
@@ -73,17 +73,11 @@ def settings(config) -> dict | None:
 def check(config, check_paths: bool = True) -> None:
     """Refuse a ``split`` block that cannot run (a ConfigError naming the file); whether ``at``
     is a split point of the network is checked when the network is built, before any folder."""
-    where, block = config.path, config.split
-    if block is None:
+    where = config.path
+    s = block_settings(config, "split", SPLIT_DEFAULTS,
+                       "dict(at='block5_pool', channels=8, stride=1, rate_weight=10)")
+    if s is None:
         return
-    if not isinstance(block, dict):
-        raise ConfigError(f"{where}: split must be a dict, e.g. dict(at='block5_conv1', "
-                          f"channels=8, stride=1, rate_weight=10), or None, not {block!r}")
-    unknown = sorted(set(block) - set(SPLIT_DEFAULTS))
-    if unknown:
-        raise ConfigError(f"{where}: split {', '.join(map(repr, unknown))} unknown; known: "
-                          f"{', '.join(SPLIT_DEFAULTS)}")
-    s = settings(config)
     if not isinstance(s["at"], str):
         raise ConfigError(f"{where}: split at must name the layer to cut after, e.g. "
                           f"'block5_conv1' (not {s['at']!r})")

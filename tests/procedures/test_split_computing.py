@@ -218,3 +218,16 @@ def test_demo_and_imagenet_split_configs_load(tmp_path, monkeypatch):
     assert shapes["resnet50_s1"] == shapes["resnet50_s2"] == (2, 2, 2048)
     assert shapes["resnet50_s3"] == (4, 4, 1024) == shapes["late_concat_rfa_s3"]
     assert shapes["late_concat_rfa_s1"] == (2, 2, 2048)
+
+
+def test_demo_split_configs_say_which_baseline_to_train_first(tmp_path, monkeypatch):
+    from jpeg_deep.config import load_config
+    from helpers import REPO
+
+    monkeypatch.setenv("EXPERIMENTS_OUTPUT_DIRECTORY", str(tmp_path))
+    monkeypatch.delenv("BASELINE_WEIGHTS", raising=False)
+    for name, baseline in (("vgg16_dct_split_lambda_30", "vgg16_dct"),
+                           ("ssd300_deconvolution_rfa_split", "ssd300_deconvolution_rfa")):
+        config = load_config(REPO / "config" / "demo" / name, check_paths=False)
+        assert config.weights.endswith(f"(train config/demo/{baseline} first)")
+        assert config.split["at"] and config.split["channels"] > 0

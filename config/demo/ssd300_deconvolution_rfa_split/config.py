@@ -7,16 +7,13 @@ at lambda 100: docs/results/split_computing.md.
 Starts from the newest finished ``config/demo/ssd300_deconvolution_rfa`` experiment (train it
 first), or from $BASELINE_WEIGHTS when set. ``evaluation.py EXP`` reports the mAP and the real
 rate of the coded features."""
-import os
-
-from jpeg_deep.engine.experiment import latest_weights
+from jpeg_deep.engine.experiment import baseline_weights
 
 base = "../base_ssd300.py"
 description = "SSD300 on Deconvolution-RFA, demo scenes, split after conv3_block4_out"
 network = "ssd300_deconvolution_rfa"
-weights = (os.environ.get("BASELINE_WEIGHTS") or latest_weights("demo_ssd300_deconvolution_rfa")
-           or "experiments/demo_ssd300_deconvolution_rfa_*/checkpoints/best.keras (train "
-              "config/demo/ssd300_deconvolution_rfa first)")
+weights = baseline_weights("demo_ssd300_deconvolution_rfa",
+                           "config/demo/ssd300_deconvolution_rfa")
 split = dict(at="conv3_block4_out", channels=16, stride=2, rate_weight=10.0)
 epochs = 12
 optimizer = dict(name="adam", learning_rate=0.001)
