@@ -105,7 +105,7 @@ def check(config, check_paths: bool = True) -> None:
     if config.weights is None:
         raise ConfigError(f"{where}: split computing starts from a trained network: set "
                           "weights (e.g. the uncut experiment's checkpoints/best.keras)")
-    if check_paths and config.weights != "imagenet" and not Path(config.weights).is_file():
+    if check_paths and config.weights != "imagenet" and not Path(config.weights).exists():
         raise ConfigError(f"{where}: weights {config.weights} does not exist (train the uncut "
                           "network first)")
 
