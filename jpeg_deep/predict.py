@@ -165,18 +165,16 @@ class Predictor:
             raise ConfigError(f"{exp.root}: a split-computing experiment runs in two halves: "
                               "jpeg-deep split encode (the device) and jpeg-deep split "
                               "predict (the server)")
-        classes = exp.summary().get("classes")
-        if not classes:
-            raise ConfigError(f"{exp.root}: summary.json names no classes (an experiment that "
-                              "never finished its first epoch?)")
-        model = task.build(_Classes(classes), inference=True)
+        classes = exp.classes()
+        model = task.build(classes, inference=True)
         load_weights(model, weights, strict=True)  # a WeightsError naming the file otherwise
         options = anchors = None
         if task.name == "detection":
             from jpeg_deep.networks.ssd import anchors_for
 
             options, anchors = task.options, anchors_for(model)
-        return cls(task.name, keras_forward(model), classes, task.loader("test", inference=True),
+        return cls(task.name, keras_forward(model), list(classes.class_names),
+                   task.loader("test", inference=True),
                    options=options, anchors=anchors, weights=weights, model=model)
 
     @classmethod
@@ -311,15 +309,6 @@ def _litert_forward(path, names):
     return forward
 
 
-class _Classes:
-    """What building a task's model asks of a dataset: its classes."""
-
-    def __init__(self, class_names):
-        self.class_names = tuple(class_names)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
 
 # --------------------------------------------------------------------------------------------

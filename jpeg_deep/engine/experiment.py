@@ -43,6 +43,17 @@ def experiments_root(override=None) -> Path:
 
 
 @dataclass(frozen=True)
+class TrainedClasses:
+    """What building a task's model asks of a dataset: its classes."""
+
+    class_names: tuple
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+@dataclass(frozen=True)
 class Experiment:
     root: Path
 
@@ -168,6 +179,15 @@ class Experiment:
 
     def summary(self) -> dict:
         return json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
+
+    def classes(self) -> "TrainedClasses":
+        """The classes the experiment was trained on (its ``summary.json``), as what building
+        its network asks of a dataset: the dataset itself need not be on this machine."""
+        classes = self.summary().get("classes")
+        if not classes:
+            raise ConfigError(f"{self.root}: summary.json names no classes (an experiment that "
+                              "never finished its first epoch?)")
+        return TrainedClasses(tuple(classes))
 
     def completed_epochs(self) -> int:
         """Epochs completed according to the ``BackupAndRestore`` state (0 when none)."""

@@ -42,13 +42,6 @@ def _split_procedure(experiment, weights):
     return exp, task, weights, procedure
 
 
-class _Classes:
-    """What building a network asks of a dataset: its classes."""
-
-    def __init__(self, class_names):
-        self.class_names, self.num_classes = class_names, len(class_names)
-
-
 def export_folder(exp, weights) -> Path:
     return exp.root / "export" / f"split_{Path(weights).name.split('.')[0]}"
 
@@ -63,12 +56,8 @@ def export_halves(experiment, weights=None) -> Path:
     meta = folder / "split.json"
     if meta.is_file() and meta.stat().st_mtime >= Path(weights).stat().st_mtime:
         return folder
-    classes = exp.summary().get("classes")
-    if not classes:
-        raise ConfigError(f"{exp.root}: summary.json names no classes (an experiment that "
-                          "never finished its first epoch?)")
-    dataset = _Classes(tuple(classes))  # the dataset itself need not be on this machine
-    halves = SplitHalves(procedure, dataset, weights)
+    classes = exp.classes()
+    halves = SplitHalves(procedure, classes, weights)
     folder.mkdir(parents=True, exist_ok=True)
     halves.device.save(folder / "device.keras")
     halves.server.save(folder / "server.keras")
@@ -76,7 +65,7 @@ def export_halves(experiment, weights=None) -> Path:
     meta.write_text(json.dumps({
         "task": task.name, "code_shape": list(halves.shape),
         "identity": halves.tables.identity.hex(), "weights": str(weights),
-        "classes": list(classes),
+        "classes": list(classes.class_names),
         "settings": procedure.settings}, indent=2, default=str))
     return folder
 
