@@ -33,6 +33,7 @@ of a stream.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 import zlib
@@ -72,7 +73,7 @@ class CodeTables:
     def channels(self) -> int:
         return len(self.lo)
 
-    @property
+    @functools.cached_property
     def identity(self) -> bytes:
         """4 bytes that name these tables (the header's model identity)."""
         h = hashlib.sha256()
@@ -80,6 +81,13 @@ class CodeTables:
             h.update(struct.pack("<i", int(lo)))
             h.update(np.asarray(pmf, np.float64).tobytes())
         return h.digest()[:4]
+
+    @functools.cached_property
+    def models(self) -> tuple:
+        """constriction's categorical model of each channel (made once per tables)."""
+        stream = _coder()
+        return tuple(stream.model.Categorical(np.asarray(p, np.float64), perfect=False)
+                     for p in self.pmf)
 
     @classmethod
     def from_prior(cls, prior, channels: int, *, tail: float = 2.0 ** -16,
@@ -157,8 +165,7 @@ def encode(symbols: np.ndarray, tables: CodeTables, image_size=(0, 0)) -> bytes:
         if outside.any():
             escaped.append(values[outside] + tables.lo[ch])
             values = np.where(outside, n, values)
-        model = stream.model.Categorical(tables.pmf[ch], perfect=False)
-        encoder.encode(values.astype(np.int32), model)
+        encoder.encode(values.astype(np.int32), tables.models[ch])
     if escaped:
         raw = np.concatenate(escaped) + 32768
         encoder.encode(raw.astype(np.int32), stream.model.Uniform(65536))
@@ -202,8 +209,7 @@ def _symbols(payload: bytes, tables: CodeTables, h: int, w: int, c: int) -> np.n
         escapes = []
         for ch in range(c):
             n = len(tables.pmf[ch]) - 1
-            model = stream.model.Categorical(tables.pmf[ch], perfect=False)
-            values = np.asarray(decoder.decode(model, h * w), np.int64)
+            values = np.asarray(decoder.decode(tables.models[ch], h * w), np.int64)
             out[ch] = values + tables.lo[ch]
             escapes.append(np.flatnonzero(values == n))
         count = sum(len(e) for e in escapes)

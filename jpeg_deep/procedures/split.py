@@ -126,18 +126,13 @@ def _parts(y_pred, width: int, teacher: bool):
     return pred, (y_pred[..., width:2 * width] if teacher else None), rate
 
 
-def _kl(p, q):
-    p = ops.clip(p, 1e-7, 1.0)
-    q = ops.clip(q, 1e-7, 1.0)
-    return ops.sum(p * ops.log(p / q), axis=-1)
-
-
 def distillation(teacher, student, task: str):
     """Per sample: KL(teacher || student) of classification probabilities; for a detector the
     mean over anchors of the class probabilities' KL plus the L1 distance of the 4 offsets."""
+    kl = keras.losses.kl_divergence
     if task == "classification":
-        return _kl(teacher, student)
-    per_anchor = (_kl(teacher[..., :-4], student[..., :-4])
+        return kl(teacher, student)
+    per_anchor = (kl(teacher[..., :-4], student[..., :-4])
                   + ops.sum(ops.abs(teacher[..., -4:] - student[..., -4:]), axis=-1))
     return ops.mean(per_anchor, axis=-1)
 
@@ -150,11 +145,11 @@ class SplitLoss(keras.losses.Loss):
     the teacher's predictions (:func:`distillation`)."""
 
     def __init__(self, task_loss=None, rate_weight=10.0, width=1, distil=False,
-                 task="classification", term=None, name="split_loss", **kwargs):
+                 task="classification", name="split_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.task_loss = keras.losses.get(task_loss) if task_loss is not None else None
         self.rate_weight, self.width = float(rate_weight), int(width)
-        self.distil, self.task, self.term = bool(distil), task, term
+        self.distil, self.task = bool(distil), task
 
     def terms(self, y_true, y_pred):
         pred, teacher, rate = _parts(y_pred, self.width, self.distil)
@@ -167,15 +162,11 @@ class SplitLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         term, rate = self.terms(y_true, y_pred)
-        if self.term == "task":
-            return term
-        if self.term == "rate":
-            return rate
         return term + self.rate_weight * rate
 
     def get_config(self):
         return dict(super().get_config(), rate_weight=self.rate_weight, width=self.width,
-                    distil=self.distil, task=self.task, term=self.term,
+                    distil=self.distil, task=self.task,
                     task_loss=None if self.task_loss is None
                     else keras.losses.serialize(self.task_loss))
 
