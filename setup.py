@@ -16,5 +16,5 @@ setup(ext_modules=[
     Extension("jpeg_deep._banded", ["jpeg_deep/_banded.c"],
               extra_compile_args=["-O3", "-Wno-psabi"], optional=True),
     Extension("jpeg_deep._jpegread", ["jpeg_deep/_jpegread.c"], libraries=["jpeg", "m"],
-              extra_compile_args=["-O3", "-Wall"], optional=True),
+              extra_compile_args=["-O3", "-Wall", "-Wno-psabi"], optional=True),
 ])

@@ -10,7 +10,9 @@
  * reads input block rows rs[I] .. rs[I] + kr - 1); CT (nc, 8 kc, 8) and cs (nc,) are the
  * horizontal one, transposed (CT[J, 8 b + v, V] = C[J, V, 8 b + v]). rsub / csub (n, 2) int64
  * are each output block's nonzero sub-bands [first, last + 1) (derived once per cached plan).
- * out is (nr, nc, 64) float32, all C-contiguous.
+ * out is (nr, nc, 64) float32, its blocks 64 contiguous floats at one stride (64: the whole
+ * array C-contiguous; more: a slot of a batch array holding several components per block
+ * position); the other arrays C-contiguous.
  *
  * Per output block row I, the vertical pass makes the 8 x 8 blocks T[j] (rows U, columns v) of
  * every input block column j the horizontal operator reads; the horizontal pass then makes the
@@ -56,6 +58,7 @@ typedef struct {
     const float *ct;
     Py_ssize_t nc, kc;
     float *out;
+    Py_ssize_t ostride;      /* floats from one output block to the next (64: contiguous) */
     Py_ssize_t c_lo, ncol;   /* the input block columns the plans read */
     Py_ssize_t r_lo, nrow;   /* ... and rows */
     const int64_t *rsub;     /* (nr, 2): output block row I's nonzero sub-bands a in [.., ..) */
@@ -237,7 +240,8 @@ INLINE void horizontal(const job_t *job, Py_ssize_t I, int rows2)
     const float *t = job->t, *tk = job->t + 64 * ncol, *ct = job->ct;
     const uint8_t *tcols = job->tcols;
     int32_t *tof = job->tof, *cof = job->cof, *first = job->first;
-    float *out = job->out + 64 * nc * I;
+    const Py_ssize_t os = job->ostride;
+    float *out = job->out + os * nc * I;
     Py_ssize_t cnt = 0;
     for (Py_ssize_t J = 0; J < nc; J++) { /* terms (b, v): T[U, v] of block cs[J] + b, C[J] */
         const Py_ssize_t jb = job->cs[J] - c_lo;
@@ -272,8 +276,8 @@ INLINE void horizontal(const job_t *job, Py_ssize_t I, int rows2)
                 for (int U = 0; U < 8; U++) acc[U] += tv[8 * U] * c;
             }
         }
-        store_block(out + 64 * J, acc);
-        if (rows2) store_block(out + 64 * (nc + J), acd);
+        store_block(out + os * J, acc);
+        if (rows2) store_block(out + os * (nc + J), acd);
     }
 }
 
@@ -359,24 +363,36 @@ static Py_ssize_t span(const int64_t *start, Py_ssize_t n, Py_ssize_t k, Py_ssiz
 
 static PyObject *apply(PyObject *self, PyObject *args)
 {
-    Py_buffer in, rs, r, rsub, cs, ct, csub, out;
+    Py_buffer in, rs, r, rsub, cs, ct, csub, out = {0};
+    PyObject *out_obj;
     int in_float;
     Py_ssize_t h, w, kr, kc;
-    if (!PyArg_ParseTuple(args, "y*pnny*y*ny*y*y*ny*w*", &in, &in_float, &h, &w, &rs, &r, &kr,
-                          &rsub, &cs, &ct, &kc, &csub, &out))
+    if (!PyArg_ParseTuple(args, "y*pnny*y*ny*y*y*ny*O", &in, &in_float, &h, &w, &rs, &r, &kr,
+                          &rsub, &cs, &ct, &kc, &csub, &out_obj))
         return NULL;
     PyObject *result = NULL;
     void *scratch = NULL;
     const Py_ssize_t nr = rs.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t nc = cs.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t item = in_float ? 4 : 2;
+    /* out: (nr, nc, 64) float32 whose blocks are 64 contiguous floats at one stride (a slot of
+     * a batch array whose last axis holds several components, e.g. Cb and Cr side by side) */
+    if (PyObject_GetBuffer(out_obj, &out, PyBUF_WRITABLE | PyBUF_STRIDES | PyBUF_FORMAT) < 0)
+        goto done;
+    const int out_ok = out.ndim == 3 && out.itemsize == 4 && out.format != NULL
+                       && strcmp(out.format, "f") == 0 && out.shape[0] == nr
+                       && out.shape[1] == nc && out.shape[2] == 64 && out.strides[2] == 4
+                       && out.strides[1] >= 256 && out.strides[1] % 4 == 0
+                       && out.strides[0] == nc * out.strides[1];
     if (!check(h >= 0 && w >= 0 && in.len == h * w * 64 * item, "input is not (h, w, 64)")
         || !check(kr > 0 && r.len == nr * 64 * kr * 4, "row band is not (nr, 8, 8 kr) float32")
         || !check(kc > 0 && ct.len == nc * 64 * kc * 4, "column band is not (nc, 8 kc, 8)")
         || !check(rsub.len == nr * 16 && csub.len == nc * 16, "sub-bands are not (n, 2) int64")
-        || !check(out.len == nr * nc * 64 * 4, "output is not (nr, nc, 64) float32"))
+        || !check(out_ok, "output is not (nr, nc, 64) float32 with contiguous blocks at one "
+                          "stride"))
         goto done;
     job_t job = {in.buf, h, w, rs.buf, r.buf, nr, kr, cs.buf, ct.buf, nc, kc, out.buf};
+    job.ostride = out.strides[1] / 4;
     job.rsub = rsub.buf;
     job.csub = csub.buf;
     job.ncol = span(job.cs, nc, kc, &job.c_lo);
@@ -418,7 +434,8 @@ done:
     PyBuffer_Release(&cs);
     PyBuffer_Release(&ct);
     PyBuffer_Release(&csub);
-    PyBuffer_Release(&out);
+    if (out.obj != NULL)
+        PyBuffer_Release(&out);
     return result;
 }
 

@@ -41,9 +41,8 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+
+_Static_assert(sizeof(JCOEF) == sizeof(int16_t), "libjpeg built with 16-bit coefficients");
 
 typedef struct source_mgr source_mgr;
 
@@ -212,36 +211,235 @@ static PyObject *read_error(const char *message)
     return NULL;
 }
 
-/* Dequantise one row of cols blocks into out, saturated to int16: the same 64 table entries
- * for every block, no branch per coefficient. On x86-64, 8 coefficients per step (SSE2, part
- * of the base instruction set): the 32-bit products from the low and high halves of the 16-bit
- * products, packed back with signed saturation. Tables with entries above 32767 (16-bit
- * tables, never seen in practice) take the plain loop. */
-static void dequantise_row(const JCOEF *restrict in, const int32_t *restrict q,
-                           int16_t *restrict out, JDIMENSION cols, int small_table)
-{
-#ifdef __SSE2__
-    if (small_table && sizeof(JCOEF) == 2) {
-        __m128i qv[DCTSIZE2 / 8];
-        for (int k = 0; k < DCTSIZE2 / 8; k++)
-            qv[k] = _mm_setr_epi16((short)q[8 * k], (short)q[8 * k + 1], (short)q[8 * k + 2],
-                                   (short)q[8 * k + 3], (short)q[8 * k + 4], (short)q[8 * k + 5],
-                                   (short)q[8 * k + 6], (short)q[8 * k + 7]);
-        for (JDIMENSION b = 0; b < cols; b++) {
-            for (int k = 0; k < DCTSIZE2 / 8; k++) {
-                __m128i x = _mm_loadu_si128((const __m128i *)(in + 8 * k));
-                __m128i lo = _mm_mullo_epi16(x, qv[k]), hi = _mm_mulhi_epi16(x, qv[k]);
-                __m128i y = _mm_packs_epi32(_mm_unpacklo_epi16(lo, hi),
-                                            _mm_unpackhi_epi16(lo, hi));
-                _mm_storeu_si128((__m128i *)(out + 8 * k), y);
-            }
-            in += DCTSIZE2;
-            out += DCTSIZE2;
-        }
-        return;
-    }
+/* The halving: a chroma component brought to the 4:2:0 grid in the DCT domain. Each pair of
+ * neighbouring blocks along a halved axis becomes k (8 x 16) times their 16 coefficients (a last
+ * odd block is paired with itself), vertically then horizontally, in float32 on 8-lane vectors
+ * (GCC / Clang vector extensions: one AVX2 register in the x86-64-v3 build, an SSE2 pair in the
+ * other). k has the mirror symmetry k[a][8 + p] = (-1)^(a + p) k[a][p], so output frequency a
+ * is k[a][0..7] times s_p = x0_p + (-1)^p x1_p for even a and d_p = x0_p - (-1)^p x1_p for odd
+ * a, and only 35 of those 64 entries are non-zero (the even rows have one or two, column 4 is
+ * zero): halving_of checks that pattern on the operator it is given (readers.py's
+ * _halving_operator, exact zeros), and the loops use only those entries. Each pass works on
+ * block rows held as vectors; the horizontal one on the transposes. Dequantisation is folded
+ * into the loads (the stored integer times its table entry, exact in float32), so the reader
+ * halves libjpeg's quantised arrays directly, with no full-size dequantised chroma copy. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef int16_t v8s __attribute__((vector_size(16)));
+
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
 #endif
-    (void)small_table;
+
+/* The non-zero entries of k[a][p], p < 8, per output row a (checked by halving_of). */
+static const int halving_nonzero[8][8] = {
+    {1, 0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 0, 1, 1, 1}, {0, 1, 0, 0, 0, 0, 0, 1},
+    {1, 1, 1, 1, 0, 1, 1, 1}, {0, 0, 1, 0, 0, 0, 1, 0}, {1, 1, 1, 1, 0, 1, 1, 1},
+    {0, 0, 0, 1, 0, 1, 0, 0}, {1, 1, 1, 1, 0, 1, 1, 1}};
+
+typedef struct {
+    float k[8][8]; /* k[a][p], p < 8 */
+} halving_t;
+
+/* 0, or -1 when k (8 x 16, float64) is not the halving operator's shape: its mirror symmetry
+ * and zero pattern (then the loops below would compute something else). */
+static int halving_of(const double *k, halving_t *hk)
+{
+    for (int a = 0; a < 8; a++)
+        for (int p = 0; p < 8; p++) {
+            const double left = k[16 * a + p], right = k[16 * a + 8 + p];
+            if ((left != 0.0) != halving_nonzero[a][p] || right != (((a + p) & 1) ? -left : left))
+                return -1;
+            hk->k[a][p] = (float)left;
+        }
+    return 0;
+}
+
+/* Row r of a block (8 coefficients along u) times its row of the quantisation table. */
+static inline v8f load_row(const int16_t *b, int r, const v8f q[8])
+{
+    v8s v;
+    memcpy(&v, b + 8 * r, sizeof v);
+    return __builtin_convertvector(v, v8f) * q[r];
+}
+
+static inline void transpose(const v8f r[8], v8f out[8])
+{
+    v8f a[8], b[8];
+    for (int i = 0; i < 8; i += 2) {
+        a[i] = SHUFFLE(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        a[i + 1] = SHUFFLE(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int j = 0; j < 2; j++) {
+            b[i + 2 * j] = SHUFFLE(a[i + j], a[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            b[i + 2 * j + 1] = SHUFFLE(a[i + j], a[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int i = 0; i < 4; i++) {
+        out[i] = SHUFFLE(b[i], b[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        out[i + 4] = SHUFFLE(b[i], b[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/* The pass: out[a] = sum_p k[a][p] (s or d)_p over the vectors x0[p], x1[p] (block rows, or
+ * the transposes' rows). */
+static inline void halve_pass(const halving_t *hk, const v8f x0[8], const v8f x1[8], v8f out[8])
+{
+    v8f s[8], d[8];
+    for (int p = 0; p < 8; p++) {
+        const v8f b = (p & 1) ? -x1[p] : x1[p];
+        s[p] = x0[p] + b;
+        d[p] = x0[p] - b;
+    }
+    const float(*k)[8] = hk->k;
+    out[0] = k[0][0] * s[0];
+    out[2] = k[2][1] * s[1] + k[2][7] * s[7];
+    out[4] = k[4][2] * s[2] + k[4][6] * s[6];
+    out[6] = k[6][3] * s[3] + k[6][5] * s[5];
+    for (int a = 1; a < 8; a += 2)
+        out[a] = k[a][0] * d[0] + k[a][1] * d[1] + k[a][2] * d[2] + k[a][3] * d[3]
+                 + k[a][5] * d[5] + k[a][6] * d[6] + k[a][7] * d[7];
+}
+
+/* Rounded half to even (the float32 "magic number": exact for |x| < 2^22, and x is clamped to
+ * int16 first) and saturated to int16. */
+static inline void store_row(int16_t *o, v8f x)
+{
+    const v8f lo = {-32768.f, -32768.f, -32768.f, -32768.f, -32768.f, -32768.f, -32768.f,
+                    -32768.f};
+    const v8f hi = {32767.f, 32767.f, 32767.f, 32767.f, 32767.f, 32767.f, 32767.f, 32767.f};
+    const v8f magic = {12582912.f, 12582912.f, 12582912.f, 12582912.f, 12582912.f, 12582912.f,
+                       12582912.f, 12582912.f};
+    v8i below = x < lo, above = x > hi;
+    v8i xi = ((v8i)x & ~below) | ((v8i)lo & below);
+    xi = (xi & ~above) | ((v8i)hi & above);
+    x = (v8f)xi;
+    x = (x + magic) - magic;
+    const v8s r = __builtin_convertvector(__builtin_convertvector(x, v8i), v8s);
+    memcpy(o, &r, sizeof r);
+}
+
+/* One output block row: blocks r0[2J], r0[2J + 1] (and r1's, when vertical) -> out[J]. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+static void halve_row(const int16_t *r0, const int16_t *r1, Py_ssize_t w, int vertical,
+                      int horizontal, const halving_t *hk, const v8f q[8], int16_t *out,
+                      Py_ssize_t ow)
+{
+    for (Py_ssize_t J = 0; J < ow; J++) {
+        const Py_ssize_t c0 = horizontal ? 2 * J : J;
+        const Py_ssize_t c1 = horizontal ? (2 * J + 1 < w ? 2 * J + 1 : w - 1) : J;
+        v8f t[2][8]; /* per block column: rows a (after the vertical pass), lanes u */
+        for (int half = 0; half < (horizontal ? 2 : 1); half++) {
+            const int16_t *b0 = r0 + 64 * (half ? c1 : c0), *b1 = r1 + 64 * (half ? c1 : c0);
+            v8f x0[8];
+            for (int r = 0; r < 8; r++)
+                x0[r] = load_row(b0, r, q);
+            if (vertical) {
+                v8f x1[8];
+                for (int r = 0; r < 8; r++)
+                    x1[r] = load_row(b1, r, q);
+                halve_pass(hk, x0, x1, t[half]);
+            } else {
+                memcpy(t[half], x0, sizeof x0);
+            }
+        }
+        int16_t *o = out + 64 * J;
+        v8f res[8];
+        if (horizontal) { /* the same pass on the transposes, transposed back */
+            v8f c0t[8], c1t[8], rt[8];
+            transpose(t[0], c0t);
+            transpose(t[1], c1t);
+            halve_pass(hk, c0t, c1t, rt);
+            transpose(rt, res);
+        } else {
+            memcpy(res, t[0], sizeof res);
+        }
+        for (int v = 0; v < 8; v++)
+            store_row(o + 8 * v, res[v]);
+    }
+}
+
+static void table_rows(const int32_t *table, v8f q[8])
+{
+    for (int r = 0; r < 8; r++)
+        for (int u = 0; u < 8; u++)
+            q[r][u] = table == NULL ? 1.f : (float)table[8 * r + u];
+}
+
+/* Dequantise one row of cols blocks into out, saturated to int16: the same 64 table entries
+ * for every block, no branch per coefficient. On x86-64, 8, 16 or 32 coefficients per step
+ * (SSE2, AVX2 or AVX-512BW, chosen at run time): the 32-bit products from the low and high
+ * halves of the 16-bit products, packed back with signed saturation (all within 128-bit lanes,
+ * so the order is kept). Tables with entries above 32767 (16-bit tables, never seen in
+ * practice) take the plain loop. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DEQUANTISE_STEP(T, W, load, store, mullo, mulhi, unlo, unhi, packs)                   \
+    for (JDIMENSION b = 0; b < cols; b++) {                                                    \
+        for (int k = 0; k < DCTSIZE2 / W; k++) {                                               \
+            T x = load((const void *)(in + W * k));                                            \
+            T lo = mullo(x, qv[k]), hi = mulhi(x, qv[k]);                                      \
+            store((void *)(out + W * k), packs(unlo(lo, hi), unhi(lo, hi)));                   \
+        }                                                                                      \
+        in += DCTSIZE2;                                                                        \
+        out += DCTSIZE2;                                                                       \
+    }
+
+__attribute__((target("avx512bw"))) static void dequantise_avx512(
+    const JCOEF *restrict in, const int32_t *restrict q, int16_t *restrict out, JDIMENSION cols)
+{
+    __m512i qv[DCTSIZE2 / 32];
+    for (int k = 0; k < DCTSIZE2 / 32; k++) {
+        int16_t t[32];
+        for (int j = 0; j < 32; j++)
+            t[j] = (int16_t)q[32 * k + j];
+        qv[k] = _mm512_loadu_si512(t);
+    }
+    DEQUANTISE_STEP(__m512i, 32, _mm512_loadu_si512, _mm512_storeu_si512, _mm512_mullo_epi16,
+                    _mm512_mulhi_epi16, _mm512_unpacklo_epi16, _mm512_unpackhi_epi16,
+                    _mm512_packs_epi32)
+}
+
+__attribute__((target("avx2"))) static void dequantise_avx2(
+    const JCOEF *restrict in, const int32_t *restrict q, int16_t *restrict out, JDIMENSION cols)
+{
+    __m256i qv[DCTSIZE2 / 16];
+    for (int k = 0; k < DCTSIZE2 / 16; k++) {
+        int16_t t[16];
+        for (int j = 0; j < 16; j++)
+            t[j] = (int16_t)q[16 * k + j];
+        qv[k] = _mm256_loadu_si256((const __m256i *)t);
+    }
+#define LOAD256(p) _mm256_loadu_si256((const __m256i *)(p))
+#define STORE256(p, x) _mm256_storeu_si256((__m256i *)(p), x)
+    DEQUANTISE_STEP(__m256i, 16, LOAD256, STORE256, _mm256_mullo_epi16, _mm256_mulhi_epi16,
+                    _mm256_unpacklo_epi16, _mm256_unpackhi_epi16, _mm256_packs_epi32)
+}
+
+static void dequantise_sse2(const JCOEF *restrict in, const int32_t *restrict q,
+                            int16_t *restrict out, JDIMENSION cols)
+{
+    __m128i qv[DCTSIZE2 / 8];
+    for (int k = 0; k < DCTSIZE2 / 8; k++) {
+        int16_t t[8];
+        for (int j = 0; j < 8; j++)
+            t[j] = (int16_t)q[8 * k + j];
+        qv[k] = _mm_loadu_si128((const __m128i *)t);
+    }
+#define LOAD128(p) _mm_loadu_si128((const __m128i *)(p))
+#define STORE128(p, x) _mm_storeu_si128((__m128i *)(p), x)
+    DEQUANTISE_STEP(__m128i, 8, LOAD128, STORE128, _mm_mullo_epi16, _mm_mulhi_epi16,
+                    _mm_unpacklo_epi16, _mm_unpackhi_epi16, _mm_packs_epi32)
+}
+#endif
+
+static void dequantise_plain(const JCOEF *restrict in, const int32_t *restrict q,
+                             int16_t *restrict out, JDIMENSION cols)
+{
     for (JDIMENSION b = 0; b < cols; b++) {
         for (int k = 0; k < DCTSIZE2; k++) {
             int32_t v = (int32_t)in[k] * q[k];
@@ -254,14 +452,52 @@ static void dequantise_row(const JCOEF *restrict in, const int32_t *restrict q,
     }
 }
 
+typedef void (*dequantise_fn)(const JCOEF *restrict, const int32_t *restrict,
+                              int16_t *restrict, JDIMENSION);
+
+static dequantise_fn dequantiser(const int32_t *q)
+{
+    for (int k = 0; k < DCTSIZE2; k++)
+        if (q[k] > 32767)
+            return dequantise_plain;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512bw"))
+        return dequantise_avx512;
+    if (__builtin_cpu_supports("avx2"))
+        return dequantise_avx2;
+    return dequantise_sse2;
+#else
+    return dequantise_plain;
+#endif
+}
+
 static PyObject *read_coefficients(PyObject *self, PyObject *args)
 {
-    Py_buffer data;
+    Py_buffer data, kb = {0};
     unsigned long long max_pixels;
     long stop_rows, max_scans;
+    int vertical = 0, horizontal = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*Kll", &data, &max_pixels, &stop_rows, &max_scans))
+    if (!PyArg_ParseTuple(args, "y*Kll|ppy*", &data, &max_pixels, &stop_rows, &max_scans,
+                          &vertical, &horizontal, &kb))
         return NULL;
+    halving_t hk;
+    if (vertical || horizontal) {
+        if (kb.buf == NULL || kb.len != 128 * (Py_ssize_t)sizeof(double)) {
+            PyBuffer_Release(&data);
+            if (kb.buf != NULL)
+                PyBuffer_Release(&kb);
+            PyErr_SetString(PyExc_ValueError, "read: the halving operator k is not (8, 16)");
+            return NULL;
+        }
+        if (halving_of(kb.buf, &hk) != 0) {
+            PyBuffer_Release(&data);
+            PyBuffer_Release(&kb);
+            PyErr_SetString(PyExc_ValueError, "read: k is not the halving operator");
+            return NULL;
+        }
+    }
 
     decoder_t *d = PyMem_Calloc(1, sizeof *d);
     PyObject *buffers[MAX_COMPONENTS] = {NULL};
@@ -298,9 +534,22 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
     ncomp = d->cinfo.num_components;
     if (ncomp > MAX_COMPONENTS)
         ncomp = MAX_COMPONENTS;
+    /* The chroma of a 3-component file halved on the way out where the caller asks (its
+     * sampling factors are 1 x 1 and the luma's are 1 on the halved axes: 4:4:4, 4:2:2, 4:4:0) */
+    int halved = (vertical || horizontal) && ncomp == 3;
+    for (int c = 1; halved && c < ncomp; c++)
+        halved = d->cinfo.comp_info[c].h_samp_factor == 1
+                 && d->cinfo.comp_info[c].v_samp_factor == 1;
+    Py_ssize_t out_rows[MAX_COMPONENTS], out_cols[MAX_COMPONENTS];
     for (int c = 0; c < ncomp; c++) {
         jpeg_component_info *comp = &d->cinfo.comp_info[c];
-        Py_ssize_t n = (Py_ssize_t)comp->height_in_blocks * comp->width_in_blocks * DCTSIZE2;
+        out_rows[c] = comp->height_in_blocks;
+        out_cols[c] = comp->width_in_blocks;
+        if (halved && c > 0) {
+            out_rows[c] = vertical ? (out_rows[c] + 1) / 2 : out_rows[c];
+            out_cols[c] = horizontal ? (out_cols[c] + 1) / 2 : out_cols[c];
+        }
+        Py_ssize_t n = out_rows[c] * out_cols[c] * DCTSIZE2;
         buffers[c] = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int16_t));
         if (buffers[c] == NULL)
             goto fail_py;
@@ -314,21 +563,36 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
         for (int c = 0; c < ncomp; c++) {
             jpeg_component_info *comp = &d->cinfo.comp_info[c];
             int32_t q[DCTSIZE2];
-            int small_table = 1;
-            for (int k = 0; k < DCTSIZE2; k++) {
+            for (int k = 0; k < DCTSIZE2; k++)
                 q[k] = comp->quant_table != NULL ? comp->quant_table->quantval[k] : 1;
-                small_table &= q[k] <= 32767;
-            }
             const JDIMENSION rows = comp->height_in_blocks, cols = comp->width_in_blocks;
+            if (halved && c > 0) {
+                /* One block row at a time (libjpeg gives a sequential file's 1 x 1 component
+                 * one row per access); the two rows' pointers stay valid together because
+                 * libjpeg-turbo keeps the whole array in memory (jmemnobs, its only backend). */
+                v8f qv[8];
+                table_rows(q, qv);
+                for (Py_ssize_t I = 0; I < out_rows[c]; I++) {
+                    const JDIMENSION r0 = (JDIMENSION)(vertical ? 2 * I : I);
+                    const JDIMENSION r1 = vertical && r0 + 1 < rows ? r0 + 1 : r0;
+                    const JCOEF *p0 = (*d->cinfo.mem->access_virt_barray)(
+                        (j_common_ptr)&d->cinfo, arrays[c], r0, 1, FALSE)[0][0];
+                    const JCOEF *p1 = r1 == r0 ? p0 : (*d->cinfo.mem->access_virt_barray)(
+                        (j_common_ptr)&d->cinfo, arrays[c], r1, 1, FALSE)[0][0];
+                    halve_row(p0, p1, cols, vertical, horizontal, &hk, qv,
+                              outs[c] + I * out_cols[c] * DCTSIZE2, out_cols[c]);
+                }
+                continue;
+            }
+            const dequantise_fn dequantise = dequantiser(q);
             const JDIMENSION step = (JDIMENSION)comp->v_samp_factor;
             for (JDIMENSION r = 0; r < rows; r += step) {
                 JDIMENSION n = rows - r < step ? rows - r : step;
                 JBLOCKARRAY block_rows = (*d->cinfo.mem->access_virt_barray)(
                     (j_common_ptr)&d->cinfo, arrays[c], r, n, FALSE);
                 for (JDIMENSION i = 0; i < n; i++)
-                    dequantise_row(block_rows[i][0], q,
-                                   outs[c] + (size_t)(r + i) * cols * DCTSIZE2, cols,
-                                   small_table);
+                    dequantise(block_rows[i][0], q,
+                               outs[c] + (size_t)(r + i) * cols * DCTSIZE2, cols);
             }
         }
     }
@@ -341,9 +605,8 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
         goto fail_py;
     for (int c = 0; c < ncomp; c++) {
         jpeg_component_info *comp = &d->cinfo.comp_info[c];
-        PyObject *item = Py_BuildValue("(Onnii)", buffers[c], (Py_ssize_t)comp->height_in_blocks,
-                                       (Py_ssize_t)comp->width_in_blocks, comp->h_samp_factor,
-                                       comp->v_samp_factor);
+        PyObject *item = Py_BuildValue("(Onnii)", buffers[c], out_rows[c], out_cols[c],
+                                       comp->h_samp_factor, comp->v_samp_factor);
         if (item == NULL) {
             Py_DECREF(comps);
             goto fail_py;
@@ -368,6 +631,8 @@ done:
         jpeg_destroy_decompress(&d->cinfo);
     PyMem_Free(d);
     PyBuffer_Release(&data);
+    if (kb.buf != NULL)
+        PyBuffer_Release(&kb);
     return result;
 }
 
@@ -403,138 +668,12 @@ static PyObject *entropy_decode(PyObject *self, PyObject *args)
     return result;
 }
 
-/* The halving's arithmetic on 8 x 8 blocks held as 8 rows of two 4-double vectors (GCC / Clang
- * vector extensions: AVX2 registers in the x86-64-v3 build of halve_blocks, SSE2 pairs in the
- * other). k (8 x 16) has the mirror symmetry k[a][8 + p] = (-1)^(a + p) k[a][p] (exact in
- * readers.py's _halving_operator), so output row a is k[a][0..7] times s_p = x0_p + (-1)^p x1_p
- * for even a and d_p = x0_p - (-1)^p x1_p for odd a: half the products of the plain 8 x 16
- * operator, and only its non-zero entries are kept (most of the even rows are zero). */
-typedef double v4d __attribute__((vector_size(32)));
-typedef int16_t v4s __attribute__((vector_size(8)));
-
-typedef struct {
-    int n[8], p[8][8];       /* per output row a: how many non-zero k[a][p], p < 8, and which */
-    double k[8][8];          /* their values */
-    v4d even[8], odd[8];     /* per p: (k[0][p], k[2][p], k[4][p], k[6][p]), (k[1][p], ...) */
-} halving_t;
-
-static void halving_of(const double *k, halving_t *hk)
-{
-    for (int a = 0; a < 8; a++) {
-        hk->n[a] = 0;
-        for (int p = 0; p < 8; p++)
-            if (k[16 * a + p] != 0.0) {
-                hk->p[a][hk->n[a]] = p;
-                hk->k[a][hk->n[a]++] = k[16 * a + p];
-            }
-    }
-    for (int p = 0; p < 8; p++)
-        for (int j = 0; j < 4; j++) {
-            hk->even[p][j] = k[16 * (2 * j) + p];
-            hk->odd[p][j] = k[16 * (2 * j + 1) + p];
-        }
-}
-
-static inline void load_block(const int16_t *b, v4d x[8][2])
-{
-    for (int r = 0; r < 8; r++)
-        for (int h = 0; h < 2; h++) {
-            v4s v;
-            memcpy(&v, b + 8 * r + 4 * h, sizeof v);
-            x[r][h] = __builtin_convertvector(v, v4d);
-        }
-}
-
-/* Along the rows (the vertical frequencies): out row a from rows p of the pair x0, x1. */
-static inline void halve_rows(const halving_t *hk, v4d x0[8][2], v4d x1[8][2], v4d out[8][2])
-{
-    v4d s[8][2], d[8][2];
-    for (int p = 0; p < 8; p++)
-        for (int h = 0; h < 2; h++) {
-            const v4d b = (p & 1) ? -x1[p][h] : x1[p][h];
-            s[p][h] = x0[p][h] + b;
-            d[p][h] = x0[p][h] - b;
-        }
-    for (int a = 0; a < 8; a++) {
-        v4d (*src)[2] = (a & 1) ? d : s;
-        v4d acc0 = {0.0, 0.0, 0.0, 0.0}, acc1 = acc0;
-        for (int j = 0; j < hk->n[a]; j++) {
-            const double kk = hk->k[a][j];
-            acc0 += kk * src[hk->p[a][j]][0];
-            acc1 += kk * src[hk->p[a][j]][1];
-        }
-        out[a][0] = acc0;
-        out[a][1] = acc1;
-    }
-}
-
-static inline int16_t saturated(double x)
-{
-    x = nearbyint(x);
-    x = x < -32768.0 ? -32768.0 : x;
-    x = x > 32767.0 ? 32767.0 : x;
-    return (int16_t)x;
-}
-
-/* The loop of halve(); an AVX2 + FMA build is chosen at run time where the processor has it. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-static void halve_blocks(const int16_t *src, Py_ssize_t h, Py_ssize_t w, int vertical,
-                         int horizontal, const halving_t *hk, int16_t *out, Py_ssize_t oh,
-                         Py_ssize_t ow)
-{
-    for (Py_ssize_t I = 0; I < oh; I++) {
-        const Py_ssize_t r0 = vertical ? 2 * I : I;
-        const Py_ssize_t r1 = vertical ? (2 * I + 1 < h ? 2 * I + 1 : h - 1) : I;
-        for (Py_ssize_t J = 0; J < ow; J++) {
-            const Py_ssize_t c[2] = {horizontal ? 2 * J : J,
-                                     horizontal ? (2 * J + 1 < w ? 2 * J + 1 : w - 1) : J};
-            v4d t[2][8][2]; /* per block column: after the vertical pass, rows a, lanes u */
-            for (int half = 0; half < (horizontal ? 2 : 1); half++) {
-                if (vertical) {
-                    v4d x0[8][2], x1[8][2];
-                    load_block(src + (r0 * w + c[half]) * 64, x0);
-                    load_block(src + (r1 * w + c[half]) * 64, x1);
-                    halve_rows(hk, x0, x1, t[half]);
-                } else {
-                    load_block(src + (r0 * w + c[half]) * 64, t[half]);
-                }
-            }
-            int16_t *o = out + (I * ow + J) * 64;
-            if (!horizontal) {
-                for (int v = 0; v < 8; v++)
-                    for (int u = 0; u < 8; u++)
-                        o[8 * v + u] = saturated(t[0][v][u >> 2][u & 3]);
-                continue;
-            }
-            /* Along the columns, one row v at a time: the even output columns (0, 2, 4, 6) from
-             * s, the odd ones from d, each a 4-vector of k's columns times a broadcast. */
-            for (int v = 0; v < 8; v++) {
-                v4d even = {0.0, 0.0, 0.0, 0.0}, odd = even;
-                for (int p = 0; p < 8; p++) {
-                    const double x0 = t[0][v][p >> 2][p & 3], x1 = t[1][v][p >> 2][p & 3];
-                    const double b = (p & 1) ? -x1 : x1;
-                    even += (x0 + b) * hk->even[p];
-                    odd += (x0 - b) * hk->odd[p];
-                }
-                for (int j = 0; j < 4; j++) {
-                    o[8 * v + 2 * j] = saturated(even[j]);
-                    o[8 * v + 2 * j + 1] = saturated(odd[j]);
-                }
-            }
-        }
-    }
-}
-
-/* halve(in, h, w, vertical, horizontal, k) -> bytearray: a chroma component (h, w, 64) int16
- * brought to the 4:2:0 grid in the DCT domain (the caller's _chroma_to_420): each pair of
- * neighbouring blocks along a halved axis becomes k (8 x 16, float64) times their 16
- * coefficients (a last odd block is paired with itself), vertically then horizontally, rounded
- * half to even and saturated to int16. The same products as the numpy version in float64, in
- * another summation order (and k[a][p] x_p + k[a][8+p] x'_p summed as k[a][p] (x_p +- x'_p)):
- * a result within a rounding error of half-way between two integers may round the other way
- * (tested: at most 1, a few coefficients per photo). */
+/* halve(in, h, w, vertical, horizontal, k) -> bytearray: a dequantised chroma component
+ * (h, w, 64) int16 brought to the 4:2:0 grid (the caller's _chroma_to_420; the reader itself
+ * halves libjpeg's arrays with the same loop, dequantising as it loads), rounded half to even
+ * and saturated to int16. The same products as the numpy version (float64) in float32 and
+ * another summation order: a result within a rounding error of half-way between two integers
+ * may round the other way (tested: at most 1, a few coefficients per photo). */
 static PyObject *halve(PyObject *self, PyObject *args)
 {
     Py_buffer in, kb;
@@ -555,10 +694,21 @@ static PyObject *halve(PyObject *self, PyObject *args)
         goto done;
     const int16_t *src = in.buf;
     halving_t hk;
-    halving_of(kb.buf, &hk);
+    v8f q[8];
+    if (halving_of(kb.buf, &hk) != 0) {
+        PyErr_SetString(PyExc_ValueError, "halve: k is not the halving operator");
+        Py_CLEAR(result);
+        goto done;
+    }
+    table_rows(NULL, q);
     int16_t *out = (int16_t *)PyByteArray_AS_STRING(result);
     Py_BEGIN_ALLOW_THREADS
-    halve_blocks(src, h, w, vertical, horizontal, &hk, out, oh, ow);
+    for (Py_ssize_t I = 0; I < oh; I++) {
+        const Py_ssize_t r0 = vertical ? 2 * I : I;
+        const Py_ssize_t r1 = vertical ? (2 * I + 1 < h ? 2 * I + 1 : h - 1) : I;
+        halve_row(src + r0 * w * 64, src + r1 * w * 64, w, vertical, horizontal, &hk, q,
+                  out + I * ow * 64, ow);
+    }
     Py_END_ALLOW_THREADS
 done:
     PyBuffer_Release(&in);

@@ -46,7 +46,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Callable, Union
 
 import numpy as np
@@ -119,7 +119,7 @@ class JpegInfo:
     sampling: tuple  # ((h, v), ...) sampling factors per component
     progressive: bool
 
-    @property
+    @cached_property
     def subsampling(self) -> str:
         """``"gray"``, ``"4:2:0"``, ``"4:2:2"``, ``"4:4:0"``, ``"4:4:4"`` or ``"other"``."""
         if self.components == 1:
@@ -315,15 +315,19 @@ def _unsupported_sampling(name, info):
 def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
     if _jpegread is None:
         raise ImportError("the 'libjpeg' backend was not built (see backend_problem)")
-    if info.subsampling == "other":
+    subsampling = info.subsampling
+    if subsampling == "other":
         raise _unsupported_sampling(name, info)
     if _HEAP["kept"] is None:
         keep_heap()
     if stop_rows > 0:  # whole 4:2:0 chroma blocks (16 pixel rows), whatever the file's sampling
         stop_rows = -(-stop_rows // 16) * 16
+    # 4:4:4 / 4:2:2 / 4:4:0 chroma is halved by the reader itself, from libjpeg's quantised
+    # arrays (the same compiled loop as _chroma_to_420, dequantising as it loads)
+    hy, vy = info.sampling[0] if info.components == 3 else (2, 2)
     try:
         _, _, _, _, stopped, warnings, warning, comps = _jpegread.read(
-            data, MAX_PIXELS, stop_rows, MAX_SCANS)
+            data, MAX_PIXELS, stop_rows, MAX_SCANS, vy == 1, hy == 1, _HALVING)
     except InvalidJPEGError as err:
         raise InvalidJPEGError(name, f"libjpeg cannot read it: {err.reason}") from None
     if warnings:
@@ -333,7 +337,11 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
         _STATS["stopped_early"] += 1
     y, *chroma = [np.frombuffer(buf, np.int16).reshape(rows, cols, 64)
                   for buf, rows, cols, _, _ in comps]
-    return _on_420_grid(y, chroma, info)
+    if not chroma:
+        return _on_420_grid(y, chroma, info)
+    if subsampling != "4:2:0":
+        _STATS["chroma_downsampled"] += 1
+    return y, chroma[0], chroma[1]
 
 
 def _on_420_grid(y, chroma, info: JpegInfo):
@@ -455,6 +463,8 @@ def _chroma_strip_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool) 
         m = np.einsum("ap,ijvp->ijva", k, pairs)
     return np.clip(np.rint(m), -32768, 32767).astype(np.int16).reshape(*m.shape[:2], 64)
 
+
+_HALVING = _halving_operator()
 
 _BACKENDS: dict[str, Callable] = {"libjpeg": _libjpeg, "jpeg2dct": _jpeg2dct, "jpeglib": _jpeglib}
 

@@ -107,26 +107,35 @@ class KernelPlan:
 def apply_kernel(comps, rows: KernelPlan, cols: KernelPlan, out=None):
     """Resample same-shaped components ``(bh, bw, 64)`` (int16 read directly, others as
     float32) with the compiled kernel: float32 ``(L, out_bh, out_bw, 64)``, or, with ``out``
-    (one float32 array per component; C-contiguous ones are written directly), the list of
-    them."""
+    (one float32 array per component), the list of them. The kernel writes an ``out`` array
+    directly when its blocks are 64 contiguous floats at one stride (C-contiguous, or a slot
+    of a batch array that holds Cb and Cr side by side on its last axis); others get a copy."""
     shape = (len(rows.start), len(cols.start), 64)
     whole = np.empty((len(comps),) + shape, np.float32) if out is None else None
     results = []
     for i, c in enumerate(comps):
         o = None if out is None else out[i]
-        direct = (o is not None and o.shape == shape and o.dtype == np.float32
-                  and o.flags.c_contiguous)
+        direct = o is not None and _writable_directly(o, shape)
         target = whole[i] if o is None else o if direct else np.empty(shape, np.float32)
-        c = np.asarray(c)
-        if c.dtype != np.int16:
-            c = c.astype(np.float32, copy=False)
-        c = np.ascontiguousarray(c)
+        if not (type(c) is np.ndarray and c.dtype == np.int16 and c.flags.c_contiguous):
+            c = np.asarray(c)
+            c = np.ascontiguousarray(c if c.dtype == np.int16 else c.astype(np.float32,
+                                                                            copy=False))
         _banded.apply(c, c.dtype == np.float32, c.shape[0], c.shape[1], rows.start, rows.band,
                       rows.k, rows.sub, cols.start, cols.band, cols.k, cols.sub, target)
         if o is not None and not direct:
             o[...] = target
         results.append(target if o is None else o)
     return whole if out is None else results
+
+
+def _writable_directly(o, shape) -> bool:
+    """Whether the kernel can write ``o`` in place: float32 ``shape``, blocks of 64 contiguous
+    floats at one stride (see ``_banded.c``)."""
+    if o.dtype != np.float32 or o.shape != shape:
+        return False
+    s0, s1, s2 = o.strides
+    return s2 == 4 and s1 >= 256 and s1 % 4 == 0 and s0 == shape[1] * s1
 
 
 # ------------------------------------------------------------------------------------------

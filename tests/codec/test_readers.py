@@ -233,3 +233,33 @@ def test_headers_already_inspected_are_reused(backend, monkeypatch):
     for a, b in zip(read_dct(data, backend, info=info), expected):
         np.testing.assert_array_equal(a, b)
     assert not calls  # the headers were not parsed a second time
+
+
+@pytest.mark.parametrize("subsampling,vertical,horizontal",
+                         [(0, True, True), (1, True, False), (0, False, True)])
+def test_reader_halves_chroma_as_it_dequantises(subsampling, vertical, horizontal):
+    """Our reader halves a 4:4:4 / 4:2:2 chroma from libjpeg's quantised arrays, dequantising
+    as it loads: bit for bit what halving its dequantised output gives (``_jpegread.halve``, the
+    loop every other backend's halving uses), odd block counts and an early stop included; an
+    operator that is not the halving's is refused."""
+    from jpeg_deep.codec import readers
+
+    if readers._jpegread is None:
+        pytest.skip("jpeg_deep/_jpegread.c was not built")
+    k = readers._halving_operator()
+    for size, stop in (((77, 93), 0), ((96, 128), 0), ((9, 17), 0), ((120, 88), 40)):
+        data = jpeg_bytes(smooth_image(*size, seed=3), quality=70, subsampling=subsampling)
+        plain = readers._jpegread.read(data, 1 << 26, stop, 100)[-1]
+        fused = readers._jpegread.read(data, 1 << 26, stop, 100, vertical, horizontal, k)[-1]
+        assert bytes(fused[0][0]) == bytes(plain[0][0])  # luma as stored
+        for (buf, h, w, _, _), (fbuf, fh, fw, _, _) in zip(plain[1:], fused[1:]):
+            ref = readers._chroma_to_420(np.frombuffer(buf, np.int16).reshape(h, w, 64),
+                                         vertical=vertical, horizontal=horizontal)
+            got = np.frombuffer(fbuf, np.int16).reshape(fh, fw, 64)
+            np.testing.assert_array_equal(got, ref)
+            assert got.any()
+    with pytest.raises(ValueError, match="not the halving operator"):
+        readers._jpegread.read(data, 1 << 26, 0, 100, True, True, np.ones((8, 16)))
+    with pytest.raises(ValueError, match="not the halving operator"):
+        readers._jpegread.halve(np.zeros((2, 2, 64), np.int16), 2, 2, True, True,
+                                np.ones((8, 16)))

@@ -535,3 +535,34 @@ def test_compiled_kernel_plans_equal_numpys():
             for a, b in ((got.start, want.start), (got.band, want.band), (got.sub, want.sub)):
                 assert a.flags.c_contiguous and a.dtype == b.dtype
                 np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_kernel_writes_slots_of_a_cb_cr_batch_array_in_place():
+    """A batch slot whose last axis holds Cb and Cr side by side (blocks of 64 floats at a
+    stride of 128) is written by the kernel directly, with the same values as a contiguous
+    output; an output whose blocks are not 64 contiguous floats at one stride is refused."""
+    from jpeg_deep.data.transforms import classification_dct as m
+    if m._KERNEL == "numpy":
+        pytest.skip("the compiled kernel is not in use here (kernel_variant() == 'numpy')")
+    cases = _kernel_cases()
+    (rplan, nbr), (cplan, nbc) = cases[0], cases[3]
+    rows, cols = m._KernelPlan.of(rplan, False), m._KernelPlan.of(cplan, True)
+    rng = np.random.default_rng(2)
+    cb, cr = (rng.integers(-200, 200, (nbr, nbc, 64)).astype(np.int16) for _ in range(2))
+    ref = m.apply_plans([cb, cr], rows, cols)
+    batch = np.full((2, len(rows.start), len(cols.start), 128), np.nan, np.float32)
+    slot = (batch[1, ..., :64], batch[1, ..., 64:])
+    assert banded._writable_directly(slot[0], ref.shape[1:])
+    got = m.apply_plans([cb, cr], rows, cols, out=slot)
+    assert got[0] is slot[0] and got[1] is slot[1]
+    np.testing.assert_array_equal(batch[1, ..., :64], ref[0])
+    np.testing.assert_array_equal(batch[1, ..., 64:], ref[1])
+    assert np.isnan(batch[0]).all()  # the other slot untouched
+    columns_first = np.zeros((len(cols.start), len(rows.start), 64), np.float32)
+    view = columns_first.transpose(1, 0, 2)  # blocks at one stride, rows not after each other
+    assert not banded._writable_directly(view, ref.shape[1:])
+    with pytest.raises(ValueError, match="output is not"):
+        m._banded.apply(cb, False, nbr, nbc, rows.start, rows.band, rows.k, rows.sub,
+                        cols.start, cols.band, cols.k, cols.sub, view)
+    m.apply_plans([cb], rows, cols, out=[view])  # such a view gets the values by a copy
+    np.testing.assert_array_equal(view, ref[0])
