@@ -47,6 +47,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 typedef struct {
     const void *in;
@@ -449,6 +450,78 @@ done:
  * microseconds rather than a fraction of a millisecond: what a dataset of many image sizes
  * pays for each new size. */
 
+typedef double v4d __attribute__((vector_size(32)));
+
+static void linear_tap(Py_ssize_t q, double scale, Py_ssize_t size, int64_t c[2], double w[2])
+{
+    double fx = ((double)q + 0.5) * scale - 0.5;
+    double sx = floor(fx);
+    double f = fx - sx;
+    int64_t x = (int64_t)sx;
+    if (x < 0) {
+        f = 0.0;
+        x = 0;
+    }
+    if (x >= size - 1) {
+        f = 0.0;
+        x = size - 1;
+    }
+    c[0] = x;
+    c[1] = x + 1 < size - 1 ? x + 1 : size - 1;
+    w[0] = 1.0 - f;
+    w[1] = f;
+}
+
+/* The bands of the taps (cols, w: n_out x T) for the given starts: band (nb_out, 8, 8k) */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+static int fill_bands(const int64_t *c, const double *wt, Py_ssize_t n_out, Py_ssize_t ntaps,
+                      const int64_t *st, Py_ssize_t k, const double *dm, float *out,
+                      double *dp)
+{
+    const Py_ssize_t nb_out = (n_out + 7) / 8, k8 = 8 * k;
+    v4d dt[8][2]; /* row v of D.T (D[u][v] over u) as two 4-lane vectors */
+    for (int v = 0; v < 8; v++)
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 4; j++)
+                dt[v][h][j] = dm[8 * (4 * h + j) + v];
+    for (Py_ssize_t I = 0; I < nb_out; I++) {
+        memset(dp, 0, sizeof(double) * 8 * k8);
+        for (Py_ssize_t r = 0; r < 8; r++) { /* D @ P_I, a tap at a time */
+            const Py_ssize_t q = 8 * I + r < n_out ? 8 * I + r : n_out - 1;
+            for (Py_ssize_t t = 0; t < ntaps; t++) {
+                const double x = wt[q * ntaps + t];
+                const int64_t col = c[q * ntaps + t] - 8 * st[I];
+                if (x == 0.0) continue;
+                if (col < 0 || col >= k8) return -1;
+                for (int U = 0; U < 8; U++) dp[U * k8 + col] += dm[8 * U + r] * x;
+            }
+        }
+        for (int U = 0; U < 8; U++)           /* @ blockdiag(D.T): column (a, u) */
+            for (Py_ssize_t a = 0; a < k; a++) {
+                const double *seg = dp + U * k8 + 8 * a;
+                float *o = out + (8 * I + U) * k8 + 8 * a;
+                int nz = 0;
+                for (int v = 0; v < 8; v++) nz |= seg[v] != 0.0;
+                if (!nz) {
+                    memset(o, 0, 8 * sizeof(float));
+                    continue;
+                }
+                v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = lo;
+                for (int v = 0; v < 8; v++) {
+                    lo += seg[v] * dt[v][0];
+                    hi += seg[v] * dt[v][1];
+                }
+                for (int j = 0; j < 4; j++) {
+                    o[j] = (float)lo[j];
+                    o[4 + j] = (float)hi[j];
+                }
+            }
+    }
+    return 0;
+}
+
 static int taps_args(PyObject *args, Py_buffer *cols, Py_buffer *w, Py_ssize_t *n_out,
                      Py_ssize_t *ntaps, Py_ssize_t *nb_in, Py_buffer *start, int fill,
                      Py_ssize_t *k, Py_buffer *d, Py_buffer *band)
@@ -523,44 +596,15 @@ static PyObject *band_fill(PyObject *self, PyObject *args)
     if (!taps_args(args, &cols, &w, &n_out, &ntaps, &nb_in, &start, 1, &k, &d, &band))
         return NULL;
     const int64_t *c = cols.buf, *st = start.buf;
-    const double *wt = w.buf, *dm = d.buf;
-    float *out = band.buf;
-    const Py_ssize_t nb_out = (n_out + 7) / 8, k8 = 8 * k;
     PyObject *result = NULL;
-    double *p = malloc(sizeof(double) * 2 * 8 * k8); /* P_I, then D @ P_I */
+    double *p = malloc(sizeof(double) * 8 * 8 * k); /* D @ P_I */
     if (!p) {
         PyErr_NoMemory();
         goto done;
     }
-    double *dp = p + 8 * k8;
-    for (Py_ssize_t I = 0; I < nb_out; I++) {
-        memset(p, 0, sizeof(double) * 8 * k8);
-        for (Py_ssize_t r = 0; r < 8; r++) {
-            const Py_ssize_t q = 8 * I + r < n_out ? 8 * I + r : n_out - 1;
-            for (Py_ssize_t t = 0; t < ntaps; t++) {
-                const double x = wt[q * ntaps + t];
-                const int64_t col = c[q * ntaps + t] - 8 * st[I];
-                if (x == 0.0) continue;
-                if (col < 0 || col >= k8) {
-                    PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
-                    goto done;
-                }
-                p[r * k8 + col] += x;
-            }
-        }
-        for (int U = 0; U < 8; U++)           /* D @ P_I */
-            for (Py_ssize_t x = 0; x < k8; x++) {
-                double s = 0.0;
-                for (int r = 0; r < 8; r++) s += dm[8 * U + r] * p[r * k8 + x];
-                dp[U * k8 + x] = s;
-            }
-        for (int U = 0; U < 8; U++)           /* @ blockdiag(D.T): column (a, u) */
-            for (Py_ssize_t a = 0; a < k; a++)
-                for (int u = 0; u < 8; u++) {
-                    double s = 0.0;
-                    for (int x = 0; x < 8; x++) s += dp[U * k8 + 8 * a + x] * dm[8 * u + x];
-                    out[(8 * I + U) * k8 + 8 * a + u] = (float)s;
-                }
+    if (fill_bands(c, w.buf, n_out, ntaps, st, k, d.buf, band.buf, p) != 0) {
+        PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
+        goto done;
     }
     result = Py_None;
     Py_INCREF(result);
@@ -574,38 +618,116 @@ done:
     return result;
 }
 
-/* band_finish(band, n, k, flip, transpose, band_out, sub_out): the kernel's form of an axis
- * plan built by band_fill, in one pass: band (n, 8, 8k) float32, flipped if asked (output
- * blocks in reverse order, odd output frequencies negated: a horizontal flip of whole blocks),
- * transposed to (n, 8k, 8) if asked (the second pass's form), written to band_out; sub_out
- * (n, 2) int64 gets each output block's nonzero sub-bands [first, last + 1) of its k input
- * blocks ([0, 0) when all are zero). What _KernelPlan.of does in numpy, without its
- * temporaries. */
-static PyObject *band_finish(PyObject *self, PyObject *args)
+/* ---------------------------------------------------------------------------------------
+ * window_plan: a crop's or window's axis plan in the kernel's form, built in one call from
+ * the geometry (what a training sample needs: a new crop offset, a random-resized-crop window,
+ * a new image size), with no cache. The taps are cv2 INTER_LINEAR's
+ * (jpeg_deep.dct.axis.linear_taps: half-pixel centres, the edge pixel outside the image) of
+ * the input pixels top .. top + size - 1 resized to n_res pixels, of which output pixels
+ * o0 .. o0 + n - 1 are kept; chroma: those resized pixels read the chroma plane upsampled 2x
+ * (the same taps, ceil(n_in / 2) -> 2 ceil(n_in / 2)), then pairs are averaged (the 2:1 box of
+ * a 4:2:0 encoder): the taps and products of classification_dct._window_taps / _phase_taps,
+ * in the same order. Then band_start, the bands (D @ P_I: a sum over the taps, not a dense
+ * product; @ blockdiag(D.T): 4-lane float64 products, all-zero segments skipped, as
+ * band_fill), then flipped (output blocks reversed, odd output frequencies negated: a
+ * horizontal flip of whole blocks) and transposed to (n, 8k, 8) as asked (the second pass's
+ * form), with each output block's nonzero sub-bands [first, last + 1) of its k input blocks. */
+
+static PyObject *window_plan(PyObject *self, PyObject *args)
 {
-    Py_buffer in, out, sub;
-    Py_ssize_t n, k;
-    int flip, transpose;
-    if (!PyArg_ParseTuple(args, "y*nnppw*w*", &in, &n, &k, &flip, &transpose, &out, &sub))
+    Py_ssize_t n_in, top, size, n_res, o0, n, nb_in;
+    int chroma, flip, transpose;
+    Py_buffer d;
+    if (!PyArg_ParseTuple(args, "nnnnnnpppny*", &n_in, &top, &size, &n_res, &o0, &n, &chroma,
+                          &flip, &transpose, &nb_in, &d))
         return NULL;
-    PyObject *result = NULL;
-    const Py_ssize_t k8 = 8 * k;
-    if (!check(n > 0 && k > 0 && in.len == n * 8 * k8 * (Py_ssize_t)sizeof(float)
-                   && out.len == in.len && sub.len == n * 2 * (Py_ssize_t)sizeof(int64_t),
-               "band_finish: band is not (n, 8, 8k) float32 or sub not (n, 2) int64"))
+    PyObject *result = NULL, *start_b = NULL, *band_b = NULL, *sub_b = NULL;
+    int64_t *cols = NULL;
+    double *w = NULL, *dp = NULL;
+    const Py_ssize_t unit = chroma ? 16 : 8, T = chroma ? 8 : 2;
+    if (!check(n_in > 0 && size > 0 && top >= 0 && top + size <= n_in && n_res > 0 && o0 >= 0
+                   && n > 0 && o0 + n <= n_res && n % unit == 0 && nb_in > 0
+                   && d.len == 64 * (Py_ssize_t)sizeof(double),
+               "window_plan: bad geometry (or n not whole blocks)"))
         goto done;
-    const float *src = in.buf;
-    float *dst = out.buf;
-    int64_t *sb = sub.buf;
-    for (Py_ssize_t I = 0; I < n; I++) {
-        const float *b = src + (flip ? n - 1 - I : I) * 8 * k8;
+    const Py_ssize_t n_out = chroma ? n / 2 : n, nb_out = n_out / 8;
+    cols = malloc(sizeof(int64_t) * n_out * T);
+    w = malloc(sizeof(double) * n_out * T);
+    if (!cols || !w) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double scale = (double)size / (double)n_res;
+    const Py_ssize_t cn = (n_in + 1) / 2;
+    for (Py_ssize_t q = 0; q < n; q++) {
+        int64_t rc[2];
+        double rw[2];
+        linear_tap(o0 + q, scale, size, rc, rw);
+        rc[0] += top;
+        rc[1] += top;
+        if (!chroma) {
+            cols[2 * q] = rc[0], cols[2 * q + 1] = rc[1];
+            w[2 * q] = rw[0], w[2 * q + 1] = rw[1];
+            continue;
+        }
+        /* output chroma pixel q / 2, taps 4 (q % 2) .. + 3: (t, s) for resize tap t, upsample s */
+        Py_ssize_t base = 4 * q;
+        for (int t = 0; t < 2; t++) {
+            int64_t uc[2];
+            double uw[2];
+            linear_tap(rc[t], (double)cn / (double)(2 * cn), cn, uc, uw);
+            for (int s2 = 0; s2 < 2; s2++) {
+                cols[base + 2 * t + s2] = uc[s2];
+                w[base + 2 * t + s2] = 0.5 * (rw[t] * uw[s2]);
+            }
+        }
+    }
+    /* band_start */
+    start_b = PyBytes_FromStringAndSize(NULL, nb_out * (Py_ssize_t)sizeof(int64_t));
+    if (!start_b) goto done;
+    int64_t *st = (int64_t *)PyBytes_AS_STRING(start_b);
+    Py_ssize_t k = 1;
+    for (Py_ssize_t I = 0; I < nb_out; I++) {
+        int64_t first = -1, last = -1;
+        for (Py_ssize_t r = 0; r < 8; r++)
+            for (Py_ssize_t t = 0; t < T; t++)
+                if (w[(8 * I + r) * T + t] != 0.0) {
+                    const int64_t b = cols[(8 * I + r) * T + t] / 8;
+                    if (first < 0 || b < first) first = b;
+                    if (b > last) last = b;
+                }
+        st[I] = first < 0 ? 0 : first;
+        if (first >= 0 && last - first + 1 > k) k = last - first + 1;
+    }
+    if (k > nb_in) k = nb_in;
+    for (Py_ssize_t I = 0; I < nb_out; I++)
+        if (st[I] > nb_in - k) st[I] = nb_in - k;
+    const Py_ssize_t k8 = 8 * k;
+    float *band = malloc(sizeof(float) * nb_out * 8 * k8);
+    dp = malloc(sizeof(double) * 8 * k8);
+    band_b = PyBytes_FromStringAndSize(NULL, nb_out * 8 * k8 * (Py_ssize_t)sizeof(float));
+    sub_b = PyBytes_FromStringAndSize(NULL, nb_out * 2 * (Py_ssize_t)sizeof(int64_t));
+    if (!band || !dp || !band_b || !sub_b) {
+        free(band);
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    if (fill_bands(cols, w, n_out, T, st, k, d.buf, band, dp) != 0) {
+        free(band);
+        PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
+        goto done;
+    }
+    /* flipped, transposed, sub-bands */
+    float *dst = (float *)PyBytes_AS_STRING(band_b);
+    int64_t *sb = (int64_t *)PyBytes_AS_STRING(sub_b);
+    for (Py_ssize_t I = 0; I < nb_out; I++) {
+        const float *b = band + (flip ? nb_out - 1 - I : I) * 8 * k8;
         float *o = dst + I * 8 * k8;
         int64_t first = -1, last = -1;
         for (Py_ssize_t j = 0; j < k; j++) {
             int nz = 0;
             for (int v = 0; v < 8; v++)
-                for (int u = 0; u < 8; u++)
-                    nz |= b[v * k8 + 8 * j + u] != 0.0f;
+                for (int u = 0; u < 8; u++) nz |= b[v * k8 + 8 * j + u] != 0.0f;
             if (nz) {
                 if (first < 0) first = j;
                 last = j;
@@ -624,12 +746,23 @@ static PyObject *band_finish(PyObject *self, PyObject *args)
             }
         }
     }
-    result = Py_None;
-    Py_INCREF(result);
+    free(band);
+    if (flip) { /* the starts in the order of the flipped blocks */
+        for (Py_ssize_t i = 0, j = nb_out - 1; i < j; i++, j--) {
+            const int64_t t = st[i];
+            st[i] = st[j];
+            st[j] = t;
+        }
+    }
+    result = Py_BuildValue("(OOOn)", start_b, band_b, sub_b, k);
 done:
-    PyBuffer_Release(&in);
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&sub);
+    Py_XDECREF(start_b);
+    Py_XDECREF(band_b);
+    Py_XDECREF(sub_b);
+    free(cols);
+    free(w);
+    free(dp);
+    PyBuffer_Release(&d);
     return result;
 }
 
@@ -648,8 +781,9 @@ static PyMethodDef methods[] = {
      "band_start(cols, w, n_out, T, nb_in, start_out) -> k (see the source)."},
     {"band_fill", band_fill, METH_VARARGS,
      "band_fill(cols, w, n_out, T, nb_in, start, k, d, band_out) (see the source)."},
-    {"band_finish", band_finish, METH_VARARGS,
-     "band_finish(band, n, k, flip, transpose, band_out, sub_out) (see the source)."},
+    {"window_plan", window_plan, METH_VARARGS,
+     "window_plan(n_in, top, size, n_res, o0, n, chroma, flip, transpose, nb_in, d) -> "
+     "(start, band, sub, k) (see the source)."},
     {"variant", variant, METH_NOARGS, "The build in use: 'avx512', 'avx2' or 'none'."},
     {NULL, NULL, 0, NULL},
 };

@@ -4,11 +4,15 @@
  * and writes them in the reader's layout (block rows, block columns, 64 coefficients in
  * natural row-major frequency order: libjpeg's own JBLOCK order).
  *
- *   read(data, max_pixels, stop_rows, max_scans)
+ *   read(data, max_pixels, stop_rows, max_scans[, vertical, horizontal, k])
  *       -> (width, height, components, progressive, stopped, warnings, first_warning,
  *           ((buffer, rows, cols, hs, vs), ...))
  *
  * Each buffer is a bytearray of rows * cols * 64 int16, dequantised and saturated to int16.
+ * vertical / horizontal: the chroma of a 3-component file whose chroma factors are 1 x 1 is
+ * brought to the 4:2:0 grid along those axes (4:4:4: both; 4:2:2: vertical; 4:4:0:
+ * horizontal) with k, the (8, 16) float64 halving operator, in the same pass that dequantises
+ * it (see halve below); rows and cols are then the halved component's.
  * stop_rows > 0 asks for the first stop_rows *pixel* rows only: once every block row that
  * covers them is decoded, the rest of the scan is not entropy-decoded (its blocks stay zero).
  * That is only done for a single-scan sequential file (baseline or extended Huffman, every

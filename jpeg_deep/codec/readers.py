@@ -422,12 +422,14 @@ def _chroma_to_420(coef: np.ndarray, *, vertical: bool, horizontal: bool,
                    strip: int = 32) -> np.ndarray:
     """Halve the block grid of a chroma component along the requested axes, in the DCT domain.
 
-    Every backend calls this one function, so they agree bit for bit within an install. Where
-    our reader was built its compiled loop does it (``_jpegread.halve``, much faster);
-    otherwise numpy, ``strip`` block rows at a time (an even number: whole pairs; each output
-    block depends on its own strip only), which bounds the float64 temporaries to a strip's.
-    The two sum the same float64 products in another order: a coefficient exactly half-way
-    between two integers may round the other way (at most 1, a few per photo)."""
+    Every backend calls this one function, so they agree bit for bit within an install (our
+    reader halves as it dequantises, with the same compiled loop: ``_jpegread.read``). Where
+    that reader was built its loop does it (``_jpegread.halve``, float32, much faster);
+    otherwise numpy in float64, ``strip`` block rows at a time (an even number: whole pairs;
+    each output block depends on its own strip only), which bounds the temporaries to a
+    strip's. The two sum the same products in other precisions and orders: a coefficient
+    within a rounding error of half-way between two integers may round the other way (at most
+    1, a few per photo)."""
     if _jpegread is not None:
         h, w = coef.shape[:2]
         out = _jpegread.halve(np.ascontiguousarray(coef, np.int16), h, w, vertical, horizontal,

@@ -171,8 +171,9 @@ def test_dct_domain_downsampling_equals_pixel_box_filter():
 
 @pytest.mark.parametrize("vertical,horizontal", [(True, True), (False, True), (True, False)])
 def test_compiled_chroma_halving_equals_numpys(vertical, horizontal):
-    """The compiled halving sums the same float64 products as numpy in another order: equal
-    but for a coefficient exactly half-way between two integers (at most 1)."""
+    """The compiled halving sums the same products as numpy (float32 against float64, in
+    another order): equal but for a coefficient within a rounding error of half-way between
+    two integers (at most 1, fewer than 1 in 1000)."""
     from jpeg_deep.codec import readers
 
     if readers._jpegread is None:

@@ -32,22 +32,22 @@ albumentations, JPEG q95 4:2:0 re-encode, read) the pixels differ by quantisatio
 rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr (tested below
 1.5 / 1.25), worst pixel <= 9 (tested below 16).
 
-Speed: the operators of a training crop are cached per (input size, resized size, crop offset
-modulo the block size, flip): the crop is then a slice of the block rows of one cached resize
-operator, in the kernel's form, without a copy, so a new crop offset costs nothing and a
-dataset with a few image sizes never rebuilds operators. Memory per process: at most 1024 such
-operators (luma and chroma, rows and columns together; 40-90 KB each at ImageNet sizes) and
-1024 phase plans of about 25 KB: about 120 MB at most, reached only on datasets of hundreds of
-sizes (least recently used ones are dropped). A random-resized crop composes its window's
-operators from the resize's cached taps (:func:`_window_taps`; band, flip, transpose in two
-compiled calls). :meth:`DCTTransform.read` draws the geometry before reading, so the
-reader stops entropy decoding below the last row the operators read, and the results can be
-written straight into a batch's arrays. Both passes run in the compiled kernel
+Speed: with the compiled kernel, each axis plan of a sample (rows and columns, luma and
+chroma) is built straight from the geometry in one C call (``_banded.window_plan``: taps,
+band, flip, transpose, ~10 us whatever the image size), so a new image size, crop offset or
+random-resized-crop window costs no more than a known one; training crops' plans are also
+kept (at most 1024, 5-60 KB each: at most ~60 MB per process, reached only on datasets of
+many sizes; least recently used ones are dropped). Without the kernel, numpy builds a
+phase's whole plan from the resize's cached taps and slices crops from it (1024 phase plans
+of about 25 KB and 1024 crop plans at most). :meth:`DCTTransform.read` draws the geometry
+before reading, so the reader stops entropy decoding below the last row the operators read,
+and the results can be written straight into a batch's arrays (Cb and Cr side by side
+included). Both passes run in the compiled kernel
 ``jpeg_deep/_banded.c`` where it was built (:func:`kernel_variant`: its AVX-512 or AVX2 build,
 chosen at run time): per output block row, the vertical pass reads the int16 coefficients
 directly (rows of 8 past a block's last nonzero row skipped), the horizontal pass writes the
-output blocks in place, with 8 x 8 accumulators in vector registers; it also builds a new image
-size's operators. Measured speeds are in ``docs/results/input_pipeline.md``.
+output blocks in place, with 8 x 8 accumulators in vector registers. Measured speeds are in
+``docs/results/input_pipeline.md``.
 Without the kernel (no C compiler at install, no AVX2,
 or ``JPEG_DEEP_KERNEL=numpy``) numpy does the products: the first (vertical) pass is one batched
 float32 product per output block row, ``(8, 8k) @ (8k, W)``, on the k input block rows gathered
@@ -67,7 +67,7 @@ import numpy as np
 from jpeg_deep import dct
 from jpeg_deep.codec import readers
 from jpeg_deep.data.transforms.classification import SPLITS, TransformConfig
-from jpeg_deep.dct.banded import _grouped, _positional, _rows_read, apply_plans
+from jpeg_deep.dct.banded import _dct_matrix, _grouped, _positional, _rows_read, apply_plans
 
 try:  # the compiled kernel (jpeg_deep/_banded.c), built at install where a C compiler is found
     from jpeg_deep import _banded
@@ -268,26 +268,18 @@ def _flipped(start, band):
 
 def _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols, kernel):
     """The crop at ``offset`` of the resize ``n_in -> n_res`` (then flipped): for the compiled
-    kernel, a slice of its phase's whole plan (:func:`_phase_kernel`, cached), no copy; for
-    numpy, built from the phase plan and cached."""
+    kernel, built for this crop in one call (:func:`_direct_plan`) and cached; for numpy,
+    built from the phase plan and cached."""
     if not kernel:
         return _crop_plan_numpy(n_in, n_res, offset, crop, flip, chroma, cols)
-    unit = 16 if chroma else 8
-    phase = offset % unit
-    whole = _phase_kernel(n_in, n_res, phase, chroma, cols, flip)
-    i0, n = (offset - phase) // unit, crop // unit
-    if flip:  # the reversed plan's blocks, from the far end
-        i0 = len(whole.start) - i0 - n
-    return _KernelPlan(whole.start[i0: i0 + n], whole.band[i0: i0 + n], whole.k,
-                       whole.sub[i0: i0 + n])
+    return _crop_plan_kernel(n_in, n_res, offset, crop, flip, chroma, cols)
 
 
-@lru_cache(maxsize=1024)  # the kernel's form of a phase plan: 40-90 KB each
-def _phase_kernel(n_in, n_res, phase, chroma, cols, flip):
-    """The whole plan of one phase (:func:`_phase_plan`), flipped if asked (reversed, odd
-    output frequencies negated), in the kernel's form: every crop of that phase is a
-    contiguous slice of it, so a new crop offset costs no operator building."""
-    return _kernel_plan_from_taps(*_phase_taps(n_in, n_res, phase, chroma), flip, cols)
+@lru_cache(maxsize=1024)  # 5-60 KB each (k = 2-8 input blocks per output block)
+def _crop_plan_kernel(n_in, n_res, offset, crop, flip, chroma, cols):
+    """A training crop's plan for the kernel, built for this crop alone (~10 us), kept for the
+    next sample of the same size, offset and flip (a few hundred per image size)."""
+    return _direct_plan(n_in, 0, n_in, n_res, offset, crop, flip, chroma, cols)
 
 
 @lru_cache(maxsize=1024)  # 20-45 KB each; cheap to rebuild from a phase plan
@@ -306,23 +298,27 @@ def _chain_plan(op: dct.AxisOp, nb_in: int, cols, kernel):
 
 
 def _window_plan(n_in, top, size, n_out, flip, chroma, cols, kernel):
-    if kernel:  # taps -> band -> flipped / transposed kernel form: all compiled
-        taps, nb_in = _window_taps(n_in, top, size, n_out, chroma)
-        return _kernel_plan_from_taps(*taps, nb_in, flip, cols)
+    if kernel:  # geometry -> taps -> band -> flipped / transposed kernel form: one C call
+        return _direct_plan(n_in, top, size, n_out, 0, n_out, flip, chroma, cols)
     return _prepared(_window_band(n_in, top, size, n_out, flip, chroma), cols, kernel)
 
 
-def _kernel_plan_from_taps(cols, w, nb_in, flip, transpose) -> "_KernelPlan":
-    """The compiled kernel's plan of the pixel matrix given by its taps, flipped (whole output
-    blocks reversed, odd frequencies negated) and transposed (second pass) as asked: the
-    same arrays as ``_KernelPlan.of(_flipped(*band_from_taps(...)))`` without the numpy
-    temporaries (a random-resized crop builds four of these per sample)."""
-    start, band = band_from_taps(cols, w, nb_in)
-    n, k = len(band), band.shape[2] // 8
-    out = np.empty((n, 8 * k, 8) if transpose else band.shape, np.float32)
-    sub = np.empty((n, 2), np.int64)
-    _banded.band_finish(band, n, k, flip, transpose, out, sub)
-    return _KernelPlan(np.ascontiguousarray(start[::-1]) if flip else start, out, k, sub)
+_DCT8 = _dct_matrix(8)
+
+
+def _direct_plan(n_in, top, size, n_res, o0, n, flip, chroma, cols) -> "_KernelPlan":
+    """The kernel's plan of input pixels ``top .. top + size - 1`` resized to ``n_res``, output
+    pixels ``o0 .. o0 + n - 1`` kept (chroma: through the upsampled plane, then halved),
+    flipped and transposed as asked, built by ``_banded.window_plan`` in one call: the taps of
+    :func:`_window_taps` / :func:`_phase_taps` and the bands of :func:`band_from_taps`, with
+    no cache (a few microseconds, whatever the image size)."""
+    nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
+    start, band, sub, k = _banded.window_plan(n_in, top, size, n_res, o0, n, chroma, flip,
+                                              cols, nb_in, _DCT8)
+    nb = n // (16 if chroma else 8)
+    band = np.frombuffer(band, np.float32).reshape((nb, 8 * k, 8) if cols else (nb, 8, 8 * k))
+    return _KernelPlan(np.frombuffer(start, np.int64), band, k,
+                       np.frombuffer(sub, np.int64).reshape(nb, 2))
 
 
 def _window_taps(n_in, top, size, n_out, chroma):

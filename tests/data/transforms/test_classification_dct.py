@@ -512,29 +512,37 @@ def test_window_plan_equals_the_generic_chain():
 @pytest.mark.skipif(__import__("jpeg_deep.data.transforms.classification_dct", fromlist=["_banded"])._banded
                     is None, reason="the compiled kernel was not built")
 def test_compiled_kernel_plans_equal_numpys():
-    """The kernel plans built in C (band, flip, transpose, nonzero sub-bands in one pass) of a
-    random-resized crop and of a training crop's phase are the numpy construction's, exactly."""
+    """The kernel plans built in one C call from the geometry (taps, band, flip, transpose,
+    nonzero sub-bands) of a random-resized crop and of a training crop (any offset, odd ones
+    included) are the numpy construction's: exactly for a window, and the same operator for a
+    crop (numpy slices its phase's whole plan, whose band may be wider)."""
     from jpeg_deep.data.transforms import classification_dct as m
 
     rng = np.random.default_rng(1)
-    for _ in range(60):
+    for _ in range(80):
         n_in = int(rng.integers(40, 700))
         size = int(rng.integers(8, n_in + 1))
         top = int(rng.integers(0, n_in - size + 1))
         flip, chroma, cols = (bool(b) for b in rng.integers(2, size=3))
-        taps, nb_in = m._window_taps(n_in, top, size, 224, chroma)
-        got = m._kernel_plan_from_taps(*taps, nb_in, flip, cols)
+        got = m._window_plan(n_in, top, size, 224, flip, chroma, cols, True)
         want = m._KernelPlan.of(m._window_band(n_in, top, size, 224, flip, chroma), cols)
+        assert got.k == want.k
+        for a, b in ((got.start, want.start), (got.band, want.band), (got.sub, want.sub)):
+            assert a.flags.c_contiguous and a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
         n_res = int(rng.integers(224, 900))
-        phase = int(rng.integers(0, 16 if chroma else 8))
-        whole = m._phase_plan(n_in, n_res, phase, chroma)  # a training crop's plans
-        pairs = [(got, want), (m._phase_kernel(n_in, n_res, phase, chroma, cols, flip),
-                               m._KernelPlan.of(m._flipped(*whole) if flip else whole, cols))]
-        for got, want in pairs:
-            assert got.k == want.k
-            for a, b in ((got.start, want.start), (got.band, want.band), (got.sub, want.sub)):
-                assert a.flags.c_contiguous and a.dtype == b.dtype
-                np.testing.assert_array_equal(a, b)
+        offset = int(rng.integers(0, n_res - 224 + 1))
+        got = m._crop_plan(n_in, n_res, offset, 224, flip, chroma, cols, True)
+        unit = 16 if chroma else 8
+        start, band = m._phase_plan(n_in, n_res, offset % unit, chroma)  # numpy's crop
+        i0 = offset // unit
+        start, band = start[i0: i0 + 224 // unit], band[i0: i0 + 224 // unit]
+        start, band = m._flipped(start, band) if flip else (start, band)
+        nb = -(-(-(-n_in // 2) if chroma else n_in) // 8)
+        mine = got.band.transpose(0, 2, 1) if cols else got.band
+        np.testing.assert_allclose(_dense(got.start, mine, nb), _dense(start, band, nb),
+                                   atol=1e-6)
+        assert (got.sub[:, 1] <= got.k).all() and (got.sub[:, 0] <= got.sub[:, 1]).all()
 
 
 def test_compiled_kernel_writes_slots_of_a_cb_cr_batch_array_in_place():
