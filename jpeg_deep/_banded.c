@@ -454,10 +454,10 @@ typedef double v4d __attribute__((vector_size(32)));
 
 static void linear_tap(Py_ssize_t q, double scale, Py_ssize_t size, int64_t c[2], double w[2])
 {
-    double fx = ((double)q + 0.5) * scale - 0.5;
-    double sx = floor(fx);
-    double f = fx - sx;
-    int64_t x = (int64_t)sx;
+    const double fx = ((double)q + 0.5) * scale - 0.5;
+    int64_t x = (int64_t)fx; /* floor: fx is small, truncation then one step down */
+    if ((double)x > fx) x--;
+    double f = fx - (double)x;
     if (x < 0) {
         f = 0.0;
         x = 0;
@@ -472,22 +472,46 @@ static void linear_tap(Py_ssize_t q, double scale, Py_ssize_t size, int64_t c[2]
     w[1] = f;
 }
 
-/* The bands of the taps (cols, w: n_out x T) for the given starts: band (nb_out, 8, 8k) */
+/* The bands of the taps (cols, w: n_out x T) for the given starts: (nb_out, 8, 8k), or in
+ * the kernel's form: output blocks in reverse order with odd output frequencies negated
+ * (flip: a horizontal flip of whole blocks), transposed to (nb_out, 8k, 8) (transpose: the
+ * second pass's form), and each output block's nonzero sub-bands [first, last + 1) of its k
+ * input blocks in sub (when not NULL; [0, 0) for none). -1 when a tap falls outside its
+ * block's band. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline void store_v8(float *o, v4d lo, v4d hi)
+{
+    const v4f l = __builtin_convertvector(lo, v4f), h = __builtin_convertvector(hi, v4f);
+    memcpy(o, &l, sizeof l);
+    memcpy(o + 4, &h, sizeof h);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 static int fill_bands(const int64_t *c, const double *wt, Py_ssize_t n_out, Py_ssize_t ntaps,
                       const int64_t *st, Py_ssize_t k, const double *dm, float *out,
-                      double *dp)
+                      double *dp, int flip, int transpose, int64_t *sub)
 {
+    /* dp holds (D @ P_I) transposed: row x (an input pixel of the band) = 8 output
+     * frequencies U, as two 4-lane vectors; used[a]: input block a of the band has a tap */
     const Py_ssize_t nb_out = (n_out + 7) / 8, k8 = 8 * k;
-    v4d dt[8][2]; /* row v of D.T (D[u][v] over u) as two 4-lane vectors */
-    for (int v = 0; v < 8; v++)
+    v4d dcol[8][2], dt[8][2], sign[2];
+    for (int r = 0; r < 8; r++)
         for (int h = 0; h < 2; h++)
-            for (int j = 0; j < 4; j++)
-                dt[v][h][j] = dm[8 * (4 * h + j) + v];
+            for (int j = 0; j < 4; j++) {
+                dcol[r][h][j] = dm[8 * (4 * h + j) + r]; /* D[U][r] over U */
+                dt[r][h][j] = dm[8 * (4 * h + j) + r];   /* D[u][v = r] over u */
+            }
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 4; j++)
+            sign[h][j] = flip && (j & 1) ? -1.0 : 1.0; /* lanes U = 4 h + j: odd ones */
+    unsigned char used[k > 0 ? k : 1];
+    v4d *dpv = (v4d *)dp;
     for (Py_ssize_t I = 0; I < nb_out; I++) {
         memset(dp, 0, sizeof(double) * 8 * k8);
+        memset(used, 0, (size_t)k);
         for (Py_ssize_t r = 0; r < 8; r++) { /* D @ P_I, a tap at a time */
             const Py_ssize_t q = 8 * I + r < n_out ? 8 * I + r : n_out - 1;
             for (Py_ssize_t t = 0; t < ntaps; t++) {
@@ -495,29 +519,51 @@ static int fill_bands(const int64_t *c, const double *wt, Py_ssize_t n_out, Py_s
                 const int64_t col = c[q * ntaps + t] - 8 * st[I];
                 if (x == 0.0) continue;
                 if (col < 0 || col >= k8) return -1;
-                for (int U = 0; U < 8; U++) dp[U * k8 + col] += dm[8 * U + r] * x;
+                dpv[2 * col] += x * dcol[r][0];
+                dpv[2 * col + 1] += x * dcol[r][1];
+                used[col / 8] = 1;
             }
         }
-        for (int U = 0; U < 8; U++)           /* @ blockdiag(D.T): column (a, u) */
-            for (Py_ssize_t a = 0; a < k; a++) {
-                const double *seg = dp + U * k8 + 8 * a;
-                float *o = out + (8 * I + U) * k8 + 8 * a;
-                int nz = 0;
-                for (int v = 0; v < 8; v++) nz |= seg[v] != 0.0;
-                if (!nz) {
-                    memset(o, 0, 8 * sizeof(float));
-                    continue;
+        float *o = out + (flip ? nb_out - 1 - I : I) * 8 * k8;
+        Py_ssize_t first = -1, last = -1;
+        for (Py_ssize_t a = 0; a < k; a++) { /* @ blockdiag(D.T): columns (a, u) */
+            if (!used[a]) {
+                for (int U = 0; U < 8; U++)
+                    memset(transpose ? o + 64 * a + 8 * U : o + U * k8 + 8 * a, 0,
+                           8 * sizeof(float));
+                continue;
+            }
+            if (first < 0) first = a;
+            last = a;
+            const v4d *seg = dpv + 2 * 8 * a; /* rows v = 0..7 of block a */
+            if (transpose) { /* row (a, u) of the (8k, 8) form: sum_v D[u][v] dp[U][8a + v] */
+                for (int u = 0; u < 8; u++) {
+                    v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = lo;
+                    for (int v = 0; v < 8; v++) {
+                        const double d = dm[8 * u + v];
+                        lo += d * seg[2 * v];
+                        hi += d * seg[2 * v + 1];
+                    }
+                    store_v8(o + 64 * a + 8 * u, lo * sign[0], hi * sign[1]);
                 }
-                v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = lo;
-                for (int v = 0; v < 8; v++) {
-                    lo += seg[v] * dt[v][0];
-                    hi += seg[v] * dt[v][1];
-                }
-                for (int j = 0; j < 4; j++) {
-                    o[j] = (float)lo[j];
-                    o[4 + j] = (float)hi[j];
+            } else { /* row U, columns (a, u): sum_v dp[U][8a + v] D[u][v] */
+                for (int U = 0; U < 8; U++) {
+                    v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = lo;
+                    for (int v = 0; v < 8; v++) {
+                        const double x = seg[2 * v + (U >> 2)][U & 3];
+                        lo += x * dt[v][0];
+                        hi += x * dt[v][1];
+                    }
+                    const double sg = flip && (U & 1) ? -1.0 : 1.0;
+                    store_v8(o + U * k8 + 8 * a, sg * lo, sg * hi);
                 }
             }
+        }
+        if (sub != NULL) {
+            int64_t *sb = sub + 2 * (flip ? nb_out - 1 - I : I);
+            sb[0] = first < 0 ? 0 : first;
+            sb[1] = first < 0 ? 0 : last + 1;
+        }
     }
     return 0;
 }
@@ -597,12 +643,12 @@ static PyObject *band_fill(PyObject *self, PyObject *args)
         return NULL;
     const int64_t *c = cols.buf, *st = start.buf;
     PyObject *result = NULL;
-    double *p = malloc(sizeof(double) * 8 * 8 * k); /* D @ P_I */
+    double *p = aligned_alloc(32, sizeof(double) * 8 * 8 * k); /* D @ P_I, 32-byte rows */
     if (!p) {
         PyErr_NoMemory();
         goto done;
     }
-    if (fill_bands(c, w.buf, n_out, ntaps, st, k, d.buf, band.buf, p) != 0) {
+    if (fill_bands(c, w.buf, n_out, ntaps, st, k, d.buf, band.buf, p, 0, 0, NULL) != 0) {
         PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
         goto done;
     }
@@ -703,50 +749,18 @@ static PyObject *window_plan(PyObject *self, PyObject *args)
     for (Py_ssize_t I = 0; I < nb_out; I++)
         if (st[I] > nb_in - k) st[I] = nb_in - k;
     const Py_ssize_t k8 = 8 * k;
-    float *band = malloc(sizeof(float) * nb_out * 8 * k8);
-    dp = malloc(sizeof(double) * 8 * k8);
+    dp = aligned_alloc(32, sizeof(double) * 8 * k8); /* 32-byte rows (fill_bands) */
     band_b = PyBytes_FromStringAndSize(NULL, nb_out * 8 * k8 * (Py_ssize_t)sizeof(float));
     sub_b = PyBytes_FromStringAndSize(NULL, nb_out * 2 * (Py_ssize_t)sizeof(int64_t));
-    if (!band || !dp || !band_b || !sub_b) {
-        free(band);
+    if (!dp || !band_b || !sub_b) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
-    if (fill_bands(cols, w, n_out, T, st, k, d.buf, band, dp) != 0) {
-        free(band);
+    if (fill_bands(cols, w, n_out, T, st, k, d.buf, (float *)PyBytes_AS_STRING(band_b), dp,
+                   flip, transpose, (int64_t *)PyBytes_AS_STRING(sub_b)) != 0) {
         PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
         goto done;
     }
-    /* flipped, transposed, sub-bands */
-    float *dst = (float *)PyBytes_AS_STRING(band_b);
-    int64_t *sb = (int64_t *)PyBytes_AS_STRING(sub_b);
-    for (Py_ssize_t I = 0; I < nb_out; I++) {
-        const float *b = band + (flip ? nb_out - 1 - I : I) * 8 * k8;
-        float *o = dst + I * 8 * k8;
-        int64_t first = -1, last = -1;
-        for (Py_ssize_t j = 0; j < k; j++) {
-            int nz = 0;
-            for (int v = 0; v < 8; v++)
-                for (int u = 0; u < 8; u++) nz |= b[v * k8 + 8 * j + u] != 0.0f;
-            if (nz) {
-                if (first < 0) first = j;
-                last = j;
-            }
-        }
-        sb[2 * I] = first < 0 ? 0 : first;
-        sb[2 * I + 1] = first < 0 ? 0 : last + 1;
-        for (int v = 0; v < 8; v++) {
-            const float sign = (flip && (v & 1)) ? -1.0f : 1.0f;
-            for (Py_ssize_t c = 0; c < k8; c++) {
-                const float x = sign * b[v * k8 + c];
-                if (transpose)
-                    o[c * 8 + v] = x;
-                else
-                    o[v * k8 + c] = x;
-            }
-        }
-    }
-    free(band);
     if (flip) { /* the starts in the order of the flipped blocks */
         for (Py_ssize_t i = 0, j = nb_out - 1; i < j; i++, j--) {
             const int64_t t = st[i];
