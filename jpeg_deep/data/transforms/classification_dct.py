@@ -34,7 +34,7 @@ rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr 
 
 Speed: with the compiled kernel, each axis plan of a sample (rows and columns, luma and
 chroma) is built straight from the geometry in one C call (``_banded.window_plan``: taps,
-band, flip, transpose, ~10 us whatever the image size), so a new image size, crop offset or
+band, flip, transpose: 5-6 us whatever the image size), so a new image size, crop offset or
 random-resized-crop window costs no more than a known one; training crops' plans are also
 kept (at most 1024, 5-60 KB each: at most ~60 MB per process, reached only on datasets of
 many sizes; least recently used ones are dropped). Without the kernel, numpy builds a
@@ -277,7 +277,7 @@ def _crop_plan(n_in, n_res, offset, crop, flip, chroma, cols, kernel):
 
 @lru_cache(maxsize=1024)  # 5-60 KB each (k = 2-8 input blocks per output block)
 def _crop_plan_kernel(n_in, n_res, offset, crop, flip, chroma, cols):
-    """A training crop's plan for the kernel, built for this crop alone (~10 us), kept for the
+    """A training crop's plan for the kernel, built for this crop alone (5-6 us), kept for the
     next sample of the same size, offset and flip (a few hundred per image size)."""
     return _direct_plan(n_in, 0, n_in, n_res, offset, crop, flip, chroma, cols)
 
