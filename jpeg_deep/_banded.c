@@ -568,6 +568,34 @@ static int fill_bands(const int64_t *c, const double *wt, Py_ssize_t n_out, Py_s
     return 0;
 }
 
+/* The band width k in blocks (the widest span of nonzero taps of an output block, at most
+ * nb_in) and each output block's first input block st[I] (its first nonzero one, moved left
+ * where the band would pass the input); rows past n_out repeat the last one. */
+static Py_ssize_t band_starts(const int64_t *c, const double *wt, Py_ssize_t n_out,
+                              Py_ssize_t ntaps, Py_ssize_t nb_in, int64_t *st)
+{
+    const Py_ssize_t nb_out = (n_out + 7) / 8;
+    Py_ssize_t k = 1;
+    for (Py_ssize_t I = 0; I < nb_out; I++) {
+        int64_t first = -1, last = -1;
+        for (Py_ssize_t r = 0; r < 8; r++) {
+            const Py_ssize_t q = 8 * I + r < n_out ? 8 * I + r : n_out - 1;
+            for (Py_ssize_t t = 0; t < ntaps; t++)
+                if (wt[q * ntaps + t] != 0.0) {
+                    const int64_t b = c[q * ntaps + t] / 8;
+                    if (first < 0 || b < first) first = b;
+                    if (b > last) last = b;
+                }
+        }
+        st[I] = first < 0 ? 0 : first;
+        if (first >= 0 && last - first + 1 > k) k = last - first + 1;
+    }
+    if (k > nb_in) k = nb_in;
+    for (Py_ssize_t I = 0; I < nb_out; I++)
+        if (st[I] > nb_in - k) st[I] = nb_in - k;
+    return k;
+}
+
 static int taps_args(PyObject *args, Py_buffer *cols, Py_buffer *w, Py_ssize_t *n_out,
                      Py_ssize_t *ntaps, Py_ssize_t *nb_in, Py_buffer *start, int fill,
                      Py_ssize_t *k, Py_buffer *d, Py_buffer *band)
@@ -606,28 +634,7 @@ static PyObject *band_start(PyObject *self, PyObject *args)
     Py_ssize_t n_out, ntaps, nb_in;
     if (!taps_args(args, &cols, &w, &n_out, &ntaps, &nb_in, &start, 0, NULL, NULL, NULL))
         return NULL;
-    const int64_t *c = cols.buf;
-    const double *wt = w.buf;
-    int64_t *st = start.buf;
-    const Py_ssize_t nb_out = (n_out + 7) / 8;
-    Py_ssize_t k = 1;
-    for (Py_ssize_t I = 0; I < nb_out; I++) {
-        int64_t first = -1, last = -1;
-        for (Py_ssize_t r = 0; r < 8; r++) {
-            const Py_ssize_t q = 8 * I + r < n_out ? 8 * I + r : n_out - 1;
-            for (Py_ssize_t t = 0; t < ntaps; t++)
-                if (wt[q * ntaps + t] != 0.0) {
-                    const int64_t b = c[q * ntaps + t] / 8;
-                    if (first < 0 || b < first) first = b;
-                    if (b > last) last = b;
-                }
-        }
-        st[I] = first < 0 ? 0 : first;
-        if (first >= 0 && last - first + 1 > k) k = last - first + 1;
-    }
-    if (k > nb_in) k = nb_in;
-    for (Py_ssize_t I = 0; I < nb_out; I++)
-        if (st[I] > nb_in - k) st[I] = nb_in - k;
+    const Py_ssize_t k = band_starts(cols.buf, w.buf, n_out, ntaps, nb_in, start.buf);
     PyBuffer_Release(&cols);
     PyBuffer_Release(&w);
     PyBuffer_Release(&start);
@@ -728,26 +735,10 @@ static PyObject *window_plan(PyObject *self, PyObject *args)
             }
         }
     }
-    /* band_start */
     start_b = PyBytes_FromStringAndSize(NULL, nb_out * (Py_ssize_t)sizeof(int64_t));
     if (!start_b) goto done;
     int64_t *st = (int64_t *)PyBytes_AS_STRING(start_b);
-    Py_ssize_t k = 1;
-    for (Py_ssize_t I = 0; I < nb_out; I++) {
-        int64_t first = -1, last = -1;
-        for (Py_ssize_t r = 0; r < 8; r++)
-            for (Py_ssize_t t = 0; t < T; t++)
-                if (w[(8 * I + r) * T + t] != 0.0) {
-                    const int64_t b = cols[(8 * I + r) * T + t] / 8;
-                    if (first < 0 || b < first) first = b;
-                    if (b > last) last = b;
-                }
-        st[I] = first < 0 ? 0 : first;
-        if (first >= 0 && last - first + 1 > k) k = last - first + 1;
-    }
-    if (k > nb_in) k = nb_in;
-    for (Py_ssize_t I = 0; I < nb_out; I++)
-        if (st[I] > nb_in - k) st[I] = nb_in - k;
+    const Py_ssize_t k = band_starts(cols, w, n_out, T, nb_in, st);
     const Py_ssize_t k8 = 8 * k;
     dp = aligned_alloc(32, sizeof(double) * 8 * k8); /* 32-byte rows (fill_bands) */
     band_b = PyBytes_FromStringAndSize(NULL, nb_out * 8 * k8 * (Py_ssize_t)sizeof(float));

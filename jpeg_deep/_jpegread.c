@@ -383,6 +383,12 @@ static void table_rows(const int32_t *table, v8f q[8])
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define DEQUANTISE_STEP(T, W, load, store, mullo, mulhi, unlo, unhi, packs)                   \
+    int16_t q16[DCTSIZE2]; /* the table as int16 (entries <= 32767: see dequantiser) */         \
+    T qv[DCTSIZE2 / W];                                                                        \
+    for (int k = 0; k < DCTSIZE2; k++)                                                         \
+        q16[k] = (int16_t)q[k];                                                                \
+    for (int k = 0; k < DCTSIZE2 / W; k++)                                                     \
+        qv[k] = load((const void *)(q16 + W * k));                                             \
     for (JDIMENSION b = 0; b < cols; b++) {                                                    \
         for (int k = 0; k < DCTSIZE2 / W; k++) {                                               \
             T x = load((const void *)(in + W * k));                                            \
@@ -396,13 +402,6 @@ static void table_rows(const int32_t *table, v8f q[8])
 __attribute__((target("avx512bw"))) static void dequantise_avx512(
     const JCOEF *restrict in, const int32_t *restrict q, int16_t *restrict out, JDIMENSION cols)
 {
-    __m512i qv[DCTSIZE2 / 32];
-    for (int k = 0; k < DCTSIZE2 / 32; k++) {
-        int16_t t[32];
-        for (int j = 0; j < 32; j++)
-            t[j] = (int16_t)q[32 * k + j];
-        qv[k] = _mm512_loadu_si512(t);
-    }
     DEQUANTISE_STEP(__m512i, 32, _mm512_loadu_si512, _mm512_storeu_si512, _mm512_mullo_epi16,
                     _mm512_mulhi_epi16, _mm512_unpacklo_epi16, _mm512_unpackhi_epi16,
                     _mm512_packs_epi32)
@@ -411,13 +410,6 @@ __attribute__((target("avx512bw"))) static void dequantise_avx512(
 __attribute__((target("avx2"))) static void dequantise_avx2(
     const JCOEF *restrict in, const int32_t *restrict q, int16_t *restrict out, JDIMENSION cols)
 {
-    __m256i qv[DCTSIZE2 / 16];
-    for (int k = 0; k < DCTSIZE2 / 16; k++) {
-        int16_t t[16];
-        for (int j = 0; j < 16; j++)
-            t[j] = (int16_t)q[16 * k + j];
-        qv[k] = _mm256_loadu_si256((const __m256i *)t);
-    }
 #define LOAD256(p) _mm256_loadu_si256((const __m256i *)(p))
 #define STORE256(p, x) _mm256_storeu_si256((__m256i *)(p), x)
     DEQUANTISE_STEP(__m256i, 16, LOAD256, STORE256, _mm256_mullo_epi16, _mm256_mulhi_epi16,
@@ -427,13 +419,6 @@ __attribute__((target("avx2"))) static void dequantise_avx2(
 static void dequantise_sse2(const JCOEF *restrict in, const int32_t *restrict q,
                             int16_t *restrict out, JDIMENSION cols)
 {
-    __m128i qv[DCTSIZE2 / 8];
-    for (int k = 0; k < DCTSIZE2 / 8; k++) {
-        int16_t t[8];
-        for (int j = 0; j < 8; j++)
-            t[j] = (int16_t)q[8 * k + j];
-        qv[k] = _mm_loadu_si128((const __m128i *)t);
-    }
 #define LOAD128(p) _mm_loadu_si128((const __m128i *)(p))
 #define STORE128(p, x) _mm_storeu_si128((__m128i *)(p), x)
     DEQUANTISE_STEP(__m128i, 8, LOAD128, STORE128, _mm_mullo_epi16, _mm_mulhi_epi16,
