@@ -15,6 +15,6 @@ from setuptools import Extension, setup
 setup(ext_modules=[
     Extension("jpeg_deep._banded", ["jpeg_deep/_banded.c"],
               extra_compile_args=["-O3", "-Wno-psabi"], optional=True),
-    Extension("jpeg_deep._jpegread", ["jpeg_deep/_jpegread.c"], libraries=["jpeg", "m"],
+    Extension("jpeg_deep._jpegread", ["jpeg_deep/_jpegread.c"], libraries=["jpeg"],
               extra_compile_args=["-O3", "-Wall", "-Wno-psabi"], optional=True),
 ])

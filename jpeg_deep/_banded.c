@@ -47,7 +47,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 
 typedef struct {
     const void *in;
@@ -497,13 +496,11 @@ static int fill_bands(const int64_t *c, const double *wt, Py_ssize_t n_out, Py_s
     /* dp holds (D @ P_I) transposed: row x (an input pixel of the band) = 8 output
      * frequencies U, as two 4-lane vectors; used[a]: input block a of the band has a tap */
     const Py_ssize_t nb_out = (n_out + 7) / 8, k8 = 8 * k;
-    v4d dcol[8][2], dt[8][2], sign[2];
+    v4d dcol[8][2], sign[2]; /* column r of D (D[0..7][r]) as two 4-lane vectors */
     for (int r = 0; r < 8; r++)
         for (int h = 0; h < 2; h++)
-            for (int j = 0; j < 4; j++) {
-                dcol[r][h][j] = dm[8 * (4 * h + j) + r]; /* D[U][r] over U */
-                dt[r][h][j] = dm[8 * (4 * h + j) + r];   /* D[u][v = r] over u */
-            }
+            for (int j = 0; j < 4; j++)
+                dcol[r][h][j] = dm[8 * (4 * h + j) + r];
     for (int h = 0; h < 2; h++)
         for (int j = 0; j < 4; j++)
             sign[h][j] = flip && (j & 1) ? -1.0 : 1.0; /* lanes U = 4 h + j: odd ones */
@@ -551,8 +548,8 @@ static int fill_bands(const int64_t *c, const double *wt, Py_ssize_t n_out, Py_s
                     v4d lo = {0.0, 0.0, 0.0, 0.0}, hi = lo;
                     for (int v = 0; v < 8; v++) {
                         const double x = seg[2 * v + (U >> 2)][U & 3];
-                        lo += x * dt[v][0];
-                        hi += x * dt[v][1];
+                        lo += x * dcol[v][0];
+                        hi += x * dcol[v][1];
                     }
                     const double sg = flip && (U & 1) ? -1.0 : 1.0;
                     store_v8(o + U * k8 + 8 * a, sg * lo, sg * hi);
@@ -688,18 +685,18 @@ done:
 
 static PyObject *window_plan(PyObject *self, PyObject *args)
 {
-    Py_ssize_t n_in, top, size, n_res, o0, n, nb_in;
+    Py_ssize_t n_in, top, size, n_res, o0, n;
     int chroma, flip, transpose;
     Py_buffer d;
-    if (!PyArg_ParseTuple(args, "nnnnnnpppny*", &n_in, &top, &size, &n_res, &o0, &n, &chroma,
-                          &flip, &transpose, &nb_in, &d))
+    if (!PyArg_ParseTuple(args, "nnnnnnpppy*", &n_in, &top, &size, &n_res, &o0, &n, &chroma,
+                          &flip, &transpose, &d))
         return NULL;
     PyObject *result = NULL, *start_b = NULL, *band_b = NULL, *sub_b = NULL;
     int64_t *cols = NULL;
     double *w = NULL, *dp = NULL;
     const Py_ssize_t unit = chroma ? 16 : 8, T = chroma ? 8 : 2;
     if (!check(n_in > 0 && size > 0 && top >= 0 && top + size <= n_in && n_res > 0 && o0 >= 0
-                   && n > 0 && o0 + n <= n_res && n % unit == 0 && nb_in > 0
+                   && n > 0 && o0 + n <= n_res && n % unit == 0
                    && d.len == 64 * (Py_ssize_t)sizeof(double),
                "window_plan: bad geometry (or n not whole blocks)"))
         goto done;
@@ -711,7 +708,8 @@ static PyObject *window_plan(PyObject *self, PyObject *args)
         goto done;
     }
     const double scale = (double)size / (double)n_res;
-    const Py_ssize_t cn = (n_in + 1) / 2;
+    const Py_ssize_t cn = (n_in + 1) / 2;            /* chroma pixels of the axis */
+    const Py_ssize_t nb_in = ((chroma ? cn : n_in) + 7) / 8; /* its input blocks */
     for (Py_ssize_t q = 0; q < n; q++) {
         int64_t rc[2];
         double rw[2];
@@ -787,7 +785,7 @@ static PyMethodDef methods[] = {
     {"band_fill", band_fill, METH_VARARGS,
      "band_fill(cols, w, n_out, T, nb_in, start, k, d, band_out) (see the source)."},
     {"window_plan", window_plan, METH_VARARGS,
-     "window_plan(n_in, top, size, n_res, o0, n, chroma, flip, transpose, nb_in, d) -> "
+     "window_plan(n_in, top, size, n_res, o0, n, chroma, flip, transpose, d) -> "
      "(start, band, sub, k) (see the source)."},
     {"variant", variant, METH_NOARGS, "The build in use: 'avx512', 'avx2' or 'none'."},
     {NULL, NULL, 0, NULL},

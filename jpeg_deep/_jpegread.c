@@ -38,7 +38,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <math.h>
 #include <string.h>
 #include <jpeglib.h>
 #include <jerror.h>
@@ -325,6 +324,13 @@ static inline void store_row(int16_t *o, v8f x)
     memcpy(o, &r, sizeof r);
 }
 
+/* The second block of output block i's pair along an axis of n blocks: 2 i + 1, or 2 i
+ * itself for a last odd block; i itself when the axis is not halved (the first is 2 i or i). */
+static inline Py_ssize_t pair_second(Py_ssize_t i, Py_ssize_t n, int halved)
+{
+    return halved ? (2 * i + 1 < n ? 2 * i + 1 : 2 * i) : i;
+}
+
 /* One output block row: blocks r0[2J], r0[2J + 1] (and r1's, when vertical) -> out[J]. */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -334,8 +340,7 @@ static void halve_row(const int16_t *r0, const int16_t *r1, Py_ssize_t w, int ve
                       Py_ssize_t ow)
 {
     for (Py_ssize_t J = 0; J < ow; J++) {
-        const Py_ssize_t c0 = horizontal ? 2 * J : J;
-        const Py_ssize_t c1 = horizontal ? (2 * J + 1 < w ? 2 * J + 1 : w - 1) : J;
+        const Py_ssize_t c0 = horizontal ? 2 * J : J, c1 = pair_second(J, w, horizontal);
         v8f t[2][8]; /* per block column: rows a (after the vertical pass), lanes u */
         for (int half = 0; half < (horizontal ? 2 : 1); half++) {
             const int16_t *b0 = r0 + 64 * (half ? c1 : c0), *b1 = r1 + 64 * (half ? c1 : c0);
@@ -563,7 +568,7 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
                 table_rows(q, qv);
                 for (Py_ssize_t I = 0; I < out_rows[c]; I++) {
                     const JDIMENSION r0 = (JDIMENSION)(vertical ? 2 * I : I);
-                    const JDIMENSION r1 = vertical && r0 + 1 < rows ? r0 + 1 : r0;
+                    const JDIMENSION r1 = (JDIMENSION)pair_second(I, rows, vertical);
                     const JCOEF *p0 = (*d->cinfo.mem->access_virt_barray)(
                         (j_common_ptr)&d->cinfo, arrays[c], r0, 1, FALSE)[0][0];
                     const JCOEF *p1 = r1 == r0 ? p0 : (*d->cinfo.mem->access_virt_barray)(
@@ -677,24 +682,22 @@ static PyObject *halve(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "halve: in is not (h, w, 64) int16 or k not (8, 16)");
         goto done;
     }
+    halving_t hk;
+    if (halving_of(kb.buf, &hk) != 0) {
+        PyErr_SetString(PyExc_ValueError, "halve: k is not the halving operator");
+        goto done;
+    }
     const Py_ssize_t oh = vertical ? (h + 1) / 2 : h, ow = horizontal ? (w + 1) / 2 : w;
     result = PyByteArray_FromStringAndSize(NULL, oh * ow * 64 * (Py_ssize_t)sizeof(int16_t));
     if (result == NULL)
         goto done;
     const int16_t *src = in.buf;
-    halving_t hk;
     v8f q[8];
-    if (halving_of(kb.buf, &hk) != 0) {
-        PyErr_SetString(PyExc_ValueError, "halve: k is not the halving operator");
-        Py_CLEAR(result);
-        goto done;
-    }
     table_rows(NULL, q);
     int16_t *out = (int16_t *)PyByteArray_AS_STRING(result);
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t I = 0; I < oh; I++) {
-        const Py_ssize_t r0 = vertical ? 2 * I : I;
-        const Py_ssize_t r1 = vertical ? (2 * I + 1 < h ? 2 * I + 1 : h - 1) : I;
+        const Py_ssize_t r0 = vertical ? 2 * I : I, r1 = pair_second(I, h, vertical);
         halve_row(src + r0 * w * 64, src + r1 * w * 64, w, vertical, horizontal, &hk, q,
                   out + I * ow * 64, ow);
     }

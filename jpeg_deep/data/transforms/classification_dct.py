@@ -312,9 +312,8 @@ def _direct_plan(n_in, top, size, n_res, o0, n, flip, chroma, cols) -> "_KernelP
     flipped and transposed as asked, built by ``_banded.window_plan`` in one call: the taps of
     :func:`_window_taps` / :func:`_phase_taps` and the bands of :func:`band_from_taps`, with
     no cache (a few microseconds, whatever the image size)."""
-    nb_in = -(-(-(-n_in // 2) if chroma else n_in) // 8)
     start, band, sub, k = _banded.window_plan(n_in, top, size, n_res, o0, n, chroma, flip,
-                                              cols, nb_in, _DCT8)
+                                              cols, _DCT8)
     nb = n // (16 if chroma else 8)
     band = np.frombuffer(band, np.float32).reshape((nb, 8 * k, 8) if cols else (nb, 8, 8 * k))
     return _KernelPlan(np.frombuffer(start, np.int64), band, k,

@@ -544,7 +544,7 @@ def test_compiled_kernel_plans_equal_numpys():
                                    atol=1e-6)
         assert (got.sub[:, 1] <= got.k).all() and (got.sub[:, 0] <= got.sub[:, 1]).all()
     with pytest.raises(ValueError, match="bad geometry"):  # a window past the image
-        m._banded.window_plan(100, 90, 20, 224, 0, 224, False, False, False, 13, m._DCT8)
+        m._banded.window_plan(100, 90, 20, 224, 0, 224, False, False, False, m._DCT8)
 
 
 def test_compiled_kernel_writes_slots_of_a_cb_cr_batch_array_in_place():
