@@ -13,8 +13,9 @@ After editing a C source, ``make install`` (``pip install -e .``) rebuilds it.
 from setuptools import Extension, setup
 
 setup(ext_modules=[
-    Extension("jpeg_deep._banded", ["jpeg_deep/_banded.c"],
+    Extension("jpeg_deep._banded", ["jpeg_deep/_banded.c"], depends=["jpeg_deep/_banded_api.h"],
               extra_compile_args=["-O3", "-Wno-psabi"], optional=True),
-    Extension("jpeg_deep._jpegread", ["jpeg_deep/_jpegread.c"], libraries=["jpeg"],
+    Extension("jpeg_deep._jpegread", ["jpeg_deep/_jpegread.c"], libraries=["jpeg", "m"],
+              depends=["jpeg_deep/_banded_api.h"],
               extra_compile_args=["-O3", "-Wall", "-Wno-psabi"], optional=True),
 ])

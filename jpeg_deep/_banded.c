@@ -48,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_banded_api.h"
+
 typedef struct {
     const void *in;
     Py_ssize_t h, w;         /* input blocks */
@@ -361,6 +363,47 @@ static Py_ssize_t span(const int64_t *start, Py_ssize_t n, Py_ssize_t k, Py_ssiz
     return n ? hi - *lo : 0;
 }
 
+/* out (nr, nc, 64) float32, blocks ostride floats apart, = rows @ in (h, w, 64) @ cols.T.
+ * 0; -1: out of memory; -2: no build for this processor; -3: too many output blocks in a
+ * row. No Python API: callable without the GIL. */
+static int kernel_apply(const void *in, int in_float, Py_ssize_t h, Py_ssize_t w,
+                        const plan_t *rows, const plan_t *cols, float *out, Py_ssize_t ostride)
+{
+    const Py_ssize_t nr = rows->n, nc = cols->n, kr = rows->k, kc = cols->k;
+    job_t job = {in, h, w, rows->start, rows->band, nr, kr, cols->start, cols->band, nc, kc,
+                 out};
+    job.ostride = ostride;
+    job.rsub = rows->sub;
+    job.csub = cols->sub;
+    job.ncol = span(job.cs, nc, kc, &job.c_lo);
+    job.nrow = span(job.rs, nr, kr, &job.r_lo);
+    /* the horizontal pass's term offsets are int32 */
+    if (64 * (kc * nc + job.ncol) >= INT32_MAX) return -3;
+    choose();
+    if (chosen == NULL) return -2;
+    /* one allocation: floats first (32-byte aligned rows), then int32, then bytes */
+    const size_t n_t = 2 * 64 * (size_t)job.ncol, n_rt = 128 * (size_t)kr;
+    const size_t n_terms = 8 * (size_t)kc * nc + 8;
+    void *scratch = malloc(32 + sizeof(float) * (n_t + n_rt)
+                           + sizeof(int32_t) * (2 * n_terms + nc + 1)
+                           + (size_t)job.nrow * job.ncol + 2 * (size_t)job.ncol);
+    if (!scratch) return -1;
+    job.t = (float *)(((uintptr_t)scratch + 31) & ~(uintptr_t)31);
+    job.rt = job.t + n_t;
+    job.tof = (int32_t *)(job.rt + n_rt);
+    job.cof = job.tof + n_terms;
+    job.first = job.cof + n_terms;
+    job.used = (uint8_t *)(job.first + nc + 1);
+    job.tcols = job.used + job.nrow * job.ncol;
+    chosen(&job, in_float);
+    free(scratch);
+    return 0;
+}
+
+static const char *const kernel_errors[] = {
+    "", "out of memory", "no build of the kernel for this processor (variant() is 'none')",
+    "too many output blocks in a row"};
+
 static PyObject *apply(PyObject *self, PyObject *args)
 {
     Py_buffer in, rs, r, rsub, cs, ct, csub, out = {0};
@@ -371,7 +414,6 @@ static PyObject *apply(PyObject *self, PyObject *args)
                           &rsub, &cs, &ct, &kc, &csub, &out_obj))
         return NULL;
     PyObject *result = NULL;
-    void *scratch = NULL;
     const Py_ssize_t nr = rs.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t nc = cs.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t item = in_float ? 4 : 2;
@@ -391,42 +433,18 @@ static PyObject *apply(PyObject *self, PyObject *args)
         || !check(out_ok, "output is not (nr, nc, 64) float32 with contiguous blocks at one "
                           "stride"))
         goto done;
-    job_t job = {in.buf, h, w, rs.buf, r.buf, nr, kr, cs.buf, ct.buf, nc, kc, out.buf};
-    job.ostride = out.strides[1] / 4;
-    job.rsub = rsub.buf;
-    job.csub = csub.buf;
-    job.ncol = span(job.cs, nc, kc, &job.c_lo);
-    job.nrow = span(job.rs, nr, kr, &job.r_lo);
-    /* the horizontal pass's term offsets are int32 */
-    if (!check(64 * (kc * nc + job.ncol) < INT32_MAX, "too many output blocks in a row"))
-        goto done;
-    /* one allocation: floats first (32-byte aligned rows), then int32, then bytes */
-    const size_t n_t = 2 * 64 * (size_t)job.ncol, n_rt = 128 * (size_t)kr;
-    const size_t n_terms = 8 * (size_t)kc * nc + 8;
-    scratch = malloc(32 + sizeof(float) * (n_t + n_rt)
-                     + sizeof(int32_t) * (2 * n_terms + nc + 1)
-                     + (size_t)job.nrow * job.ncol + 2 * (size_t)job.ncol);
-    if (!scratch) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    job.t = (float *)(((uintptr_t)scratch + 31) & ~(uintptr_t)31);
-    job.rt = job.t + n_t;
-    job.tof = (int32_t *)(job.rt + n_rt);
-    job.cof = job.tof + n_terms;
-    job.first = job.cof + n_terms;
-    job.used = (uint8_t *)(job.first + nc + 1);
-    job.tcols = job.used + job.nrow * job.ncol;
-    choose();
-    if (!check(chosen != NULL, "no build of the kernel for this processor (variant() is 'none')"))
-        goto done;
+    const plan_t rows = {rs.buf, r.buf, rsub.buf, nr, kr}, cols = {cs.buf, ct.buf, csub.buf, nc, kc};
+    int rc;
     Py_BEGIN_ALLOW_THREADS
-    chosen(&job, in_float);
+    rc = kernel_apply(in.buf, in_float, h, w, &rows, &cols, out.buf, out.strides[1] / 4);
     Py_END_ALLOW_THREADS
-    result = Py_None;
-    Py_INCREF(result);
+    if (rc == -1)
+        PyErr_NoMemory();
+    else if (rc < 0)
+        PyErr_SetString(PyExc_ValueError, kernel_errors[-rc]);
+    else
+        result = Py_NewRef(Py_None);
 done:
-    free(scratch);
     PyBuffer_Release(&in);
     PyBuffer_Release(&rs);
     PyBuffer_Release(&r);
@@ -683,32 +701,29 @@ done:
  * horizontal flip of whole blocks) and transposed to (n, 8k, 8) as asked (the second pass's
  * form), with each output block's nonzero sub-bands [first, last + 1) of its k input blocks. */
 
-static PyObject *window_plan(PyObject *self, PyObject *args)
+/* The geometry's taps and band starts (cols, w: n_out x T; st: nb_out); 0, -1 (bad
+ * geometry), -2 (out of memory). The caller frees cols, w and st. */
+typedef struct {
+    int64_t *cols, *st;
+    double *w;
+    Py_ssize_t T, n_out, nb_out, k;
+} taps_t;
+
+static int window_taps(Py_ssize_t n_in, Py_ssize_t top, Py_ssize_t size, Py_ssize_t n_res,
+                       Py_ssize_t o0, Py_ssize_t n, int chroma, taps_t *tp)
 {
-    Py_ssize_t n_in, top, size, n_res, o0, n;
-    int chroma, flip, transpose;
-    Py_buffer d;
-    if (!PyArg_ParseTuple(args, "nnnnnnpppy*", &n_in, &top, &size, &n_res, &o0, &n, &chroma,
-                          &flip, &transpose, &d))
-        return NULL;
-    PyObject *result = NULL, *start_b = NULL, *band_b = NULL, *sub_b = NULL;
-    int64_t *cols = NULL;
-    double *w = NULL, *dp = NULL;
     const Py_ssize_t unit = chroma ? 16 : 8, T = chroma ? 8 : 2;
-    if (!check(n_in > 0 && size > 0 && top >= 0 && top + size <= n_in && n_res > 0 && o0 >= 0
-                   && n > 0 && o0 + n <= n_res && n % unit == 0
-                   && d.len == 64 * (Py_ssize_t)sizeof(double),
-               "window_plan: bad geometry (or n not whole blocks)"))
-        goto done;
+    memset(tp, 0, sizeof *tp);
+    if (!(n_in > 0 && size > 0 && top >= 0 && top + size <= n_in && n_res > 0 && o0 >= 0
+          && n > 0 && o0 + n <= n_res && n % unit == 0))
+        return -1;
     const Py_ssize_t n_out = chroma ? n / 2 : n, nb_out = n_out / 8;
-    cols = malloc(sizeof(int64_t) * n_out * T);
-    w = malloc(sizeof(double) * n_out * T);
-    if (!cols || !w) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    int64_t *cols = malloc(sizeof(int64_t) * n_out * T), *st = malloc(sizeof(int64_t) * nb_out);
+    double *w = malloc(sizeof(double) * n_out * T);
+    *tp = (taps_t){cols, st, w, T, n_out, nb_out, 0};
+    if (!cols || !w || !st) return -2;
     const double scale = (double)size / (double)n_res;
-    const Py_ssize_t cn = (n_in + 1) / 2;            /* chroma pixels of the axis */
+    const Py_ssize_t cn = (n_in + 1) / 2;                    /* chroma pixels of the axis */
     const Py_ssize_t nb_in = ((chroma ? cn : n_in) + 7) / 8; /* its input blocks */
     for (Py_ssize_t q = 0; q < n; q++) {
         int64_t rc[2];
@@ -733,41 +748,185 @@ static PyObject *window_plan(PyObject *self, PyObject *args)
             }
         }
     }
+    tp->k = band_starts(cols, w, n_out, T, nb_in, st);
+    return 0;
+}
+
+/* The bands of window_taps' taps in the kernel's form (band: nb_out x 8k x 8 floats, sub:
+ * nb_out x 2), the starts flipped with them; 0, -1 (a tap outside its band), -2 (memory). */
+static int window_fill(taps_t *tp, int flip, int transpose, const double *d, float *band,
+                       int64_t *sub)
+{
+    double *dp = aligned_alloc(32, sizeof(double) * 64 * tp->k); /* 32-byte rows */
+    if (!dp) return -2;
+    const int rc = fill_bands(tp->cols, tp->w, tp->n_out, tp->T, tp->st, tp->k, d, band, dp,
+                              flip, transpose, sub);
+    free(dp);
+    if (rc != 0) return -1;
+    if (flip) /* the starts in the order of the flipped blocks */
+        for (Py_ssize_t i = 0, j = tp->nb_out - 1; i < j; i++, j--) {
+            const int64_t t = tp->st[i];
+            tp->st[i] = tp->st[j];
+            tp->st[j] = t;
+        }
+    return 0;
+}
+
+static void taps_free(taps_t *tp)
+{
+    free(tp->cols);
+    free(tp->w);
+    free(tp->st);
+}
+
+static const char *const plan_errors[] = {"", "window_plan: bad geometry (or n not whole blocks)",
+                                          "out of memory"};
+
+static PyObject *window_plan(PyObject *self, PyObject *args)
+{
+    Py_ssize_t n_in, top, size, n_res, o0, n;
+    int chroma, flip, transpose;
+    Py_buffer d;
+    if (!PyArg_ParseTuple(args, "nnnnnnpppy*", &n_in, &top, &size, &n_res, &o0, &n, &chroma,
+                          &flip, &transpose, &d))
+        return NULL;
+    PyObject *result = NULL, *start_b = NULL, *band_b = NULL, *sub_b = NULL;
+    taps_t tp;
+    int rc = d.len == 64 * (Py_ssize_t)sizeof(double)
+                 ? window_taps(n_in, top, size, n_res, o0, n, chroma, &tp)
+                 : (memset(&tp, 0, sizeof tp), -1);
+    if (rc != 0) {
+        if (rc == -2) PyErr_NoMemory();
+        else PyErr_SetString(PyExc_ValueError, plan_errors[1]);
+        goto done;
+    }
+    const Py_ssize_t nb_out = tp.nb_out, k8 = 8 * tp.k;
     start_b = PyBytes_FromStringAndSize(NULL, nb_out * (Py_ssize_t)sizeof(int64_t));
-    if (!start_b) goto done;
-    int64_t *st = (int64_t *)PyBytes_AS_STRING(start_b);
-    const Py_ssize_t k = band_starts(cols, w, n_out, T, nb_in, st);
-    const Py_ssize_t k8 = 8 * k;
-    dp = aligned_alloc(32, sizeof(double) * 8 * k8); /* 32-byte rows (fill_bands) */
     band_b = PyBytes_FromStringAndSize(NULL, nb_out * 8 * k8 * (Py_ssize_t)sizeof(float));
     sub_b = PyBytes_FromStringAndSize(NULL, nb_out * 2 * (Py_ssize_t)sizeof(int64_t));
-    if (!dp || !band_b || !sub_b) {
-        if (!PyErr_Occurred()) PyErr_NoMemory();
+    if (!start_b || !band_b || !sub_b) goto done;
+    rc = window_fill(&tp, flip, transpose, d.buf, (float *)PyBytes_AS_STRING(band_b),
+                     (int64_t *)PyBytes_AS_STRING(sub_b));
+    if (rc != 0) {
+        if (rc == -2) PyErr_NoMemory();
+        else PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
         goto done;
     }
-    if (fill_bands(cols, w, n_out, T, st, k, d.buf, (float *)PyBytes_AS_STRING(band_b), dp,
-                   flip, transpose, (int64_t *)PyBytes_AS_STRING(sub_b)) != 0) {
-        PyErr_SetString(PyExc_ValueError, "a tap falls outside its block's band");
-        goto done;
-    }
-    if (flip) { /* the starts in the order of the flipped blocks */
-        for (Py_ssize_t i = 0, j = nb_out - 1; i < j; i++, j--) {
-            const int64_t t = st[i];
-            st[i] = st[j];
-            st[j] = t;
-        }
-    }
-    result = Py_BuildValue("(OOOn)", start_b, band_b, sub_b, k);
+    memcpy(PyBytes_AS_STRING(start_b), tp.st, nb_out * sizeof(int64_t));
+    result = Py_BuildValue("(OOOn)", start_b, band_b, sub_b, tp.k);
 done:
     Py_XDECREF(start_b);
     Py_XDECREF(band_b);
     Py_XDECREF(sub_b);
-    free(cols);
-    free(w);
-    free(dp);
+    taps_free(&tp);
     PyBuffer_Release(&d);
     return result;
 }
+
+/* ---------------------------------------------------------------------------------------
+ * The crop plans of the reader's one-call training path (_jpegread.read_crop), kept here:
+ * built by window_taps / window_fill (the plans window_plan returns, the same numbers) for
+ * the whole input axis resized to n_res, output pixels o0 .. o0 + n - 1 kept, and cached by
+ * that geometry (n_in, n_res, o0, n, chroma, flip, transpose). At most CACHE_PLANS plans
+ * (5-60 KB each: ~60 MB at most, reached only on datasets of many image sizes); when full, the
+ * cache is emptied (plans in use live on by their reference counts). Called with the GIL
+ * held, which guards the cache. */
+
+#define CACHE_PLANS 1024
+#define CACHE_SLOTS 2048 /* open addressing, a power of two */
+static cached_plan *cache[CACHE_SLOTS];
+static Py_ssize_t cache_count;
+static uint64_t cache_stats[2]; /* hits, builds */
+
+static void plan_release(cached_plan *p)
+{
+    if (p && --p->refs == 0) free(p);
+}
+
+static uint64_t key_hash(const int64_t key[7])
+{
+    uint64_t h = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 7; i++) {
+        h ^= (uint64_t)key[i];
+        h *= 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+static void cache_clear(void)
+{
+    for (Py_ssize_t i = 0; i < CACHE_SLOTS; i++) {
+        plan_release(cache[i]);
+        cache[i] = NULL;
+    }
+    cache_count = 0;
+}
+
+/* The plan of that geometry, with a reference for the caller (plan_release it); NULL: *error
+ * set to -1 (bad geometry, a tap outside its band) or -2 (out of memory). */
+static cached_plan *plan_get(Py_ssize_t n_in, Py_ssize_t n_res, Py_ssize_t o0, Py_ssize_t n,
+                             int chroma, int flip, int transpose, const double *d, int *error)
+{
+    const int64_t key[7] = {n_in, n_res, o0, n, chroma, flip, transpose};
+    Py_ssize_t slot = (Py_ssize_t)(key_hash(key) & (CACHE_SLOTS - 1));
+    for (; cache[slot] != NULL; slot = (slot + 1) & (CACHE_SLOTS - 1))
+        if (memcmp(cache[slot]->key, key, sizeof key) == 0) {
+            cache_stats[0]++;
+            cache[slot]->refs++;
+            return cache[slot];
+        }
+    taps_t tp;
+    int rc = window_taps(n_in, 0, n_in, n_res, o0, n, chroma, &tp);
+    cached_plan *p = NULL;
+    if (rc == 0) {
+        const Py_ssize_t nb = tp.nb_out;
+        /* one allocation: the struct, starts, sub-bands, then the band (64-byte aligned) */
+        const size_t head = (sizeof(cached_plan) + 16 * nb * sizeof(int64_t) + 63) & ~(size_t)63;
+        p = aligned_alloc(64, head + ((sizeof(float) * 64 * tp.k * nb + 63) & ~(size_t)63));
+        if (!p) rc = -2;
+        else {
+            int64_t *start = (int64_t *)(p + 1), *sub = start + nb;
+            float *band = (float *)((char *)p + head);
+            rc = window_fill(&tp, flip, transpose, d, band, sub);
+            memcpy(start, tp.st, nb * sizeof(int64_t));
+            p->plan = (plan_t){start, band, sub, nb, tp.k};
+            memcpy(p->key, key, sizeof key);
+            p->refs = 1;
+        }
+    }
+    taps_free(&tp);
+    if (rc != 0) {
+        free(p);
+        *error = rc;
+        return NULL;
+    }
+    cache_stats[1]++;
+    if (cache_count >= CACHE_PLANS) {
+        cache_clear();
+        slot = (Py_ssize_t)(key_hash(key) & (CACHE_SLOTS - 1));
+    }
+    cache[slot] = p; /* the cache's reference */
+    cache_count++;
+    p->refs++;       /* the caller's */
+    return p;
+}
+
+/* cache_info() -> (plans, hits, builds); cache_clear(): empty it (benchmarks' cold passes) */
+static PyObject *py_cache_info(PyObject *self, PyObject *noargs)
+{
+    return Py_BuildValue("(nKK)", cache_count, (unsigned long long)cache_stats[0],
+                         (unsigned long long)cache_stats[1]);
+}
+
+static PyObject *py_cache_clear(PyObject *self, PyObject *noargs)
+{
+    cache_clear();
+    Py_RETURN_NONE;
+}
+
+/* What _jpegread uses (through the capsule jpeg_deep._banded._C_API). */
+static const banded_api api = {BANDED_API_VERSION, plan_get, plan_release, kernel_apply};
 
 static PyObject *variant(PyObject *self, PyObject *noargs)
 {
@@ -788,6 +947,9 @@ static PyMethodDef methods[] = {
      "window_plan(n_in, top, size, n_res, o0, n, chroma, flip, transpose, d) -> "
      "(start, band, sub, k) (see the source)."},
     {"variant", variant, METH_NOARGS, "The build in use: 'avx512', 'avx2' or 'none'."},
+    {"cache_info", py_cache_info, METH_NOARGS,
+     "cache_info() -> (plans, hits, builds) of the crop-plan cache of _jpegread.read_crop."},
+    {"cache_clear", py_cache_clear, METH_NOARGS, "cache_clear(): empty the crop-plan cache."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -795,4 +957,15 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_banded",
                                     "Compiled banded resampling of 8x8-block DCT coefficients.",
                                     -1, methods};
 
-PyMODINIT_FUNC PyInit__banded(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__banded(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    PyObject *capsule = PyCapsule_New((void *)&api, "jpeg_deep._banded._C_API", NULL);
+    if (capsule == NULL || PyModule_AddObject(m, "_C_API", capsule) < 0) {
+        Py_XDECREF(capsule);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -38,9 +38,12 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <jpeglib.h>
 #include <jerror.h>
+
+#include "_banded_api.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -708,6 +711,421 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* numpy's default_rng(seed) for an integer seed 0 <= seed < 2**64: SeedSequence(seed) (its
+ * entropy pool of 4 words, hashmix / mix, generate_state(4, uint64)), then PCG64 (XSL-RR
+ * 128/64, seeded by pcg_setseq_128_srandom_r) and Generator.random()'s doubles,
+ * (next64 >> 11) * 2**-53. The same numbers as numpy (tested against it), so a seed gives this
+ * path the crop it gives the Python one. */
+
+#define SS_INIT_A 0x43b0d7e5u
+#define SS_MULT_A 0x931e8875u
+#define SS_INIT_B 0x8b51f9ddu
+#define SS_MULT_B 0x58f38dedu
+#define SS_MIX_MULT_L 0xca01f9ddu
+#define SS_MIX_MULT_R 0x4973f715u
+
+static uint32_t ss_hashmix(uint32_t value, uint32_t *hash_const)
+{
+    value ^= *hash_const;
+    *hash_const *= SS_MULT_A;
+    value *= *hash_const;
+    return value ^ value >> 16;
+}
+
+static uint32_t ss_mix(uint32_t x, uint32_t y)
+{
+    const uint32_t r = SS_MIX_MULT_L * x - SS_MIX_MULT_R * y;
+    return r ^ r >> 16;
+}
+
+typedef struct {
+    unsigned __int128 state, inc;
+} pcg64_t;
+
+static const unsigned __int128 PCG_MULT =
+    ((unsigned __int128)2549297995355413924ULL << 64) | 4865540595714422341ULL;
+
+static void pcg_seed(pcg64_t *rng, uint64_t seed)
+{
+    uint32_t entropy[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, pool[4];
+    const int n = seed >> 32 ? 2 : 1;
+    uint32_t h = SS_INIT_A;
+    for (int i = 0; i < 4; i++)
+        pool[i] = ss_hashmix(i < n ? entropy[i] : 0, &h);
+    for (int src = 0; src < 4; src++)
+        for (int dst = 0; dst < 4; dst++)
+            if (src != dst)
+                pool[dst] = ss_mix(pool[dst], ss_hashmix(pool[src], &h));
+    uint32_t state[8];
+    uint32_t hb = SS_INIT_B;
+    for (int i = 0; i < 8; i++) {
+        uint32_t v = pool[i % 4] ^ hb;
+        hb *= SS_MULT_B;
+        v *= hb;
+        state[i] = v ^ v >> 16;
+    }
+    uint64_t v64[4];
+    for (int i = 0; i < 4; i++)
+        v64[i] = (uint64_t)state[2 * i] | (uint64_t)state[2 * i + 1] << 32;
+    const unsigned __int128 initstate = (unsigned __int128)v64[0] << 64 | v64[1];
+    const unsigned __int128 initseq = (unsigned __int128)v64[2] << 64 | v64[3];
+    rng->state = 0;
+    rng->inc = initseq << 1 | 1u;
+    rng->state = rng->state * PCG_MULT + rng->inc;
+    rng->state += initstate;
+    rng->state = rng->state * PCG_MULT + rng->inc;
+}
+
+static double pcg_double(pcg64_t *rng)
+{
+    rng->state = rng->state * PCG_MULT + rng->inc;
+    const uint64_t hi = (uint64_t)(rng->state >> 64), lo = (uint64_t)rng->state;
+    const unsigned rot = (unsigned)(rng->state >> 122);
+    const uint64_t x = hi ^ lo, out = (x >> rot) | (x << ((64 - rot) & 63));
+    return (double)(out >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* seed as uint64; 0 with a Python error set where it is not an integer in 0 .. 2**64 - 1 */
+static int seed_of(PyObject *obj, uint64_t *seed)
+{
+    PyObject *index = PyNumber_Index(obj);
+    if (index == NULL)
+        return 0;
+    const unsigned long long v = PyLong_AsUnsignedLongLong(index);
+    Py_DECREF(index);
+    if (v == (unsigned long long)-1 && PyErr_Occurred())
+        return 0;
+    *seed = v;
+    return 1;
+}
+
+/* uniforms(seed, n) -> list of n floats: default_rng(seed).random(n), for the tests */
+static PyObject *uniforms(PyObject *self, PyObject *args)
+{
+    PyObject *seed_obj;
+    Py_ssize_t n;
+    uint64_t seed;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "On", &seed_obj, &n) || !seed_of(seed_obj, &seed))
+        return NULL;
+    pcg64_t rng;
+    pcg_seed(&rng, seed);
+    PyObject *list = PyList_New(n > 0 ? n : 0);
+    for (Py_ssize_t i = 0; list != NULL && i < n; i++) {
+        PyObject *x = PyFloat_FromDouble(pcg_double(&rng));
+        if (x == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, x);
+    }
+    return list;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* read_crop: one training (or validation) sample of the DCT-domain classification transform
+ * in one call: header, geometry, the read, both passes of the kernel, written into the caller's
+ * arrays. What DCTTransform.read does in Python for SmallestMaxSize(resize) -> RandomCrop(crop)
+ * -> HorizontalFlip(flip_p) (center: CenterCrop, no flip, no draw), with the same numbers:
+ *
+ *   - the draws of default_rng(seed) (above): top = int((rh - crop + 1) u0), left = int((rw -
+ *     crop + 1) u1), flip = u2 < flip_p, with (rh, rw) = SmallestMaxSize's round-half-even
+ *     sizes at least crop;
+ *   - the plans of classification_dct._crop_plan_kernel (the same builder, _banded's
+ *     window_taps / window_fill), from _banded's crop-plan cache (through its capsule);
+ *   - the read of read(): stop_rows from the rows the plans read (whole 4:2:0 chroma blocks),
+ *     each component dequantised (4:4:4 / 4:2:2 / 4:4:0 chroma: halved) -- only the block rows
+ *     and columns the plans read, into scratch memory freed before returning;
+ *   - _banded's kernel, writing each component into out_y / out_cb / out_cr ((crop / 8)^2 and
+ *     (crop / 16)^2 blocks of 64 float32, each array's blocks at one stride: slots of a batch
+ *     array); a grayscale file's chroma is zero.
+ *
+ *   read_crop(data, seed, resize, crop, flip_p, center, max_pixels, max_scans, k, d,
+ *             out_y, out_cb, out_cr)
+ *       -> None: a file this path leaves to the general one (a subsampling it does not bring to
+ *          4:2:0, the checks of readers.inspect_jpeg: not 8-bit, not 1 or 3 components, no
+ *          end-of-image marker after the scan), having written nothing; or
+ *          (components, progressive, stopped, warnings, first_warning, halved)
+ *
+ * Errors of libjpeg raise InvalidJPEGError("<bytes>", message) as read() does; the caller
+ * then reads the file the general way, which names it and its problem. */
+
+static const banded_api *banded = NULL;
+
+static int out_arrays(PyObject *const objs[3], Py_buffer bufs[3], Py_ssize_t crop)
+{
+    for (int c = 0; c < 3; c++) {
+        const Py_ssize_t n = c == 0 ? crop / 8 : crop / 16;
+        if (PyObject_GetBuffer(objs[c], &bufs[c], PyBUF_WRITABLE | PyBUF_STRIDES | PyBUF_FORMAT)
+            < 0) {
+            for (int i = 0; i < c; i++)
+                PyBuffer_Release(&bufs[i]);
+            return 0;
+        }
+        const Py_buffer *b = &bufs[c];
+        if (!(b->ndim == 3 && b->itemsize == 4 && b->format != NULL && strcmp(b->format, "f") == 0
+              && b->shape[0] == n && b->shape[1] == n && b->shape[2] == 64 && b->strides[2] == 4
+              && b->strides[1] >= 256 && b->strides[1] % 4 == 0
+              && b->strides[0] == n * b->strides[1])) {
+            for (int i = 0; i <= c; i++)
+                PyBuffer_Release(&bufs[i]);
+            PyErr_Format(PyExc_ValueError,
+                         "read_crop: output %d is not (%zd, %zd, 64) float32 with contiguous "
+                         "blocks at one stride", c, n, n);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The input block rows [lo, hi) an axis plan reads */
+static void plan_span(const plan_t *p, Py_ssize_t *lo, Py_ssize_t *hi)
+{
+    *lo = p->start[0];
+    *hi = p->start[0] + p->k;
+    for (Py_ssize_t i = 1; i < p->n; i++) {
+        if (p->start[i] < *lo) *lo = p->start[i];
+        if (p->start[i] + p->k > *hi) *hi = p->start[i] + p->k;
+    }
+}
+
+/* Whether a file's scan is followed by an end-of-image marker (readers.inspect_jpeg's check:
+ * searched from the end) */
+static int has_eoi_after(const unsigned char *p, const unsigned char *end)
+{
+    for (const unsigned char *q = end - 2; q >= p; q--)
+        if (q[0] == 0xFF && q[1] == 0xD9)
+            return 1;
+    return 0;
+}
+
+static PyObject *read_crop(PyObject *self, PyObject *args)
+{
+    Py_buffer data, kb, db;
+    PyObject *seed_obj, *out_objs[3];
+    Py_ssize_t resize, crop;
+    double flip_p;
+    int center;
+    unsigned long long max_pixels;
+    long max_scans;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*OnndpKly*y*OOO", &data, &seed_obj, &resize, &crop, &flip_p,
+                          &center, &max_pixels, &max_scans, &kb, &db, &out_objs[0],
+                          &out_objs[1], &out_objs[2]))
+        return NULL;
+    Py_buffer outs[3];
+    int have_outs = 0;
+    PyObject *result = NULL;
+    decoder_t *d = NULL;
+    cached_plan *plans[4] = {NULL}; /* luma rows, cols; chroma rows, cols */
+    int16_t *scratch = NULL;
+    uint64_t seed = 0;
+    halving_t hk;
+    if (banded == NULL) {
+        banded = PyCapsule_Import("jpeg_deep._banded._C_API", 0);
+        if (banded == NULL)
+            goto done;
+        if (banded->version != BANDED_API_VERSION) {
+            banded = NULL;
+            PyErr_SetString(PyExc_ImportError, "jpeg_deep._banded is of another version");
+            goto done;
+        }
+    }
+    if (!center && !seed_of(seed_obj, &seed))
+        goto done;
+    if (crop <= 0 || crop % 16 || resize < crop || kb.len != 128 * (Py_ssize_t)sizeof(double)
+        || db.len != 64 * (Py_ssize_t)sizeof(double) || halving_of(kb.buf, &hk) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "read_crop: crop not a multiple of 16 up to resize, or bad k / d");
+        goto done;
+    }
+    if (!out_arrays(out_objs, outs, crop))
+        goto done;
+    have_outs = 1;
+
+    d = PyMem_Calloc(1, sizeof *d);
+    if (d == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    decoder_init(d, data.buf, data.len, max_scans);
+    volatile int failed = 0, created = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(d->err.jump)) {
+        failed = 1;
+    } else {
+        created = 1;
+        if (!decoder_header(d, max_pixels))
+            failed = 1;
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        read_error(d->err.message);
+        goto done;
+    }
+    struct jpeg_decompress_struct *ci = &d->cinfo;
+    const int ncomp = ci->num_components;
+    int eligible = ci->data_precision == 8 && (ncomp == 1 || ncomp == 3)
+                   && ci->image_width > 0 && ci->image_height > 0
+                   && has_eoi_after(d->src.pub.next_input_byte,
+                                    (const unsigned char *)data.buf + data.len);
+    int vertical = 0, horizontal = 0;
+    if (eligible && ncomp == 3) {
+        const int hy = ci->comp_info[0].h_samp_factor, vy = ci->comp_info[0].v_samp_factor;
+        for (int c = 1; c < 3; c++)
+            eligible &= ci->comp_info[c].h_samp_factor == 1 && ci->comp_info[c].v_samp_factor == 1;
+        eligible &= (hy == 1 || hy == 2) && (vy == 1 || vy == 2);
+        vertical = vy == 1;
+        horizontal = hy == 1;
+    }
+    if (!eligible) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+
+    /* the geometry (DCTTransform.params) */
+    const Py_ssize_t h = ci->image_height, w = ci->image_width;
+    const double scale = (double)resize / (double)(h < w ? h : w);
+    Py_ssize_t rh = (Py_ssize_t)nearbyint((double)h * scale);
+    Py_ssize_t rw = (Py_ssize_t)nearbyint((double)w * scale);
+    rh = rh > crop ? rh : crop; /* max(1, .) and the guard crop <= both sides */
+    rw = rw > crop ? rw : crop;
+    Py_ssize_t top, left;
+    int flip = 0;
+    if (center) {
+        top = (rh - crop) / 2;
+        left = (rw - crop) / 2;
+    } else {
+        pcg64_t rng;
+        pcg_seed(&rng, seed);
+        top = (Py_ssize_t)((double)(rh - crop + 1) * pcg_double(&rng));
+        left = (Py_ssize_t)((double)(rw - crop + 1) * pcg_double(&rng));
+        flip = pcg_double(&rng) < flip_p;
+    }
+    int error = 0;
+    const double *dm = db.buf;
+    for (int p = 0; p < 4 && !error; p++) {
+        const int chroma = p >= 2, cols = p & 1;
+        plans[p] = banded->plan_get(cols ? w : h, cols ? rw : rh, cols ? left : top, crop,
+                                    chroma, cols && flip, cols, dm, &error);
+    }
+    if (error) {
+        if (error == -2) PyErr_NoMemory();
+        else PyErr_SetString(PyExc_ValueError, "read_crop: a plan could not be built");
+        goto done;
+    }
+    Py_ssize_t span_lo[4], span_hi[4]; /* input blocks read: luma rows, cols, chroma rows, cols */
+    for (int p = 0; p < 4; p++)
+        plan_span(&plans[p]->plan, &span_lo[p], &span_hi[p]);
+    long stop_rows = (long)(8 * span_hi[0] > 16 * span_hi[2] ? 8 * span_hi[0] : 16 * span_hi[2]);
+    stop_rows = (stop_rows + 15) / 16 * 16;
+    {
+        const long unit = 8L * ci->max_v_samp_factor;
+        d->progress.stop_imcu = (stop_rows + unit - 1) / unit;
+    }
+
+    /* the read, then the kernel, without the GIL */
+    Py_ssize_t rows[3] = {0}, cols[3] = {0};
+    int kernel_rc = 0;
+    jvirt_barray_ptr *arrays = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(d->err.jump)) {
+        failed = 1;
+    } else {
+        arrays = jpeg_read_coefficients(ci);
+        size_t total = 0;
+        for (int c = 0; c < ncomp; c++) {
+            const jpeg_component_info *comp = &ci->comp_info[c];
+            rows[c] = comp->height_in_blocks;
+            cols[c] = comp->width_in_blocks;
+            if (c > 0) {
+                rows[c] = vertical ? (rows[c] + 1) / 2 : rows[c];
+                cols[c] = horizontal ? (cols[c] + 1) / 2 : cols[c];
+            }
+            total += (size_t)rows[c] * cols[c] * DCTSIZE2;
+        }
+        scratch = malloc(total * sizeof(int16_t));
+        if (scratch == NULL) {
+            kernel_rc = -1;
+        } else {
+            int16_t *in = scratch;
+            for (int c = 0; c < ncomp && kernel_rc == 0; c++) {
+                const jpeg_component_info *comp = &ci->comp_info[c];
+                int32_t q[DCTSIZE2];
+                for (int k = 0; k < DCTSIZE2; k++)
+                    q[k] = comp->quant_table != NULL ? comp->quant_table->quantval[k] : 1;
+                const int pr = c == 0 ? 0 : 2; /* the component's row plan */
+                /* the block rows and columns the plans read, within the component */
+                const Py_ssize_t r0 = span_lo[pr] > 0 ? span_lo[pr] : 0;
+                const Py_ssize_t r1 = span_hi[pr] < rows[c] ? span_hi[pr] : rows[c];
+                const Py_ssize_t c0 = span_lo[pr + 1] > 0 ? span_lo[pr + 1] : 0;
+                const Py_ssize_t c1 = span_hi[pr + 1] < cols[c] ? span_hi[pr + 1] : cols[c];
+                const JDIMENSION in_rows = comp->height_in_blocks, in_cols = comp->width_in_blocks;
+                if (c > 0 && (vertical || horizontal)) {
+                    v8f qv[8];
+                    table_rows(q, qv);
+                    for (Py_ssize_t I = r0; I < r1 && c0 < c1; I++) {
+                        const JDIMENSION a0 = (JDIMENSION)(vertical ? 2 * I : I);
+                        const JDIMENSION a1 = (JDIMENSION)pair_second(I, in_rows, vertical);
+                        const JCOEF *p0 = (*ci->mem->access_virt_barray)(
+                            (j_common_ptr)ci, arrays[c], a0, 1, FALSE)[0][0];
+                        const JCOEF *p1 = a1 == a0 ? p0 : (*ci->mem->access_virt_barray)(
+                            (j_common_ptr)ci, arrays[c], a1, 1, FALSE)[0][0];
+                        const Py_ssize_t skip = horizontal ? 2 * c0 : c0;
+                        halve_row(p0 + DCTSIZE2 * skip, p1 + DCTSIZE2 * skip, in_cols - skip,
+                                  vertical, horizontal, &hk, qv,
+                                  in + (I * cols[c] + c0) * DCTSIZE2, c1 - c0);
+                    }
+                } else {
+                    const dequantise_fn dequantise = dequantiser(q);
+                    for (Py_ssize_t r = r0; r < r1 && c0 < c1; r++) {
+                        JBLOCKARRAY row = (*ci->mem->access_virt_barray)(
+                            (j_common_ptr)ci, arrays[c], (JDIMENSION)r, 1, FALSE);
+                        dequantise(row[0][c0], q, in + (r * cols[c] + c0) * DCTSIZE2,
+                                   (JDIMENSION)(c1 - c0));
+                    }
+                }
+                kernel_rc = banded->kernel_apply(in, 0, rows[c], cols[c], &plans[pr]->plan,
+                                                 &plans[pr + 1]->plan, outs[c].buf,
+                                                 outs[c].strides[1] / 4);
+                in += (size_t)rows[c] * cols[c] * DCTSIZE2;
+            }
+            for (int c = ncomp; c < 3 && kernel_rc == 0; c++) /* grayscale: zero chroma */
+                for (Py_ssize_t i = 0; i < (crop / 16) * (crop / 16); i++)
+                    memset((char *)outs[c].buf + i * outs[c].strides[1], 0, 64 * sizeof(float));
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        read_error(d->err.message);
+        goto done;
+    }
+    if (kernel_rc != 0) {
+        if (kernel_rc == -1) PyErr_NoMemory();
+        else PyErr_SetString(PyExc_ValueError, "read_crop: the kernel refused the plans");
+        goto done;
+    }
+    result = Py_BuildValue("(iiiisi)", ncomp, (int)ci->progressive_mode, d->progress.stopped,
+                           (int)d->err.warnings, d->err.warnings ? d->err.first_warning : "",
+                           ncomp == 3 && (vertical || horizontal));
+done:
+    free(scratch);
+    for (int p = 0; p < 4; p++)
+        if (banded != NULL) banded->plan_release(plans[p]);
+    if (d != NULL) {
+        if (created) jpeg_destroy_decompress(&d->cinfo);
+        PyMem_Free(d);
+    }
+    if (have_outs)
+        for (int c = 0; c < 3; c++)
+            PyBuffer_Release(&outs[c]);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&db);
+    return result;
+}
+
 static PyObject *version(PyObject *self, PyObject *noargs)
 {
     (void)self;
@@ -749,6 +1167,10 @@ static PyMethodDef methods[] = {
      "entropy_decode(data): header + entropy decoding only (the floor), nothing returned"},
     {"halve", halve, METH_VARARGS,
      "halve(in, h, w, vertical, horizontal, k): chroma to the 4:2:0 grid, DCT domain"},
+    {"read_crop", read_crop, METH_VARARGS,
+     "read_crop(data, seed, resize, crop, flip_p, center, max_pixels, max_scans, k, d, out_y, "
+     "out_cb, out_cr): one transformed training / validation sample (see the source)"},
+    {"uniforms", uniforms, METH_VARARGS, "uniforms(seed, n): numpy's default_rng(seed).random(n)"},
     {"version", version, METH_NOARGS, "the libjpeg-turbo version number it was built with"},
     {NULL, NULL, 0, NULL},
 };

@@ -26,6 +26,26 @@ def jpeg_bytes(img, **save_kw):
     return buf.getvalue()
 
 
+def jpeg_files_of_every_kind():
+    """One file of each subsampling, progressive, restart markers, odd sizes (by name)."""
+    import cv2
+
+    img = smooth_image(77, 93, seed=3)
+    out = {f"{k}": jpeg_bytes(img, quality=85, subsampling=s)
+           for k, s in (("4:4:4", 0), ("4:2:2", 1), ("4:2:0", 2))}
+    gray = io.BytesIO()
+    Image.fromarray(img).convert("L").save(gray, format="jpeg", quality=85)
+    out["gray"] = gray.getvalue()
+    out["progressive"] = jpeg_bytes(img, quality=85, progressive=True)
+    out["progressive 4:4:4"] = jpeg_bytes(img, quality=85, progressive=True, subsampling=0)
+    for name, flags in (("4:4:0", [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                   cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440]),
+                        ("restart markers", [cv2.IMWRITE_JPEG_RST_INTERVAL, 2])):
+        out[name] = cv2.imencode(".jpg", img[..., ::-1], flags)[1].tobytes()
+    out["q100 odd size"] = jpeg_bytes(smooth_image(9, 17, seed=1), quality=100)
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory):
     """A tiny demo dataset shared by the pipeline and CLI tests."""

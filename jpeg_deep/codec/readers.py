@@ -344,6 +344,45 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
     return y, chroma[0], chroma[1]
 
 
+def read_crop(data: bytes, seed, resize: int, crop: int, flip_p: float, center: bool, out,
+              dct8, name: str = "<bytes>") -> bool:
+    """One sample of the DCT-domain classification transform (shorter side ``resize``, crop
+    ``crop``: random with a horizontal flip of probability ``flip_p``, drawn from
+    ``numpy.random.default_rng(seed)``, or ``center``) read and transformed by our reader in
+    one compiled call (``_jpegread.read_crop``: header, geometry, read, kernel) into ``out``,
+    three float32 arrays (Y, Cb, Cr; see
+    :meth:`jpeg_deep.data.transforms.classification_dct.DCTTransform.read`, which computes
+    the same numbers in Python). ``dct8``: the 8-point DCT matrix the plans are built with.
+
+    Returns False, having written nothing that counts, for any file the general path should
+    take: a subsampling other than those :func:`read_dct` brings to 4:2:0, anything
+    :func:`inspect_jpeg` would refuse, and any file libjpeg reports an error for (the general
+    path then names the file and its problem)."""
+    if _HEAP["kept"] is None:
+        keep_heap()
+    try:
+        done = _jpegread.read_crop(data, seed, resize, crop, flip_p, center, MAX_PIXELS,
+                                   MAX_SCANS, _HALVING, dct8, *out)
+    except InvalidJPEGError:
+        return False
+    if done is None:
+        return False
+    components, progressive, stopped, warnings, warning, halved = done
+    _STATS["read"] += 1
+    if components == 1:
+        _STATS["grayscale"] += 1
+    if progressive:
+        _STATS["progressive"] += 1
+    if warnings:
+        _STATS["warnings"] += 1
+        logger.debug("%s: libjpeg: %s (%d warnings)", name, warning, warnings)
+    if stopped:
+        _STATS["stopped_early"] += 1
+    if halved:
+        _STATS["chroma_downsampled"] += 1
+    return True
+
+
 def _on_420_grid(y, chroma, info: JpegInfo):
     """``(y, cb, cr)`` on the 4:2:0 grid from the components as stored: zero chroma for a
     grayscale file (``chroma`` empty), other subsamplings halved in the DCT domain."""

@@ -83,6 +83,12 @@ class ClassificationDCTTransform:
     def rows_needed(prepared) -> int:
         return prepared[0].rows_needed
 
+    def read_seeded(self, data: bytes, seed, out=None, name=None):
+        """The transformed coefficients of a file's bytes in one compiled call
+        (:meth:`DCTTransform.read_seeded`), written into ``out`` if given; None where that
+        path does not take this transform, seed or file (the caller goes the general way)."""
+        return self.transform.read_seeded(data, seed, out=out, name=name)
+
 
 @dataclass(frozen=True)
 class SampleLoader:
@@ -134,6 +140,15 @@ class SampleLoader:
         else:
             with open(path, "rb") as f:
                 data = f.read()
+        transform = self._transform()
+        if (distortion is None and transform is not None and self.backend == DEFAULT_BACKEND
+                and hasattr(transform, "read_seeded")):  # the one-call path of the transform
+            slots = _component_slots(out, self.input_kind)
+            done = transform.read_seeded(data, rng_seed, slots, str(path))
+            if done is not None:
+                if slots is not None:
+                    return tuple(out), self._encode(target)
+                return dct_layout(*done, self.input_kind), self._encode(target)
         info = inspect_jpeg(data, path)  # raises InvalidJPEGError naming the file
         headers = info  # what the reader may reuse: the headers of ``data`` as read
         requantise = None  # the DCT-domain distortion, applied to the coefficients as read
@@ -142,12 +157,6 @@ class SampleLoader:
             headers = None
         elif distortion is not None:
             requantise = distortion.coefficients
-        transform = None
-        if self.transform is not None:
-            key = (self.transform_factory, self.split, self.transform)
-            if key not in _TRANSFORMS:  # one transform per process
-                _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
-            transform = _TRANSFORMS[key]
         if transform is not None and transform.domain == "dct":
             size = (info.height, info.width)
             if not hasattr(transform, "prepare"):
@@ -173,6 +182,15 @@ class SampleLoader:
             return rgb_layout(self._decode(data, path, info, requantise)), self._encode(target)
         return (dct_layout(*self._read(data, path, requantise, info=headers), self.input_kind),
                 self._encode(target))
+
+    def _transform(self):
+        """The transform of this loader's config, made once per process (None: none)."""
+        if self.transform is None:
+            return None
+        key = (self.transform_factory, self.split, self.transform)
+        if key not in _TRANSFORMS:
+            _TRANSFORMS[key] = self.transform_factory(self.split, self.transform)
+        return _TRANSFORMS[key]
 
     def _read(self, data, path, requantise=None, info=None, stop_rows=0):
         try:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import jpeg_bytes, smooth_image
+from conftest import jpeg_bytes, jpeg_files_of_every_kind, smooth_image
 from jpeg_deep.codec import InvalidJPEGError, backends, inspect_jpeg, read_dct, reader_stats
-from jpeg_deep.codec.readers import _chroma_to_420
+from jpeg_deep.codec.readers import _chroma_to_420, backend_problem
 from jpeg_deep.dct import dct_matrix  # checked against OpenCV's DCT in test_dct.py
 
 BACKENDS = ["libjpeg", "jpeg2dct", "jpeglib"]
@@ -79,31 +79,11 @@ def test_shapes_for_every_subsampling(backend, subsampling, kind, size):
         assert np.abs(cb).sum() > 0
 
 
-def _files_of_every_kind():
-    """One file of each subsampling, progressive, restart markers, odd sizes."""
-    import cv2
-
-    img = smooth_image(77, 93, seed=3)
-    out = {f"{k}": jpeg_bytes(img, quality=85, subsampling=s)
-           for k, s in (("4:4:4", 0), ("4:2:2", 1), ("4:2:0", 2))}
-    gray = io.BytesIO()
-    Image.fromarray(img).convert("L").save(gray, format="jpeg", quality=85)
-    out["gray"] = gray.getvalue()
-    out["progressive"] = jpeg_bytes(img, quality=85, progressive=True)
-    out["progressive 4:4:4"] = jpeg_bytes(img, quality=85, progressive=True, subsampling=0)
-    for name, flags in (("4:4:0", [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
-                                   cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440]),
-                        ("restart markers", [cv2.IMWRITE_JPEG_RST_INTERVAL, 2])):
-        out[name] = cv2.imencode(".jpg", img[..., ::-1], flags)[1].tobytes()
-    out["q100 odd size"] = jpeg_bytes(smooth_image(9, 17, seed=1), quality=100)
-    return out
-
-
 @pytest.mark.parametrize("make", ["4:4:4", "4:2:2", "4:2:0", "gray", "progressive",
                                   "progressive 4:4:4", "4:4:0", "restart markers",
                                   "q100 odd size"])
 def test_backends_agree_bit_for_bit(make):
-    data = _files_of_every_kind()[make]
+    data = jpeg_files_of_every_kind()[make]
     ref = read_dct(data, "jpeglib")
     for backend in ("libjpeg", "jpeg2dct"):
         got = read_dct(data, backend)
@@ -118,7 +98,7 @@ def test_reading_the_top_rows_only(make, stop_rows):
     """``stop_rows``: every block row that covers the first ``stop_rows`` pixel rows is exact;
     in a single-scan sequential file the rows below it are not decoded (zeros), a progressive
     file is read whole."""
-    data = _files_of_every_kind()[make]
+    data = jpeg_files_of_every_kind()[make]
     whole = read_dct(data, "libjpeg")
     before = reader_stats().get("stopped_early", 0)
     warnings = reader_stats().get("warnings", 0)
@@ -264,3 +244,21 @@ def test_reader_halves_chroma_as_it_dequantises(subsampling, vertical, horizonta
     with pytest.raises(ValueError, match="not the halving operator"):
         readers._jpegread.halve(np.zeros((2, 2, 64), np.int16), 2, 2, True, True,
                                 np.ones((8, 16)))
+
+
+
+@pytest.mark.skipif(backend_problem("libjpeg") is not None, reason="our reader was not built")
+def test_reader_draws_numpys_random_numbers():
+    """The one-call training path draws its crop from the seed in C: the doubles of
+    ``numpy.random.default_rng(seed).random()``, bit for bit (SeedSequence + PCG64), for
+    one- and two-word seeds and the edges of the range it takes."""
+    from jpeg_deep import _jpegread
+
+    seeds = [0, 1, 5, 2**31 - 1, 2**32 - 1, 2**32, 2**40 + 7, 2**63, 2**64 - 1,
+             *np.random.default_rng(0).integers(0, 2**62, 50).tolist()]
+    for seed in seeds:
+        assert _jpegread.uniforms(seed, 6) == np.random.default_rng(seed).random(6).tolist(), seed
+    assert _jpegread.uniforms(np.int64(7), 2) == np.random.default_rng(7).random(2).tolist()
+    for bad in (-1, 2**64, 1.5):
+        with pytest.raises((OverflowError, TypeError)):
+            _jpegread.uniforms(bad, 1)

@@ -1,5 +1,6 @@
-"""Our coefficient reader (jpeg_deep/_jpegread.c) on untrusted files: truncated at many lengths,
-random byte flips, huge declared sizes, endless progressive scans. It must never crash or hang
+"""Our coefficient reader (jpeg_deep/_jpegread.c: ``read`` and the one-call training path
+``read_crop``) on untrusted files: truncated at many lengths, random byte flips, huge declared
+sizes, endless progressive scans. It must never crash or hang
 the process, never print, and never allocate beyond its stated bound; every failure is an
 InvalidJPEGError. The fuzzing runs in a child process, so a crash fails the test instead of
 ending the suite, and its peak memory is measured alone."""
@@ -20,7 +21,14 @@ FUZZ = textwrap.dedent(r"""
     import numpy as np
     from PIL import Image
     from jpeg_deep import _jpegread
-    from jpeg_deep.codec.readers import InvalidJPEGError, MAX_SCANS, read_dct
+    from jpeg_deep.codec.readers import _HALVING, InvalidJPEGError, MAX_SCANS, read_dct
+    from jpeg_deep.data.transforms.classification_dct import _DCT8
+
+    outs = [np.empty(s, np.float32) for s in ((4, 4, 64), (2, 2, 64), (2, 2, 64))]
+
+    def read_crop(d, center):  # the one-call training path: header, geometry, read, kernel
+        return _jpegread.read_crop(d, 7, 48, 32, 0.5, center, 1 << 26, MAX_SCANS, _HALVING,
+                                   _DCT8, *outs)
 
     def photo(h, w, seed, **kw):
         rng = np.random.default_rng(seed)
@@ -66,26 +74,27 @@ FUZZ = textwrap.dedent(r"""
     scans = prog[:end] + prog[sos:end] * (MAX_SCANS + 5) + b"\xff\xd9"
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    counts = {"ok": 0, "invalid": 0}
+    counts = {"ok": 0, "invalid": 0, "left": 0}
     reasons = set()
     start = time.perf_counter()
     for data in cases + huge + [big, scans]:
         for fn in (lambda d: _jpegread.read(d, 1 << 26, 0, MAX_SCANS),
                    lambda d: read_dct(d, "libjpeg"),
-                   lambda d: read_dct(d, "libjpeg", stop_rows=17)):
+                   lambda d: read_dct(d, "libjpeg", stop_rows=17),
+                   lambda d: read_crop(d, False), lambda d: read_crop(d, True)):
             try:
-                fn(data)
-                counts["ok"] += 1
+                counts["left" if fn(data) is None else "ok"] += 1
             except InvalidJPEGError as err:
                 counts["invalid"] += 1
                 reasons.add(err.reason.split(":")[0])
     huge_reasons = []
     for data in huge + [scans]:
-        try:
-            read_dct(data, "libjpeg")
-            huge_reasons.append("read")
-        except InvalidJPEGError as err:
-            huge_reasons.append(err.reason)
+        for fn in (lambda d: read_dct(d, "libjpeg"), lambda d: read_crop(d, False)):
+            try:
+                fn(data)
+                huge_reasons.append("read")
+            except InvalidJPEGError as err:
+                huge_reasons.append(err.reason)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
     print(json.dumps({"counts": counts, "cases": len(cases), "huge": huge_reasons,
                       "peak_kib": peak, "seconds": time.perf_counter() - start}))
@@ -103,8 +112,10 @@ def test_fuzzed_files_never_crash_hang_print_or_overallocate():
     assert out["counts"]["ok"] > 100 and out["counts"]["invalid"] > 100
     # huge declared sizes are refused before any coefficient is allocated, and so is a file
     # with more scans than the limit
-    assert all("more than the reader's limit" in r for r in out["huge"][:3]), out["huge"]
-    assert "more than 1000 scans" in out["huge"][3], out["huge"]
+    # (read_dct, then the one-call training path, for each)
+    assert all("more than the reader's limit" in r for r in out["huge"][:6]), out["huge"]
+    assert all("more than 1000 scans" in r for r in out["huge"][6:]), out["huge"]
+    assert out["counts"]["left"] > 0  # files the one-call path leaves to the general one
     # the largest file allowed here declares 4096 x 4096 4:4:4 pixels: at most 12 bytes per
     # pixel (libjpeg's three int16 planes and ours), plus the interpreter's own growth
     assert out["peak_kib"] < (12 * 4096 * 4096 + 64 * 2**20) / 1024, out

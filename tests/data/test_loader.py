@@ -231,6 +231,47 @@ def test_dct_domain_augmentation_matches_the_reencoding_path(tiny_demo):
     assert x_y.shape == (4, 4, 4, 64) and x_c.shape == (4, 2, 2, 128) and y.shape == (4, 5)
 
 
+
+def test_dct_training_batches_take_the_one_call_path(tiny_demo, monkeypatch):
+    """A DCT-domain training batch is read by the one-call path (no Python header parse per
+    file) with the same values as the Python path for each sample's seed, and a file it does
+    not take (a truncated one) still gets the general path's error, which names the file."""
+    from jpeg_deep.codec.readers import InvalidJPEGError
+    from jpeg_deep.data import loader as loader_module
+    from jpeg_deep.data.loader import ClassificationDCTTransform
+    from jpeg_deep.data.transforms.classification_dct import (DCTTransformConfig,
+                                                              make_dct_transform)
+
+    config = DCTTransformConfig(48, 32)
+    if not make_dct_transform("train", config).one_call(0):
+        pytest.skip("the compiled kernel or our reader is not built here")
+    ds = ImageFolder.scan(tiny_demo / "imagenet" / "train")
+    sample_loader = SampleLoader("y_cbcr", "train", config,
+                                 transform_factory=ClassificationDCTTransform, encoder=FIVE)
+    calls = []
+    inspect = loader_module.inspect_jpeg
+    monkeypatch.setattr(loader_module, "inspect_jpeg",
+                        lambda *a, **k: calls.append(a) or inspect(*a, **k))
+    batches = Batches(ds, batch_size=4, loader=sample_loader)
+    (x_y, x_c), y = batches[0]
+    assert not calls  # every file of the batch went through the one-call path
+    transform = make_dct_transform("train", config)
+    for i in range(4):
+        out = np.zeros((4, 4, 64), np.float32), np.zeros((2, 2, 128), np.float32)
+        seed = 1000 + i
+        sample_loader.sample(ds.path(i), ds.target(i), seed, out=out)
+        ref = transform.read(open(ds.path(i), "rb").read(), np.random.default_rng(seed))
+        np.testing.assert_array_equal(out[0], ref[0])
+        np.testing.assert_array_equal(out[1][..., :64], ref[1])
+        np.testing.assert_array_equal(out[1][..., 64:], ref[2])
+    bad = tiny_demo.parent / "truncated.jpg"
+    data = open(ds.path(0), "rb").read()
+    bad.write_bytes(data[:len(data) // 2])
+    with pytest.raises(InvalidJPEGError) as err:
+        sample_loader.sample(str(bad), 0, 5)
+    assert str(bad) in str(err.value) and calls  # the general path, its header check
+
+
 def _big_result(i):
     if i == 3:
         raise ValueError("item 3")

@@ -67,7 +67,8 @@ import numpy as np
 from jpeg_deep import dct
 from jpeg_deep.codec import readers
 from jpeg_deep.data.transforms.classification import SPLITS, TransformConfig
-from jpeg_deep.dct.banded import _dct_matrix, _grouped, _positional, _rows_read, apply_plans
+from jpeg_deep.dct.banded import (_dct_matrix, _grouped, _positional, _rows_read, _writable_directly,
+                                  apply_plans)
 
 try:  # the compiled kernel (jpeg_deep/_banded.c), built at install where a C compiler is found
     from jpeg_deep import _banded
@@ -459,8 +460,15 @@ class DCTTransform:
         """Read a JPEG's coefficients and transform them: the reader stops entropy decoding
         below the last pixel row the operators read (``read_dct(..., stop_rows=...)``: our
         reader, single-scan files). ``info``: :func:`inspect_jpeg` of ``data`` if already
-        made; ``out`` as in :meth:`apply`."""
+        made; ``out`` as in :meth:`apply`.
+
+        With an integer seed as ``rng`` (what the loader passes), a transform
+        :meth:`read_seeded` takes runs in one compiled call, with the same results."""
         if not isinstance(rng, np.random.Generator):
+            if backend in (None, readers.DEFAULT_BACKEND) and self.one_call(rng):
+                done = self.read_seeded(data, rng, out=out, name=name)
+                if done is not None:
+                    return done
             rng = np.random.default_rng(rng)
         if info is None:
             info = readers.inspect_jpeg(data, name or "<bytes>")
@@ -468,6 +476,47 @@ class DCTTransform:
         y, cb, cr = readers.read_dct(data, backend or readers.DEFAULT_BACKEND, info=info,
                                      stop_rows=prepared.rows_needed)
         return self.apply(prepared, y, cb, cr, rng, out)
+
+
+    def one_call(self, seed) -> bool:
+        """Whether :meth:`read_seeded` can take a sample of this transform with this seed:
+        the compiled kernel and our reader built; ``val``, or ``train`` with the shorter-side
+        crop (no random-resized crop, no JPEG-quality augmentation) and an integer seed in
+        ``0 .. 2**64 - 1``; a crop of whole chroma blocks (a multiple of 16)."""
+        cfg = self.config
+        if (_KERNEL == "numpy" or readers.DEFAULT_BACKEND != "libjpeg" or cfg.crop % 16
+                or self.split == "test"):
+            return False
+        if self.split == "val":
+            return True
+        return (not cfg.random_resized_crop and cfg.quality_range is None
+                and isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+                and 0 <= seed < 2 ** 64)
+
+    def read_seeded(self, data: bytes, seed=None, *, out=None, name=None):
+        """:meth:`read` in one compiled call (:func:`jpeg_deep.codec.readers.read_crop`:
+        header, the draws of ``numpy.random.default_rng(seed)``, geometry, cached plans, read,
+        kernel): the same numbers as the Python path (tested). ``out`` as in :meth:`apply`
+        (default: new arrays). None where :meth:`one_call` says no, or for a file the general
+        path should take (another subsampling, a file with a problem: :meth:`read` then names
+        it)."""
+        if not self.one_call(seed):
+            return None
+        cfg = self.config
+        shapes = [(cfg.crop // 8, cfg.crop // 8, 64)] + 2 * [(cfg.crop // 16, cfg.crop // 16, 64)]
+        targets = [o if o is not None and _writable_directly(o, shape)
+                   else np.empty(shape, np.float32)
+                   for o, shape in zip(out or (None,) * 3, shapes)]
+        if not readers.read_crop(data, 0 if seed is None else seed, cfg.resize, cfg.crop,
+                                 cfg.flip_p, self.split == "val", targets, _DCT8,
+                                 name or "<bytes>"):
+            return None
+        if out is None:
+            return tuple(targets)
+        for o, t in zip(out, targets):
+            if o is not t:
+                o[...] = t
+        return tuple(out)
 
 
 @dataclass(frozen=True)

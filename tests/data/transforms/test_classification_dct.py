@@ -8,6 +8,7 @@ Y, Cb, Cr planes -> chroma 2:1 box filter (a 4:2:0 encoder) -> forward DCT. Tole
 Real path: decode (OpenCV), albumentations with the same parameters, JPEG re-encode at q95 4:2:0,
 read. It quantises and rounds to 8 bits, so it is compared loosely (``REENCODE_*``).
 """
+import io
 import os
 from pathlib import Path
 
@@ -576,3 +577,105 @@ def test_compiled_kernel_writes_slots_of_a_cb_cr_batch_array_in_place():
                         cols.start, cols.band, cols.k, cols.sub, view)
     m.apply_plans([cb], rows, cols, out=[view])  # such a view gets the values by a copy
     np.testing.assert_array_equal(view, ref[0])
+
+
+def _one_call_available():
+    return make_dct_transform("val", DCTTransformConfig(48, 32)).one_call(0)
+
+
+@pytest.mark.skipif(not _one_call_available(),
+                    reason="the compiled kernel or our reader is not built here")
+@pytest.mark.parametrize("make", ["4:2:0", "4:4:4", "4:2:2", "4:4:0", "gray", "progressive",
+                                  "restart markers", "q100 odd size", "photo"])
+def test_one_call_read_equals_the_python_path(make):
+    """``read(data, seed)`` (the loader's call: one compiled call for header, draws, plans,
+    read and kernel) gives exactly what the Python path gives with ``default_rng(seed)``, on
+    every kind of file, train and val, written into the slots of a ``y_cbcr`` batch (Cb and
+    Cr side by side) or into new arrays; the reader stops below the crop as the Python path
+    does."""
+    from conftest import jpeg_files_of_every_kind
+    from jpeg_deep.codec.readers import reader_stats
+
+    data = (jpeg_bytes(photo_500x375(), quality=90) if make == "photo"
+            else jpeg_files_of_every_kind()[make])
+    config = DCTTransformConfig(256, 224) if make == "photo" else DCTTransformConfig(48, 32)
+    n8, n16 = config.crop // 8, config.crop // 16
+    for split in ("train", "val"):
+        t = make_dct_transform(split, config)
+        y = np.full((3, n8, n8, 64), np.nan, np.float32)
+        cbcr = np.full((3, n16, n16, 128), np.nan, np.float32)
+        stops = 0
+        for seed in range(6):
+            assert t.one_call(seed)
+            before = reader_stats().get("stopped_early", 0)
+            ref = t.read(data, np.random.default_rng(seed))  # the Python path
+            ref_stopped = reader_stats().get("stopped_early", 0) - before
+            before += ref_stopped
+            slot = (y[1], cbcr[1, ..., :64], cbcr[1, ..., 64:])
+            got = t.read(data, seed, out=slot)
+            assert all(g is s for g, s in zip(got, slot))
+            stopped = reader_stats().get("stopped_early", 0) - before
+            for g, r in zip(got, ref):
+                np.testing.assert_array_equal(g, r, err_msg=f"{make} {split} seed {seed}")
+            for g, r in zip(t.read_seeded(data, seed), ref):  # new arrays
+                np.testing.assert_array_equal(g, r)
+            assert stopped == ref_stopped
+            stops += stopped
+        if make == "photo":  # the small files' crops reach their last iMCU row
+            assert stops > 0
+        assert np.isnan(y[[0, 2]]).all() and np.isnan(cbcr[[0, 2]]).all()  # other slots
+
+
+@pytest.mark.skipif(not _one_call_available(),
+                    reason="the compiled kernel or our reader is not built here")
+def test_one_call_leaves_other_files_to_the_general_path(tmp_path):
+    """A file the one-call path does not take (4:1:1 chroma, a CMYK file, a truncated file
+    that inspect_jpeg refuses, not a JPEG at all) gets None from it, and ``read`` then raises
+    the general path's error naming the file (or reads it the general way); transforms it does
+    not take (random-resized crop, quality augmentation, test split, a Generator, a crop that
+    is not whole chroma blocks) are not offered to it."""
+    from PIL import Image
+    from jpeg_deep.errors import InvalidJPEGError
+
+    img = smooth_image(101, 131)
+    t = make_dct_transform("train", DCTTransformConfig(48, 32))
+    ok = jpeg_bytes(img, quality=90)
+    cmyk = io.BytesIO()
+    Image.fromarray(img).convert("CMYK").save(cmyk, format="jpeg")
+    s411 = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                      cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411])[1].tobytes()
+    for name, data in {"4:1:1": s411, "cmyk": cmyk.getvalue(), "truncated": ok[:len(ok) // 2],
+                       "png": b"\x89PNG\r\n\x1a\n" + bytes(100)}.items():
+        assert t.read_seeded(data, 3) is None, name
+        with pytest.raises(InvalidJPEGError) as err:
+            t.read(data, 3, name=f"{name}.jpg")
+        with pytest.raises(InvalidJPEGError) as general:
+            t.read(data, np.random.default_rng(3), name=f"{name}.jpg")
+        assert str(err.value) == str(general.value), name
+    assert t.read_seeded(ok, 3) is not None
+    for config in (DCTTransformConfig(48, 32, random_resized_crop=True),
+                   DCTTransformConfig(48, 32, quality_range=(50, 90)),
+                   DCTTransformConfig(48, 40)):
+        assert not make_dct_transform("train", config).one_call(3)
+    assert not make_dct_transform("test", DCTTransformConfig(48, 32)).one_call(3)
+    assert not t.one_call(np.random.default_rng(3)) and not t.one_call(-1)
+    assert not t.one_call(2**64) and not t.one_call(True) and not t.one_call(None)
+
+
+@pytest.mark.skipif(not _one_call_available(),
+                    reason="the compiled kernel or our reader is not built here")
+def test_one_call_plan_cache_is_bounded():
+    """The compiled crop-plan cache holds at most 1024 plans (emptied when full), and a plan
+    built again after that is the same."""
+    from jpeg_deep import _banded
+
+    data = jpeg_bytes(smooth_image(101, 131), quality=90)
+    first = make_dct_transform("val", DCTTransformConfig(48, 32)).read(data, 0)
+    for resize in range(32, 32 + 300):  # 4 plans per new size: past 1024
+        make_dct_transform("val", DCTTransformConfig(resize, 32)).read(data, 0)
+        assert _banded.cache_info()[0] <= 1024
+    again = make_dct_transform("val", DCTTransformConfig(48, 32)).read(data, 0)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    _banded.cache_clear()
+    assert _banded.cache_info()[0] == 0
