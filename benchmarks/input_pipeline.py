@@ -19,9 +19,14 @@ one thread, with each path's ratio to the floor (0) and to the tf.data anchor (8
                                                and horizontal flip of Y and of Cb + Cr stacked
 (4) re-encoding train transform               (SampleLoader: decode, shorter-side resize, random
                                                crop, flip, JPEG q95 re-encode, DCT read, layout)
-(5) DCT-domain train transform                (header, DCT read, shorter-side resize + random crop
-                                               + flip in jpeg_deep.data.transforms.classification_dct, layout)
-(6) DCT-domain train transform, RRC           (the same with random_resized_crop=True)
+(5) DCT-domain train transform                (SampleLoader.sample with the sample's integer
+                                               seed into a batch slot, as training runs it: one
+                                               compiled call for header, draws, geometry, cached
+                                               plans, read and kernel; shorter-side resize +
+                                               random crop + flip)
+(6) DCT-domain train transform, RRC           (the same with random_resized_crop=True, which
+                                               takes the Python path: header, draws and plans in
+                                               Python, then the read and the kernel)
 (7) SSD training transform*                   (detection: the RGB chain of
                                                jpeg_deep.data.datasets, re-encoded at q75 and
                                                read, vs the DCT-domain chain of
@@ -103,7 +108,7 @@ from jpeg_deep.data.transforms import (ssd_dct as dct_detection,
 from jpeg_deep.data import loader as data_loader  # noqa: E402
 from jpeg_deep.codec.jpeg import decode_rgb, encode_jpeg  # noqa: E402
 from jpeg_deep.data.transforms.classification import TransformConfig  # noqa: E402
-from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig, make_dct_transform  # noqa: E402
+from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig  # noqa: E402
 from jpeg_deep.data.transforms.layout import dct_layout  # noqa: E402
 from jpeg_deep.data.loader import SampleLoader
 from jpeg_deep.data.parallel import ordered_map  # noqa: E402
@@ -271,6 +276,9 @@ def clear_operator_caches() -> int:
     attributes for ``cache_clear``): the operators a fresh process has not built yet. Returns
     how many caches were emptied."""
     count = 0
+    if getattr(dct_transforms, "_banded", None) is not None:  # the one-call path's plans
+        dct_transforms._banded.cache_clear()
+        count += 1
     for module in _OPERATOR_CACHE_MODULES:
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
@@ -450,18 +458,23 @@ def dct_chain(data, seed, resize, crop, backend):
 def _batch_slots(crop):
     y = np.empty((_BATCH, crop // 8, crop // 8, 64), np.float32)
     cbcr = np.empty((_BATCH, crop // 16, crop // 16, 128), np.float32)
-    return [(y[i], cbcr[i, ..., :64], cbcr[i, ..., 64:]) for i in range(_BATCH)]
+    return [(y[i], cbcr[i]) for i in range(_BATCH)]
 
 
-def _dct_sample(transform, data, seed, backend, slots=None, i=0):
-    """Header, then the transform's geometry, then the read (stopping below the rows the
-    operators need), then the banded operators written into batch slot ``i``: what
-    :class:`jpeg_deep.data.loader.SampleLoader` does for a DCT-domain transform."""
-    if slots is None:
-        out = transform.read(data, np.random.default_rng(seed), backend=backend)
-        return dct_layout(*out, "y_cbcr")
-    return transform.read(data, np.random.default_rng(seed), backend=backend,
-                          out=slots[i % _BATCH])
+def _dct_loader(config, backend):
+    """The loader of a DCT-domain training transform, as training makes it."""
+    return SampleLoader("y_cbcr", "train", config, backend=backend,
+                        transform_factory=data_loader.ClassificationDCTTransform)
+
+
+def _dct_sample(loader, data, seed, slots=None, i=0):
+    """One training sample of a DCT-domain transform through
+    :meth:`jpeg_deep.data.loader.SampleLoader.sample` with the sample's integer seed, written
+    into batch slot ``i`` (as :class:`jpeg_deep.data.batches.Batches` does): one compiled call
+    (header, draws, plans, read, kernel) where the transform allows it, else header, the
+    transform's geometry, the read (stopping below the rows the operators need) and the banded
+    operators."""
+    return loader.sample(data, None, seed, out=None if slots is None else slots[i % _BATCH])[0]
 
 
 def ssd_rows(paths, blobs, size, backend):
@@ -501,8 +514,8 @@ def build_rows(paths, blobs, args, slow=True):
     with the jpeglib read and the SSD rows)."""
     resize, crop, backend = args.size[0], args.size[1], args.backend
     config = TransformConfig(resize=resize, crop=crop, quality=95)
-    transform = make_dct_transform("train", config)
-    rrc = make_dct_transform("train", DCTTransformConfig(resize, crop, random_resized_crop=True))
+    transform = _dct_loader(DCTTransformConfig.of(config), backend)
+    rrc = _dct_loader(DCTTransformConfig(resize, crop, random_resized_crop=True), backend)
     loader = SampleLoader("y_cbcr", "train", config, backend=backend)
     slots = _batch_slots(crop)
     libs = libjpeg_versions()
@@ -540,9 +553,9 @@ def build_rows(paths, blobs, args, slow=True):
         python_row(f"(4) re-encoding train transform (q95, {backend})",
                    lambda i, seed: loader(paths[i], seed)),
         python_row(f"(5) DCT train transform: resize {resize} + crop {crop} + flip ({backend})",
-                   lambda i, seed: _dct_sample(transform, blobs[i], seed, backend, slots, i)),
+                   lambda i, seed: _dct_sample(transform, blobs[i], seed, slots, i)),
         python_row(f"(6) DCT train transform: random resized crop {crop} + flip ({backend})",
-                   lambda i, seed: _dct_sample(rrc, blobs[i], seed, backend, slots, i)),
+                   lambda i, seed: _dct_sample(rrc, blobs[i], seed, slots, i)),
     ]
     if slow and not args.no_ssd:
         rows += ssd_rows(paths, blobs, args.ssd_size, backend)
@@ -564,8 +577,8 @@ _FORKED = {}  # what the forked workers inherit instead of receiving it with eve
 def _dct_batch(batch):
     """One batch of the DCT-domain path (what a loader process returns)."""
     index, items = batch
-    transform, blobs, backend = _FORKED["transform"], _FORKED["blobs"], _FORKED["backend"]
-    samples = [_dct_sample(transform, blobs[i], index * 1000 + i, backend) for i in items]
+    loader, blobs = _FORKED["loader"], _FORKED["blobs"]
+    samples = [_dct_sample(loader, blobs[i], index * 1000 + i) for i in items]
     return tuple(np.stack(p) for p in zip(*samples))
 
 
@@ -620,8 +633,8 @@ def report_workers(blobs, args) -> dict:
     """``--workers``: the DCT-domain train transform in batches of 32 (the loader's unit of
     work), 1 process vs 2 forked workers, printed; returns the numbers."""
     resize, crop = args.size
-    _FORKED.update(transform=make_dct_transform("train", TransformConfig(resize, crop)),
-                   blobs=blobs, backend=args.backend)
+    _FORKED.update(loader=_dct_loader(DCTTransformConfig(resize, crop), args.backend),
+                   blobs=blobs)
     batch = 32
     order = [i % len(blobs) for i in range(args.rounds * len(blobs))]
     batches = [(k, order[k: k + batch]) for k in range(0, len(order), batch)]

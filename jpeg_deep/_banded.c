@@ -824,13 +824,15 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------------
- * The crop plans of the reader's one-call training path (_jpegread.read_crop), kept here:
- * built by window_taps / window_fill (the plans window_plan returns, the same numbers) for
- * the whole input axis resized to n_res, output pixels o0 .. o0 + n - 1 kept, and cached by
- * that geometry (n_in, n_res, o0, n, chroma, flip, transpose). At most CACHE_PLANS plans
- * (5-60 KB each: ~60 MB at most, reached only on datasets of many image sizes); when full, the
- * cache is emptied (plans in use live on by their reference counts). Called with the GIL
- * held, which guards the cache. */
+ * The plans of the reader's one-call training path (_jpegread.read_crop), in C: built by
+ * window_taps / window_fill (the plans window_plan returns, the same numbers) for input pixels
+ * top .. top + size - 1 resized to n_res, output pixels o0 .. o0 + n - 1 kept, chroma / flip /
+ * transpose as asked. A crop's plans (the whole axis resized, a few hundred offsets per image
+ * size) are cached by their geometry; a random-resized crop's (a new window every sample) are
+ * built for the sample alone (5-6 us each). At most CACHE_PLANS plans are kept (5-60 KB each:
+ * ~60 MB at most, reached only on datasets of many image sizes); when full, the cache is
+ * emptied (plans in use live on by their reference counts). Called with the GIL held, which
+ * guards the cache. */
 
 #define CACHE_PLANS 1024
 #define CACHE_SLOTS 2048 /* open addressing, a power of two */
@@ -843,10 +845,10 @@ static void plan_release(cached_plan *p)
     if (p && --p->refs == 0) free(p);
 }
 
-static uint64_t key_hash(const int64_t key[7])
+static uint64_t key_hash(const int64_t key[PLAN_KEY])
 {
     uint64_t h = 0x9e3779b97f4a7c15u;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < PLAN_KEY; i++) {
         h ^= (uint64_t)key[i];
         h *= 0xff51afd7ed558ccdu;
         h ^= h >> 32;
@@ -863,35 +865,26 @@ static void cache_clear(void)
     cache_count = 0;
 }
 
-/* The plan of that geometry, with a reference for the caller (plan_release it); NULL: *error
- * set to -1 (bad geometry, a tap outside its band) or -2 (out of memory). */
-static cached_plan *plan_get(Py_ssize_t n_in, Py_ssize_t n_res, Py_ssize_t o0, Py_ssize_t n,
-                             int chroma, int flip, int transpose, const double *d, int *error)
+/* A plan in one allocation (the struct, starts, sub-bands, then the band, 64-byte aligned),
+ * with one reference; NULL and *error = -1 (bad geometry, a tap outside its band) or -2
+ * (memory). */
+static cached_plan *plan_build(const int64_t key[PLAN_KEY], const double *d, int *error)
 {
-    const int64_t key[7] = {n_in, n_res, o0, n, chroma, flip, transpose};
-    Py_ssize_t slot = (Py_ssize_t)(key_hash(key) & (CACHE_SLOTS - 1));
-    for (; cache[slot] != NULL; slot = (slot + 1) & (CACHE_SLOTS - 1))
-        if (memcmp(cache[slot]->key, key, sizeof key) == 0) {
-            cache_stats[0]++;
-            cache[slot]->refs++;
-            return cache[slot];
-        }
     taps_t tp;
-    int rc = window_taps(n_in, 0, n_in, n_res, o0, n, chroma, &tp);
+    int rc = window_taps(key[0], key[1], key[2], key[3], key[4], key[5], (int)key[6], &tp);
     cached_plan *p = NULL;
     if (rc == 0) {
         const Py_ssize_t nb = tp.nb_out;
-        /* one allocation: the struct, starts, sub-bands, then the band (64-byte aligned) */
         const size_t head = (sizeof(cached_plan) + 16 * nb * sizeof(int64_t) + 63) & ~(size_t)63;
         p = aligned_alloc(64, head + ((sizeof(float) * 64 * tp.k * nb + 63) & ~(size_t)63));
         if (!p) rc = -2;
         else {
             int64_t *start = (int64_t *)(p + 1), *sub = start + nb;
             float *band = (float *)((char *)p + head);
-            rc = window_fill(&tp, flip, transpose, d, band, sub);
+            rc = window_fill(&tp, (int)key[7], (int)key[8], d, band, sub);
             memcpy(start, tp.st, nb * sizeof(int64_t));
             p->plan = (plan_t){start, band, sub, nb, tp.k};
-            memcpy(p->key, key, sizeof key);
+            memcpy(p->key, key, sizeof p->key);
             p->refs = 1;
         }
     }
@@ -902,6 +895,26 @@ static cached_plan *plan_get(Py_ssize_t n_in, Py_ssize_t n_res, Py_ssize_t o0, P
         return NULL;
     }
     cache_stats[1]++;
+    return p;
+}
+
+/* The plan of that geometry with a reference for the caller (plan_release it), from the cache
+ * or built (and kept there when `keep`); NULL: *error < 0 (see plan_build). */
+static cached_plan *plan_get(Py_ssize_t n_in, Py_ssize_t top, Py_ssize_t size, Py_ssize_t n_res,
+                             Py_ssize_t o0, Py_ssize_t n, int chroma, int flip, int transpose,
+                             int keep, const double *d, int *error)
+{
+    const int64_t key[PLAN_KEY] = {n_in, top, size, n_res, o0, n, chroma, flip, transpose};
+    if (!keep) return plan_build(key, d, error);
+    Py_ssize_t slot = (Py_ssize_t)(key_hash(key) & (CACHE_SLOTS - 1));
+    for (; cache[slot] != NULL; slot = (slot + 1) & (CACHE_SLOTS - 1))
+        if (memcmp(cache[slot]->key, key, sizeof key) == 0) {
+            cache_stats[0]++;
+            cache[slot]->refs++;
+            return cache[slot];
+        }
+    cached_plan *p = plan_build(key, d, error);
+    if (p == NULL) return NULL;
     if (cache_count >= CACHE_PLANS) {
         cache_clear();
         slot = (Py_ssize_t)(key_hash(key) & (CACHE_SLOTS - 1));

@@ -17,20 +17,23 @@ typedef struct {
     Py_ssize_t n, k;
 } plan_t;
 
-/* A plan of the crop-plan cache, reference counted (under the GIL). */
+/* A plan with its geometry (n_in, top, size, n_res, o0, n, chroma, flip, transpose),
+ * reference counted (under the GIL). */
+#define PLAN_KEY 9
 typedef struct cached_plan {
     plan_t plan;
-    int64_t key[7];
+    int64_t key[PLAN_KEY];
     long refs;
 } cached_plan;
 
 typedef struct {
     int version;
-    /* The crop plan of an axis (with a reference; NULL and *error < 0 on failure): the whole
-     * n_in-pixel axis resized to n_res, pixels o0 .. o0 + n - 1 kept, chroma / flip /
-     * transpose as in _banded.window_plan. GIL held. */
-    cached_plan *(*plan_get)(Py_ssize_t n_in, Py_ssize_t n_res, Py_ssize_t o0, Py_ssize_t n,
-                             int chroma, int flip, int transpose, const double *d, int *error);
+    /* The plan of an axis (with a reference; NULL and *error < 0 on failure): input pixels
+     * top .. top + size - 1 of n_in resized to n_res, pixels o0 .. o0 + n - 1 kept, chroma /
+     * flip / transpose as in _banded.window_plan; kept in the cache when `keep`. GIL held. */
+    cached_plan *(*plan_get)(Py_ssize_t n_in, Py_ssize_t top, Py_ssize_t size, Py_ssize_t n_res,
+                             Py_ssize_t o0, Py_ssize_t n, int chroma, int flip, int transpose,
+                             int keep, const double *d, int *error);
     void (*plan_release)(cached_plan *p); /* GIL held; NULL is fine */
     /* out (rows.n, cols.n, 64) float32, blocks ostride floats apart = rows @ in (h, w, 64,
      * int16 or float32) @ cols.T; 0, or -1 (memory), -2 (no build for this processor), -3

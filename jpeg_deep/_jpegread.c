@@ -851,6 +851,74 @@ static PyObject *uniforms(PyObject *self, PyObject *args)
  * Errors of libjpeg raise InvalidJPEGError("<bytes>", message) as read() does; the caller
  * then reads the file the general way, which names it and its problem. */
 
+enum { CROP_RANDOM = 0, CROP_CENTER = 1, CROP_RANDOM_RESIZED = 2 };
+
+/* One sample's geometry: a crop at (top, left) of the image resized to rh x rw, or (window) a
+ * window ch x cw at (top, left) of the image resized to the crop; flip or not. */
+typedef struct {
+    int window, flip;
+    Py_ssize_t top, left, rh, rw, ch, cw;
+} crop_t;
+
+/* classification_dct.train_params / DCTTransform.params: SmallestMaxSize(resize) (round half
+ * to even, at least crop), then RandomCrop (two draws) and the flip (a third), or CenterCrop */
+static crop_t shorter_side_crop(Py_ssize_t h, Py_ssize_t w, Py_ssize_t resize, Py_ssize_t crop,
+                                int center, double flip_p, uint64_t seed)
+{
+    crop_t g = {0};
+    const double scale = (double)resize / (double)(h < w ? h : w);
+    g.rh = (Py_ssize_t)nearbyint((double)h * scale);
+    g.rw = (Py_ssize_t)nearbyint((double)w * scale);
+    g.rh = g.rh > crop ? g.rh : crop; /* max(1, .), and the guard crop <= both sides */
+    g.rw = g.rw > crop ? g.rw : crop;
+    if (center) {
+        g.top = (g.rh - crop) / 2;
+        g.left = (g.rw - crop) / 2;
+        return g;
+    }
+    pcg64_t rng;
+    pcg_seed(&rng, seed);
+    g.top = (Py_ssize_t)((double)(g.rh - crop + 1) * pcg_double(&rng));
+    g.left = (Py_ssize_t)((double)(g.rw - crop + 1) * pcg_double(&rng));
+    g.flip = pcg_double(&rng) < flip_p;
+    return g;
+}
+
+/* classification_dct._random_resized_crop (albumentations 2.0 / torchvision: 10 tries of a
+ * random area and log-uniform aspect ratio, Generator.uniform(a, b) = a + (b - a) u, Python's
+ * round half to even; else the centre crop of the clamped ratio), then the flip */
+static crop_t random_resized_crop(Py_ssize_t h, Py_ssize_t w, Py_ssize_t crop,
+                                  const double scale[2], const double ratio[2], double flip_p,
+                                  pcg64_t *rng)
+{
+    crop_t g = {1, 0, 0, 0, crop, crop, h, w};
+    const double area = (double)(h * w), lr0 = log(ratio[0]), lr1 = log(ratio[1]);
+    int found = 0;
+    for (int t = 0; t < 10 && !found; t++) {
+        const double target = area * (scale[0] + (scale[1] - scale[0]) * pcg_double(rng));
+        const double aspect = exp(lr0 + (lr1 - lr0) * pcg_double(rng));
+        const double cw = nearbyint(sqrt(target * aspect)), ch = nearbyint(sqrt(target / aspect));
+        if (0 < cw && cw <= (double)w && 0 < ch && ch <= (double)h) {
+            g.cw = (Py_ssize_t)cw;
+            g.ch = (Py_ssize_t)ch;
+            g.top = (Py_ssize_t)((double)(h - g.ch + 1) * pcg_double(rng));
+            g.left = (Py_ssize_t)((double)(w - g.cw + 1) * pcg_double(rng));
+            found = 1;
+        }
+    }
+    if (!found) {
+        const double in_ratio = (double)w / (double)h;
+        if (in_ratio < ratio[0])
+            g.cw = w, g.ch = (Py_ssize_t)nearbyint((double)w / ratio[0]);
+        else if (in_ratio > ratio[1])
+            g.ch = h, g.cw = (Py_ssize_t)nearbyint((double)h * ratio[1]);
+        g.top = (h - g.ch) / 2;
+        g.left = (w - g.cw) / 2;
+    }
+    g.flip = pcg_double(rng) < flip_p;
+    return g;
+}
+
 static const banded_api *banded = NULL;
 
 static int out_arrays(PyObject *const objs[3], Py_buffer bufs[3], Py_ssize_t crop)
@@ -905,15 +973,17 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
     Py_buffer data, kb, db;
     PyObject *seed_obj, *out_objs[3];
     Py_ssize_t resize, crop;
-    double flip_p;
-    int center;
+    double flip_p, scale[2], ratio[2];
+    int mode;
     unsigned long long max_pixels;
     long max_scans;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*OnndpKly*y*OOO", &data, &seed_obj, &resize, &crop, &flip_p,
-                          &center, &max_pixels, &max_scans, &kb, &db, &out_objs[0],
-                          &out_objs[1], &out_objs[2]))
+    if (!PyArg_ParseTuple(args, "y*Onndi(dd)(dd)Kly*y*OOO", &data, &seed_obj, &resize, &crop,
+                          &flip_p, &mode, &scale[0], &scale[1], &ratio[0], &ratio[1],
+                          &max_pixels, &max_scans, &kb, &db, &out_objs[0], &out_objs[1],
+                          &out_objs[2]))
         return NULL;
+    const int center = mode == CROP_CENTER;
     Py_buffer outs[3];
     int have_outs = 0;
     PyObject *result = NULL;
@@ -935,9 +1005,11 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
     if (!center && !seed_of(seed_obj, &seed))
         goto done;
     if (crop <= 0 || crop % 16 || resize < crop || kb.len != 128 * (Py_ssize_t)sizeof(double)
-        || db.len != 64 * (Py_ssize_t)sizeof(double) || halving_of(kb.buf, &hk) != 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "read_crop: crop not a multiple of 16 up to resize, or bad k / d");
+        || db.len != 64 * (Py_ssize_t)sizeof(double) || halving_of(kb.buf, &hk) != 0
+        || mode < CROP_RANDOM || mode > CROP_RANDOM_RESIZED
+        || !(0 < scale[0] && scale[0] <= scale[1] && 0 < ratio[0] && ratio[0] <= ratio[1])) {
+        PyErr_SetString(PyExc_ValueError, "read_crop: crop not a multiple of 16 up to resize, "
+                                          "bad mode, scale or ratio, or bad k / d");
         goto done;
     }
     if (!out_arrays(out_objs, outs, crop))
@@ -984,31 +1056,27 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
         goto done;
     }
 
-    /* the geometry (DCTTransform.params) */
+    /* the geometry (DCTTransform.params), then the plans */
     const Py_ssize_t h = ci->image_height, w = ci->image_width;
-    const double scale = (double)resize / (double)(h < w ? h : w);
-    Py_ssize_t rh = (Py_ssize_t)nearbyint((double)h * scale);
-    Py_ssize_t rw = (Py_ssize_t)nearbyint((double)w * scale);
-    rh = rh > crop ? rh : crop; /* max(1, .) and the guard crop <= both sides */
-    rw = rw > crop ? rw : crop;
-    Py_ssize_t top, left;
-    int flip = 0;
-    if (center) {
-        top = (rh - crop) / 2;
-        left = (rw - crop) / 2;
-    } else {
+    crop_t g;
+    if (mode == CROP_RANDOM_RESIZED) {
         pcg64_t rng;
         pcg_seed(&rng, seed);
-        top = (Py_ssize_t)((double)(rh - crop + 1) * pcg_double(&rng));
-        left = (Py_ssize_t)((double)(rw - crop + 1) * pcg_double(&rng));
-        flip = pcg_double(&rng) < flip_p;
+        g = random_resized_crop(h, w, crop, scale, ratio, flip_p, &rng);
+    } else {
+        g = shorter_side_crop(h, w, resize, crop, center, flip_p, seed);
     }
     int error = 0;
     const double *dm = db.buf;
     for (int p = 0; p < 4 && !error; p++) {
         const int chroma = p >= 2, cols = p & 1;
-        plans[p] = banded->plan_get(cols ? w : h, cols ? rw : rh, cols ? left : top, crop,
-                                    chroma, cols && flip, cols, dm, &error);
+        const Py_ssize_t n_in = cols ? w : h;
+        plans[p] = g.window ? banded->plan_get(n_in, cols ? g.left : g.top, cols ? g.cw : g.ch,
+                                               crop, 0, crop, chroma, cols && g.flip, cols, 0,
+                                               dm, &error)
+                            : banded->plan_get(n_in, 0, n_in, cols ? g.rw : g.rh,
+                                               cols ? g.left : g.top, crop, chroma,
+                                               cols && g.flip, cols, 1, dm, &error);
     }
     if (error) {
         if (error == -2) PyErr_NoMemory();

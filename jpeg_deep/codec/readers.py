@@ -344,15 +344,20 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
     return y, chroma[0], chroma[1]
 
 
-def read_crop(data: bytes, seed, resize: int, crop: int, flip_p: float, center: bool, out,
-              dct8, name: str = "<bytes>") -> bool:
-    """One sample of the DCT-domain classification transform (shorter side ``resize``, crop
-    ``crop``: random with a horizontal flip of probability ``flip_p``, drawn from
-    ``numpy.random.default_rng(seed)``, or ``center``) read and transformed by our reader in
-    one compiled call (``_jpegread.read_crop``: header, geometry, read, kernel) into ``out``,
-    three float32 arrays (Y, Cb, Cr; see
-    :meth:`jpeg_deep.data.transforms.classification_dct.DCTTransform.read`, which computes
-    the same numbers in Python). ``dct8``: the 8-point DCT matrix the plans are built with.
+CROP_MODES = ("random", "center", "random_resized")
+
+
+def read_crop(data: bytes, seed, mode: str, resize: int, crop: int, flip_p: float, out, dct8,
+              scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), name: str = "<bytes>") -> bool:
+    """One sample of the DCT-domain classification transform read and transformed by our
+    reader in one compiled call (``_jpegread.read_crop``: header, geometry, read, kernel)
+    into ``out``, three float32 arrays (Y, Cb, Cr), with the numbers
+    :meth:`jpeg_deep.data.transforms.classification_dct.DCTTransform.read` computes in
+    Python. ``mode``: ``"random"`` (shorter side ``resize``, random crop ``crop``, horizontal
+    flip of probability ``flip_p``), ``"center"`` (the centre crop, no flip, no draw) or
+    ``"random_resized"`` (``RandomResizedCrop(crop, scale, ratio)`` then the flip); the draws
+    are those of ``numpy.random.default_rng(seed)``. ``dct8``: the 8-point DCT matrix the
+    plans are built with.
 
     Returns False, having written nothing that counts, for any file the general path should
     take: a subsampling other than those :func:`read_dct` brings to 4:2:0, anything
@@ -361,8 +366,8 @@ def read_crop(data: bytes, seed, resize: int, crop: int, flip_p: float, center: 
     if _HEAP["kept"] is None:
         keep_heap()
     try:
-        done = _jpegread.read_crop(data, seed, resize, crop, flip_p, center, MAX_PIXELS,
-                                   MAX_SCANS, _HALVING, dct8, *out)
+        done = _jpegread.read_crop(data, seed, resize, crop, flip_p, CROP_MODES.index(mode),
+                                   scale, ratio, MAX_PIXELS, MAX_SCANS, _HALVING, dct8, *out)
     except InvalidJPEGError:
         return False
     if done is None:

@@ -26,9 +26,9 @@ FUZZ = textwrap.dedent(r"""
 
     outs = [np.empty(s, np.float32) for s in ((4, 4, 64), (2, 2, 64), (2, 2, 64))]
 
-    def read_crop(d, center):  # the one-call training path: header, geometry, read, kernel
-        return _jpegread.read_crop(d, 7, 48, 32, 0.5, center, 1 << 26, MAX_SCANS, _HALVING,
-                                   _DCT8, *outs)
+    def read_crop(d, mode):  # the one-call training path: header, geometry, read, kernel
+        return _jpegread.read_crop(d, 7, 48, 32, 0.5, mode, (0.08, 1.0), (3 / 4, 4 / 3),
+                                   1 << 26, MAX_SCANS, _HALVING, _DCT8, *outs)
 
     def photo(h, w, seed, **kw):
         rng = np.random.default_rng(seed)
@@ -81,7 +81,8 @@ FUZZ = textwrap.dedent(r"""
         for fn in (lambda d: _jpegread.read(d, 1 << 26, 0, MAX_SCANS),
                    lambda d: read_dct(d, "libjpeg"),
                    lambda d: read_dct(d, "libjpeg", stop_rows=17),
-                   lambda d: read_crop(d, False), lambda d: read_crop(d, True)):
+                   lambda d: read_crop(d, 0), lambda d: read_crop(d, 1),
+                   lambda d: read_crop(d, 2)):
             try:
                 counts["left" if fn(data) is None else "ok"] += 1
             except InvalidJPEGError as err:
@@ -89,7 +90,7 @@ FUZZ = textwrap.dedent(r"""
                 reasons.add(err.reason.split(":")[0])
     huge_reasons = []
     for data in huge + [scans]:
-        for fn in (lambda d: read_dct(d, "libjpeg"), lambda d: read_crop(d, False)):
+        for fn in (lambda d: read_dct(d, "libjpeg"), lambda d: read_crop(d, 2)):
             try:
                 fn(data)
                 huge_reasons.append("read")

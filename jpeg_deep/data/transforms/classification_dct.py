@@ -480,8 +480,8 @@ class DCTTransform:
 
     def one_call(self, seed) -> bool:
         """Whether :meth:`read_seeded` can take a sample of this transform with this seed:
-        the compiled kernel and our reader built; ``val``, or ``train`` with the shorter-side
-        crop (no random-resized crop, no JPEG-quality augmentation) and an integer seed in
+        the compiled kernel and our reader built; ``val``, or ``train`` (shorter-side or
+        random-resized crop, no JPEG-quality augmentation) with an integer seed in
         ``0 .. 2**64 - 1``; a crop of whole chroma blocks (a multiple of 16)."""
         cfg = self.config
         if (_KERNEL == "numpy" or readers.DEFAULT_BACKEND != "libjpeg" or cfg.crop % 16
@@ -489,9 +489,8 @@ class DCTTransform:
             return False
         if self.split == "val":
             return True
-        return (not cfg.random_resized_crop and cfg.quality_range is None
-                and isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-                and 0 <= seed < 2 ** 64)
+        return (cfg.quality_range is None and isinstance(seed, (int, np.integer))
+                and not isinstance(seed, bool) and 0 <= seed < 2 ** 64)
 
     def read_seeded(self, data: bytes, seed=None, *, out=None, name=None):
         """:meth:`read` in one compiled call (:func:`jpeg_deep.codec.readers.read_crop`:
@@ -507,8 +506,10 @@ class DCTTransform:
         targets = [o if o is not None and _writable_directly(o, shape)
                    else np.empty(shape, np.float32)
                    for o, shape in zip(out or (None,) * 3, shapes)]
-        if not readers.read_crop(data, 0 if seed is None else seed, cfg.resize, cfg.crop,
-                                 cfg.flip_p, self.split == "val", targets, _DCT8,
+        mode = ("center" if self.split == "val" else
+                "random_resized" if cfg.random_resized_crop else "random")
+        if not readers.read_crop(data, 0 if seed is None else seed, mode, cfg.resize, cfg.crop,
+                                 cfg.flip_p, targets, _DCT8, cfg.scale, cfg.ratio,
                                  name or "<bytes>"):
             return None
         if out is None:
