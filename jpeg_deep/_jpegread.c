@@ -4,9 +4,15 @@
  * and writes them in the reader's layout (block rows, block columns, 64 coefficients in
  * natural row-major frequency order: libjpeg's own JBLOCK order).
  *
- *   read(data, max_pixels, stop_rows, max_scans[, vertical, horizontal, k])
+ *   read(data, max_pixels, stop_rows, max_scans[, vertical, horizontal, k, checked])
  *       -> (width, height, components, progressive, stopped, warnings, first_warning,
  *           ((buffer, rows, cols, hs, vs), ...))
+ *
+ * checked: the caller has not run readers.inspect_jpeg; the reader makes its checks itself
+ * (takes_file: 8-bit, 1 or 3 components, an end-of-image marker after the scan, a subsampling
+ * it brings to 4:2:0) and returns None for a file that fails them (the caller then goes the
+ * way that names the problem); vertical / horizontal then come from the header, and k must
+ * be given.
  *
  * Each buffer is a bytearray of rows * cols * 64 int16, dequantised and saturated to int16.
  * vertical / horizontal: the chroma of a 3-component file whose chroma factors are 1 x 1 is
@@ -38,6 +44,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #include <jpeglib.h>
@@ -59,6 +66,10 @@ typedef struct {
     long stop_imcu; /* iMCU rows to decode; 0: all */
     int max_scans;
     int stopped;
+    /* called before each iMCU row of a single-scan sequential file with the number of iMCU
+     * rows decoded so far (final: the rows of those are dequantised while in cache) */
+    void (*rows_done)(j_decompress_ptr cinfo, void *arg, long imcu_rows);
+    void *arg;
 } progress_mgr;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -143,8 +154,11 @@ static void on_progress(j_common_ptr common)
                  p->max_scans);
         longjmp(err->jump, 1);
     }
-    if (p->stop_imcu > 0 && !p->stopped && !cinfo->progressive_mode
-        && cinfo->input_scan_number == 1 && cinfo->comps_in_scan == cinfo->num_components
+    const int single_scan = !cinfo->progressive_mode && cinfo->input_scan_number == 1
+                            && cinfo->comps_in_scan == cinfo->num_components;
+    if (single_scan && p->rows_done != NULL && !p->stopped)
+        p->rows_done(cinfo, p->arg, (long)cinfo->input_iMCU_row);
+    if (p->stop_imcu > 0 && !p->stopped && single_scan
         && (long)cinfo->input_iMCU_row >= p->stop_imcu
         && cinfo->input_iMCU_row < cinfo->total_iMCU_rows) {
         p->stopped = 1;
@@ -156,11 +170,30 @@ static void on_progress(j_common_ptr common)
 /* ---------------------------------------------------------------------------------------- */
 
 typedef struct {
-    struct jpeg_decompress_struct cinfo;
+    struct jpeg_decompress_struct cinfo; /* first: a j_common_ptr is a decoder_t pointer */
     error_mgr err;
     source_mgr src;
     progress_mgr progress;
+    /* the coefficient arrays as libjpeg's coefficient controller requests them (one per
+     * component, in order), to read rows while the file is being decoded */
+    jvirt_barray_ptr (*request_barray)(j_common_ptr, int, boolean, JDIMENSION, JDIMENSION,
+                                       JDIMENSION);
+    jvirt_barray_ptr arrays[MAX_COMPONENTS];
+    int narrays;
 } decoder_t;
+
+static jvirt_barray_ptr capture_barray(j_common_ptr cinfo, int pool_id, boolean pre_zero,
+                                       JDIMENSION blocksperrow, JDIMENSION numrows,
+                                       JDIMENSION maxaccess)
+{
+    decoder_t *d = (decoder_t *)cinfo;
+    jvirt_barray_ptr p = d->request_barray(cinfo, pool_id, pre_zero, blocksperrow, numrows,
+                                           maxaccess);
+    if (d->narrays < MAX_COMPONENTS)
+        d->arrays[d->narrays] = p;
+    d->narrays++;
+    return p;
+}
 
 static void decoder_init(decoder_t *d, const void *data, Py_ssize_t len, long max_scans)
 {
@@ -188,6 +221,8 @@ static int decoder_header(decoder_t *d, unsigned long long max_pixels)
     jpeg_create_decompress(&d->cinfo);
     d->cinfo.src = &d->src.pub;
     d->cinfo.progress = &d->progress.pub;
+    d->request_barray = d->cinfo.mem->request_virt_barray;
+    d->cinfo.mem->request_virt_barray = capture_barray;
     jpeg_read_header(&d->cinfo, TRUE);
     if (max_pixels
         && (unsigned long long)d->cinfo.image_width * d->cinfo.image_height > max_pixels) {
@@ -197,6 +232,43 @@ static int decoder_header(decoder_t *d, unsigned long long max_pixels)
         return 0;
     }
     return 1;
+}
+
+/* Whether a file's scan is followed by an end-of-image marker (readers.inspect_jpeg's check:
+ * searched from the end) */
+static int has_eoi_after(const unsigned char *p, const unsigned char *end)
+{
+    for (const unsigned char *q = end - 2; q >= p; q--)
+        if (q[0] == 0xFF && q[1] == 0xD9)
+            return 1;
+    return 0;
+}
+
+/* After the header: whether the file is one the general path of readers.read_dct would read
+ * as it is (readers.inspect_jpeg's checks: headers libjpeg read without a warning -- inspect_jpeg
+ * refuses the extraneous bytes between markers libjpeg only warns about --, 8-bit, 1 or 3
+ * components, an end-of-image marker after the scan; 3 components: chroma 1 x 1 and luma 1 or
+ * 2 on each axis, i.e. 4:2:0 or a subsampling the reader halves), and the axes along which its
+ * chroma is halved. */
+static int takes_file(decoder_t *d, const void *buf, Py_ssize_t len, int *vertical,
+                      int *horizontal)
+{
+    struct jpeg_decompress_struct *ci = &d->cinfo;
+    const int ncomp = ci->num_components;
+    int ok = d->err.warnings == 0 && ci->data_precision == 8 && (ncomp == 1 || ncomp == 3)
+             && ci->image_width > 0
+             && ci->image_height > 0
+             && has_eoi_after(d->src.pub.next_input_byte, (const unsigned char *)buf + len);
+    *vertical = *horizontal = 0;
+    if (ok && ncomp == 3) {
+        const int hy = ci->comp_info[0].h_samp_factor, vy = ci->comp_info[0].v_samp_factor;
+        for (int c = 1; c < 3; c++)
+            ok &= ci->comp_info[c].h_samp_factor == 1 && ci->comp_info[c].v_samp_factor == 1;
+        ok &= (hy == 1 || hy == 2) && (vy == 1 || vy == 2);
+        *vertical = vy == 1;
+        *horizontal = hy == 1;
+    }
+    return ok;
 }
 
 static PyObject *read_error(const char *message)
@@ -469,18 +541,153 @@ static dequantise_fn dequantiser(const int32_t *q)
 #endif
 }
 
+/* Writing the output rows of every component: dequantised (a halved chroma: halved as it
+ * is dequantised), only output rows r0 .. r1 - 1 and columns c0 .. c1 - 1 (the rest is left
+ * as it is). In a single-scan sequential file, the rows of each iMCU row are written as soon as
+ * it is decoded (from the progress monitor: the coefficients are still in the cache), the rest
+ * once the file is read (progressive and multi-scan files: all of it). */
+typedef struct {
+    decoder_t *d;
+    int ncomp, vertical, horizontal; /* halved axes of the chroma (components 1, 2) */
+    const halving_t *hk;
+    int16_t *out[MAX_COMPONENTS];
+    Py_ssize_t rows[MAX_COMPONENTS], cols[MAX_COMPONENTS]; /* the output grid */
+    Py_ssize_t r0[MAX_COMPONENTS], r1[MAX_COMPONENTS], c0[MAX_COMPONENTS], c1[MAX_COMPONENTS];
+    Py_ssize_t next[MAX_COMPONENTS]; /* the next output row to write */
+    int ready[MAX_COMPONENTS];       /* its table below is set */
+    int32_t q[MAX_COMPONENTS][DCTSIZE2];
+    v8f qv[MAX_COMPONENTS][8];
+    dequantise_fn dequantise[MAX_COMPONENTS];
+} rows_job;
+
+/* A zeroed job, aligned for its vectors (PyMem_Malloc's 16 bytes are not enough for v8f's
+ * aligned loads); free() it */
+static rows_job *job_alloc(void)
+{
+    const size_t size = (sizeof(rows_job) + 63) & ~(size_t)63;
+    rows_job *job = aligned_alloc(64, size);
+    if (job != NULL)
+        memset(job, 0, size);
+    return job;
+}
+
+static int job_halves(const rows_job *job, int c)
+{
+    return c > 0 && (job->vertical || job->horizontal);
+}
+
+/* The output grid of each component and the rows and columns wanted: all of them */
+static void job_init(rows_job *job, decoder_t *d, int vertical, int horizontal,
+                     const halving_t *hk)
+{
+    memset(job, 0, sizeof *job);
+    job->d = d;
+    job->ncomp = d->cinfo.num_components < MAX_COMPONENTS ? d->cinfo.num_components
+                                                          : MAX_COMPONENTS;
+    job->vertical = vertical && job->ncomp == 3;
+    job->horizontal = horizontal && job->ncomp == 3;
+    job->hk = hk;
+    for (int c = 0; c < job->ncomp; c++) {
+        const jpeg_component_info *comp = &d->cinfo.comp_info[c];
+        job->rows[c] = comp->height_in_blocks;
+        job->cols[c] = comp->width_in_blocks;
+        if (job_halves(job, c)) {
+            job->rows[c] = job->vertical ? (job->rows[c] + 1) / 2 : job->rows[c];
+            job->cols[c] = job->horizontal ? (job->cols[c] + 1) / 2 : job->cols[c];
+        }
+        job->r1[c] = job->rows[c];
+        job->c1[c] = job->cols[c];
+    }
+}
+
+/* Output rows of component c up to (not including) upto */
+static void job_write(rows_job *job, int c, Py_ssize_t upto)
+{
+    j_decompress_ptr ci = &job->d->cinfo;
+    const jpeg_component_info *comp = &ci->comp_info[c];
+    jvirt_barray_ptr arr = job->d->arrays[c];
+    upto = upto < job->r1[c] ? upto : job->r1[c];
+    Py_ssize_t I = job->next[c] > job->r0[c] ? job->next[c] : job->r0[c];
+    const Py_ssize_t c0 = job->c0[c], c1 = job->c1[c];
+    if (I >= upto || c0 >= c1) {
+        job->next[c] = I > job->next[c] ? I : job->next[c];
+        return;
+    }
+    if (!job->ready[c]) {
+        for (int k = 0; k < DCTSIZE2; k++)
+            job->q[c][k] = comp->quant_table != NULL ? comp->quant_table->quantval[k] : 1;
+        table_rows(job->q[c], job->qv[c]);
+        job->dequantise[c] = dequantiser(job->q[c]);
+        job->ready[c] = 1;
+    }
+    int16_t *out = job->out[c];
+    const Py_ssize_t ow = job->cols[c];
+    if (job_halves(job, c)) {
+        const int vertical = job->vertical, horizontal = job->horizontal;
+        const JDIMENSION in_rows = comp->height_in_blocks, in_cols = comp->width_in_blocks;
+        const Py_ssize_t skip = horizontal ? 2 * c0 : c0;
+        for (; I < upto; I++) {
+            const JDIMENSION a0 = (JDIMENSION)(vertical ? 2 * I : I);
+            const JDIMENSION a1 = (JDIMENSION)pair_second(I, in_rows, vertical);
+            const JCOEF *p0 = (*ci->mem->access_virt_barray)((j_common_ptr)ci, arr, a0, 1,
+                                                             FALSE)[0][0];
+            const JCOEF *p1 = a1 == a0 ? p0 : (*ci->mem->access_virt_barray)(
+                (j_common_ptr)ci, arr, a1, 1, FALSE)[0][0];
+            halve_row(p0 + DCTSIZE2 * skip, p1 + DCTSIZE2 * skip, in_cols - skip, vertical,
+                      horizontal, job->hk, job->qv[c], out + (I * ow + c0) * DCTSIZE2, c1 - c0);
+        }
+    } else {
+        for (; I < upto; I++) {
+            JBLOCKARRAY row = (*ci->mem->access_virt_barray)((j_common_ptr)ci, arr,
+                                                             (JDIMENSION)I, 1, FALSE);
+            job->dequantise[c](row[0][c0], job->q[c], out + (I * ow + c0) * DCTSIZE2,
+                               (JDIMENSION)(c1 - c0));
+        }
+    }
+    job->next[c] = upto;
+}
+
+/* The progress monitor's hook: imcu_rows iMCU rows are decoded */
+static void job_rows_done(j_decompress_ptr ci, void *arg, long imcu_rows)
+{
+    rows_job *job = arg;
+    if (job->d->narrays != ci->num_components)
+        return; /* not the arrays we know: everything is written at the end */
+    for (int c = 0; c < job->ncomp; c++) {
+        const jpeg_component_info *comp = &ci->comp_info[c];
+        Py_ssize_t in_done = (Py_ssize_t)imcu_rows * comp->v_samp_factor;
+        if (in_done >= (Py_ssize_t)comp->height_in_blocks)
+            continue; /* the last rows: at the end */
+        job_write(job, c, job_halves(job, c) && job->vertical ? in_done / 2 : in_done);
+    }
+}
+
+/* After jpeg_read_coefficients: every row not written yet */
+static void job_finish(rows_job *job, jvirt_barray_ptr *arrays)
+{
+    int same = job->d->narrays == job->ncomp;
+    for (int c = 0; c < job->ncomp; c++) {
+        same &= job->d->arrays[c] == arrays[c];
+        job->d->arrays[c] = arrays[c];
+    }
+    for (int c = 0; c < job->ncomp; c++) {
+        if (!same) job->next[c] = 0; /* not the arrays captured: all again, from these */
+        job_write(job, c, job->rows[c]);
+    }
+}
+
 static PyObject *read_coefficients(PyObject *self, PyObject *args)
 {
     Py_buffer data, kb = {0};
     unsigned long long max_pixels;
     long stop_rows, max_scans;
-    int vertical = 0, horizontal = 0;
+    int vertical = 0, horizontal = 0, checked = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*Kll|ppy*", &data, &max_pixels, &stop_rows, &max_scans,
-                          &vertical, &horizontal, &kb))
+    if (!PyArg_ParseTuple(args, "y*Kll|ppy*p", &data, &max_pixels, &stop_rows, &max_scans,
+                          &vertical, &horizontal, &kb, &checked))
         return NULL;
     halving_t hk;
-    if (vertical || horizontal) {
+    if (vertical || horizontal || checked) {
         if (kb.buf == NULL || kb.len != 128 * (Py_ssize_t)sizeof(double)) {
             PyBuffer_Release(&data);
             if (kb.buf != NULL)
@@ -497,101 +704,70 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
     }
 
     decoder_t *d = PyMem_Calloc(1, sizeof *d);
+    rows_job *job = job_alloc();
     PyObject *buffers[MAX_COMPONENTS] = {NULL};
-    int16_t *outs[MAX_COMPONENTS] = {NULL};
     PyObject *result = NULL;
-    if (d == NULL) {
+    if (d == NULL || job == NULL) {
+        PyMem_Free(d);
+        free(job);
         PyBuffer_Release(&data);
+        if (kb.buf != NULL)
+            PyBuffer_Release(&kb);
         return PyErr_NoMemory();
     }
     decoder_init(d, data.buf, data.len, max_scans);
-    volatile int failed = 0, created = 0;
+    volatile int failed = 0, created = 0, skipped = 0;
     int ncomp = 0;
-    jvirt_barray_ptr *volatile arrays = NULL;
 
     Py_BEGIN_ALLOW_THREADS
     if (setjmp(d->err.jump)) {
         failed = 1;
     } else {
         created = 1;
-        if (!decoder_header(d, max_pixels)) {
+        if (!decoder_header(d, max_pixels))
             failed = 1;
-        } else {
-            if (stop_rows > 0) {
-                long unit = 8L * d->cinfo.max_v_samp_factor;
-                d->progress.stop_imcu = (stop_rows + unit - 1) / unit;
-            }
-            arrays = jpeg_read_coefficients(&d->cinfo);
-        }
+        else if (checked && !takes_file(d, data.buf, data.len, &vertical, &horizontal))
+            skipped = 1;
     }
     Py_END_ALLOW_THREADS
 
-    if (failed || arrays == NULL)
+    if (skipped) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (failed)
         goto fail;
-    ncomp = d->cinfo.num_components;
-    if (ncomp > MAX_COMPONENTS)
-        ncomp = MAX_COMPONENTS;
     /* The chroma of a 3-component file halved on the way out where the caller asks (its
      * sampling factors are 1 x 1 and the luma's are 1 on the halved axes: 4:4:4, 4:2:2, 4:4:0) */
-    int halved = (vertical || horizontal) && ncomp == 3;
-    for (int c = 1; halved && c < ncomp; c++)
+    int halved = (vertical || horizontal) && d->cinfo.num_components == 3;
+    for (int c = 1; halved && c < 3; c++)
         halved = d->cinfo.comp_info[c].h_samp_factor == 1
                  && d->cinfo.comp_info[c].v_samp_factor == 1;
-    Py_ssize_t out_rows[MAX_COMPONENTS], out_cols[MAX_COMPONENTS];
-    for (int c = 0; c < ncomp; c++) {
-        jpeg_component_info *comp = &d->cinfo.comp_info[c];
-        out_rows[c] = comp->height_in_blocks;
-        out_cols[c] = comp->width_in_blocks;
-        if (halved && c > 0) {
-            out_rows[c] = vertical ? (out_rows[c] + 1) / 2 : out_rows[c];
-            out_cols[c] = horizontal ? (out_cols[c] + 1) / 2 : out_cols[c];
-        }
-        Py_ssize_t n = out_rows[c] * out_cols[c] * DCTSIZE2;
+    job_init(job, d, halved && vertical, halved && horizontal, &hk);
+    ncomp = job->ncomp;
+    for (int c = 0; c < ncomp; c++) { /* the sizes are known from the header */
+        Py_ssize_t n = job->rows[c] * job->cols[c] * DCTSIZE2;
         buffers[c] = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int16_t));
         if (buffers[c] == NULL)
             goto fail_py;
-        outs[c] = (int16_t *)PyByteArray_AS_STRING(buffers[c]);
+        job->out[c] = (int16_t *)PyByteArray_AS_STRING(buffers[c]);
     }
 
     Py_BEGIN_ALLOW_THREADS
     if (setjmp(d->err.jump)) {
         failed = 1;
     } else {
-        for (int c = 0; c < ncomp; c++) {
-            jpeg_component_info *comp = &d->cinfo.comp_info[c];
-            int32_t q[DCTSIZE2];
-            for (int k = 0; k < DCTSIZE2; k++)
-                q[k] = comp->quant_table != NULL ? comp->quant_table->quantval[k] : 1;
-            const JDIMENSION rows = comp->height_in_blocks, cols = comp->width_in_blocks;
-            if (halved && c > 0) {
-                /* One block row at a time (libjpeg gives a sequential file's 1 x 1 component
-                 * one row per access); the two rows' pointers stay valid together because
-                 * libjpeg-turbo keeps the whole array in memory (jmemnobs, its only backend). */
-                v8f qv[8];
-                table_rows(q, qv);
-                for (Py_ssize_t I = 0; I < out_rows[c]; I++) {
-                    const JDIMENSION r0 = (JDIMENSION)(vertical ? 2 * I : I);
-                    const JDIMENSION r1 = (JDIMENSION)pair_second(I, rows, vertical);
-                    const JCOEF *p0 = (*d->cinfo.mem->access_virt_barray)(
-                        (j_common_ptr)&d->cinfo, arrays[c], r0, 1, FALSE)[0][0];
-                    const JCOEF *p1 = r1 == r0 ? p0 : (*d->cinfo.mem->access_virt_barray)(
-                        (j_common_ptr)&d->cinfo, arrays[c], r1, 1, FALSE)[0][0];
-                    halve_row(p0, p1, cols, vertical, horizontal, &hk, qv,
-                              outs[c] + I * out_cols[c] * DCTSIZE2, out_cols[c]);
-                }
-                continue;
-            }
-            const dequantise_fn dequantise = dequantiser(q);
-            const JDIMENSION step = (JDIMENSION)comp->v_samp_factor;
-            for (JDIMENSION r = 0; r < rows; r += step) {
-                JDIMENSION n = rows - r < step ? rows - r : step;
-                JBLOCKARRAY block_rows = (*d->cinfo.mem->access_virt_barray)(
-                    (j_common_ptr)&d->cinfo, arrays[c], r, n, FALSE);
-                for (JDIMENSION i = 0; i < n; i++)
-                    dequantise(block_rows[i][0], q,
-                               outs[c] + (size_t)(r + i) * cols * DCTSIZE2, cols);
-            }
+        if (stop_rows > 0) {
+            long unit = 8L * d->cinfo.max_v_samp_factor;
+            d->progress.stop_imcu = (stop_rows + unit - 1) / unit;
         }
+        d->progress.rows_done = job_rows_done;
+        d->progress.arg = job;
+        jvirt_barray_ptr *arrays = jpeg_read_coefficients(&d->cinfo);
+        if (arrays == NULL)
+            failed = 1;
+        else
+            job_finish(job, arrays);
     }
     Py_END_ALLOW_THREADS
     if (failed)
@@ -602,7 +778,7 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
         goto fail_py;
     for (int c = 0; c < ncomp; c++) {
         jpeg_component_info *comp = &d->cinfo.comp_info[c];
-        PyObject *item = Py_BuildValue("(Onnii)", buffers[c], out_rows[c], out_cols[c],
+        PyObject *item = Py_BuildValue("(Onnii)", buffers[c], job->rows[c], job->cols[c],
                                        comp->h_samp_factor, comp->v_samp_factor);
         if (item == NULL) {
             Py_DECREF(comps);
@@ -627,6 +803,7 @@ done:
     if (created)
         jpeg_destroy_decompress(&d->cinfo);
     PyMem_Free(d);
+    free(job);
     PyBuffer_Release(&data);
     if (kb.buf != NULL)
         PyBuffer_Release(&kb);
@@ -958,16 +1135,6 @@ static void plan_span(const plan_t *p, Py_ssize_t *lo, Py_ssize_t *hi)
     }
 }
 
-/* Whether a file's scan is followed by an end-of-image marker (readers.inspect_jpeg's check:
- * searched from the end) */
-static int has_eoi_after(const unsigned char *p, const unsigned char *end)
-{
-    for (const unsigned char *q = end - 2; q >= p; q--)
-        if (q[0] == 0xFF && q[1] == 0xD9)
-            return 1;
-    return 0;
-}
-
 static PyObject *read_crop(PyObject *self, PyObject *args)
 {
     Py_buffer data, kb, db;
@@ -990,6 +1157,7 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
     decoder_t *d = NULL;
     cached_plan *plans[4] = {NULL}; /* luma rows, cols; chroma rows, cols */
     int16_t *scratch = NULL;
+    rows_job *job = NULL;
     uint64_t seed = 0;
     halving_t hk;
     if (banded == NULL) {
@@ -1038,19 +1206,8 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
     }
     struct jpeg_decompress_struct *ci = &d->cinfo;
     const int ncomp = ci->num_components;
-    int eligible = ci->data_precision == 8 && (ncomp == 1 || ncomp == 3)
-                   && ci->image_width > 0 && ci->image_height > 0
-                   && has_eoi_after(d->src.pub.next_input_byte,
-                                    (const unsigned char *)data.buf + data.len);
-    int vertical = 0, horizontal = 0;
-    if (eligible && ncomp == 3) {
-        const int hy = ci->comp_info[0].h_samp_factor, vy = ci->comp_info[0].v_samp_factor;
-        for (int c = 1; c < 3; c++)
-            eligible &= ci->comp_info[c].h_samp_factor == 1 && ci->comp_info[c].v_samp_factor == 1;
-        eligible &= (hy == 1 || hy == 2) && (vy == 1 || vy == 2);
-        vertical = vy == 1;
-        horizontal = hy == 1;
-    }
+    int vertical, horizontal;
+    const int eligible = takes_file(d, data.buf, data.len, &vertical, &horizontal);
     if (!eligible) {
         result = Py_NewRef(Py_None);
         goto done;
@@ -1093,76 +1250,54 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
         d->progress.stop_imcu = (stop_rows + unit - 1) / unit;
     }
 
-    /* the read, then the kernel, without the GIL */
-    Py_ssize_t rows[3] = {0}, cols[3] = {0};
+    /* the read (the rows and columns the plans read dequantised as they are decoded), then
+     * the kernel, without the GIL */
+    job = job_alloc();
+    if (job == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    job_init(job, d, vertical, horizontal, &hk);
+    size_t total = 0;
+    for (int c = 0; c < ncomp; c++) {
+        const int pr = c == 0 ? 0 : 2; /* the component's row plan */
+        job->r0[c] = span_lo[pr] > 0 ? span_lo[pr] : 0;
+        job->r1[c] = span_hi[pr] < job->rows[c] ? span_hi[pr] : job->rows[c];
+        job->c0[c] = span_lo[pr + 1] > 0 ? span_lo[pr + 1] : 0;
+        job->c1[c] = span_hi[pr + 1] < job->cols[c] ? span_hi[pr + 1] : job->cols[c];
+        total += (size_t)job->rows[c] * job->cols[c] * DCTSIZE2;
+    }
+    scratch = malloc(total * sizeof(int16_t)); /* only the rows and columns read are written */
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    size_t offset = 0;
+    for (int c = 0; c < ncomp; c++) {
+        job->out[c] = scratch + offset;
+        offset += (size_t)job->rows[c] * job->cols[c] * DCTSIZE2;
+    }
     int kernel_rc = 0;
-    jvirt_barray_ptr *arrays = NULL;
     Py_BEGIN_ALLOW_THREADS
     if (setjmp(d->err.jump)) {
         failed = 1;
     } else {
-        arrays = jpeg_read_coefficients(ci);
-        size_t total = 0;
-        for (int c = 0; c < ncomp; c++) {
-            const jpeg_component_info *comp = &ci->comp_info[c];
-            rows[c] = comp->height_in_blocks;
-            cols[c] = comp->width_in_blocks;
-            if (c > 0) {
-                rows[c] = vertical ? (rows[c] + 1) / 2 : rows[c];
-                cols[c] = horizontal ? (cols[c] + 1) / 2 : cols[c];
-            }
-            total += (size_t)rows[c] * cols[c] * DCTSIZE2;
+        d->progress.rows_done = job_rows_done;
+        d->progress.arg = job;
+        jvirt_barray_ptr *arrays = jpeg_read_coefficients(ci);
+        if (arrays == NULL)
+            failed = 1;
+        else
+            job_finish(job, arrays);
+        for (int c = 0; c < ncomp && !failed && kernel_rc == 0; c++) {
+            const int pr = c == 0 ? 0 : 2;
+            kernel_rc = banded->kernel_apply(job->out[c], 0, job->rows[c], job->cols[c],
+                                             &plans[pr]->plan, &plans[pr + 1]->plan,
+                                             outs[c].buf, outs[c].strides[1] / 4);
         }
-        scratch = malloc(total * sizeof(int16_t));
-        if (scratch == NULL) {
-            kernel_rc = -1;
-        } else {
-            int16_t *in = scratch;
-            for (int c = 0; c < ncomp && kernel_rc == 0; c++) {
-                const jpeg_component_info *comp = &ci->comp_info[c];
-                int32_t q[DCTSIZE2];
-                for (int k = 0; k < DCTSIZE2; k++)
-                    q[k] = comp->quant_table != NULL ? comp->quant_table->quantval[k] : 1;
-                const int pr = c == 0 ? 0 : 2; /* the component's row plan */
-                /* the block rows and columns the plans read, within the component */
-                const Py_ssize_t r0 = span_lo[pr] > 0 ? span_lo[pr] : 0;
-                const Py_ssize_t r1 = span_hi[pr] < rows[c] ? span_hi[pr] : rows[c];
-                const Py_ssize_t c0 = span_lo[pr + 1] > 0 ? span_lo[pr + 1] : 0;
-                const Py_ssize_t c1 = span_hi[pr + 1] < cols[c] ? span_hi[pr + 1] : cols[c];
-                const JDIMENSION in_rows = comp->height_in_blocks, in_cols = comp->width_in_blocks;
-                if (c > 0 && (vertical || horizontal)) {
-                    v8f qv[8];
-                    table_rows(q, qv);
-                    for (Py_ssize_t I = r0; I < r1 && c0 < c1; I++) {
-                        const JDIMENSION a0 = (JDIMENSION)(vertical ? 2 * I : I);
-                        const JDIMENSION a1 = (JDIMENSION)pair_second(I, in_rows, vertical);
-                        const JCOEF *p0 = (*ci->mem->access_virt_barray)(
-                            (j_common_ptr)ci, arrays[c], a0, 1, FALSE)[0][0];
-                        const JCOEF *p1 = a1 == a0 ? p0 : (*ci->mem->access_virt_barray)(
-                            (j_common_ptr)ci, arrays[c], a1, 1, FALSE)[0][0];
-                        const Py_ssize_t skip = horizontal ? 2 * c0 : c0;
-                        halve_row(p0 + DCTSIZE2 * skip, p1 + DCTSIZE2 * skip, in_cols - skip,
-                                  vertical, horizontal, &hk, qv,
-                                  in + (I * cols[c] + c0) * DCTSIZE2, c1 - c0);
-                    }
-                } else {
-                    const dequantise_fn dequantise = dequantiser(q);
-                    for (Py_ssize_t r = r0; r < r1 && c0 < c1; r++) {
-                        JBLOCKARRAY row = (*ci->mem->access_virt_barray)(
-                            (j_common_ptr)ci, arrays[c], (JDIMENSION)r, 1, FALSE);
-                        dequantise(row[0][c0], q, in + (r * cols[c] + c0) * DCTSIZE2,
-                                   (JDIMENSION)(c1 - c0));
-                    }
-                }
-                kernel_rc = banded->kernel_apply(in, 0, rows[c], cols[c], &plans[pr]->plan,
-                                                 &plans[pr + 1]->plan, outs[c].buf,
-                                                 outs[c].strides[1] / 4);
-                in += (size_t)rows[c] * cols[c] * DCTSIZE2;
-            }
-            for (int c = ncomp; c < 3 && kernel_rc == 0; c++) /* grayscale: zero chroma */
-                for (Py_ssize_t i = 0; i < (crop / 16) * (crop / 16); i++)
-                    memset((char *)outs[c].buf + i * outs[c].strides[1], 0, 64 * sizeof(float));
-        }
+        for (int c = ncomp; c < 3 && !failed && kernel_rc == 0; c++) /* grayscale: zero chroma */
+            for (Py_ssize_t i = 0; i < (crop / 16) * (crop / 16); i++)
+                memset((char *)outs[c].buf + i * outs[c].strides[1], 0, 64 * sizeof(float));
     }
     Py_END_ALLOW_THREADS
     if (failed) {
@@ -1179,6 +1314,7 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
                            ncomp == 3 && (vertical || horizontal));
 done:
     free(scratch);
+    free(job);
     for (int p = 0; p < 4; p++)
         if (banded != NULL) banded->plan_release(plans[p]);
     if (d != NULL) {

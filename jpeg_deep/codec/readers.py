@@ -312,11 +312,14 @@ def _unsupported_sampling(name, info):
     )
 
 
-def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
+def _libjpeg(data: bytes, name: str, info: JpegInfo | None, stop_rows: int = 0):
+    """Our reader. ``info`` None: :func:`inspect_jpeg` was not run, the reader makes its
+    checks itself (``_jpegread.read(..., checked=True)``) and returns None for a file that
+    fails them or that libjpeg cannot read: the caller then inspects it, which names the
+    problem. Returns ``(y, cb, cr, components, progressive)``."""
     if _jpegread is None:
         raise ImportError("the 'libjpeg' backend was not built (see backend_problem)")
-    subsampling = info.subsampling
-    if subsampling == "other":
+    if info is not None and info.subsampling == "other":
         raise _unsupported_sampling(name, info)
     if _HEAP["kept"] is None:
         keep_heap()
@@ -324,12 +327,17 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
         stop_rows = -(-stop_rows // 16) * 16
     # 4:4:4 / 4:2:2 / 4:4:0 chroma is halved by the reader itself, from libjpeg's quantised
     # arrays (the same compiled loop as _chroma_to_420, dequantising as it loads)
-    hy, vy = info.sampling[0] if info.components == 3 else (2, 2)
+    hy, vy = info.sampling[0] if info is not None and info.components == 3 else (2, 2)
     try:
-        _, _, _, _, stopped, warnings, warning, comps = _jpegread.read(
-            data, MAX_PIXELS, stop_rows, MAX_SCANS, vy == 1, hy == 1, _HALVING)
+        done = _jpegread.read(data, MAX_PIXELS, stop_rows, MAX_SCANS, vy == 1, hy == 1,
+                              _HALVING, info is None)
     except InvalidJPEGError as err:
+        if info is None:
+            return None
         raise InvalidJPEGError(name, f"libjpeg cannot read it: {err.reason}") from None
+    if done is None:
+        return None
+    _, _, components, progressive, stopped, warnings, warning, comps = done
     if warnings:
         _STATS["warnings"] += 1
         logger.debug("%s: libjpeg: %s (%d warnings)", name, warning, warnings)
@@ -338,10 +346,11 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo, stop_rows: int = 0):
     y, *chroma = [np.frombuffer(buf, np.int16).reshape(rows, cols, 64)
                   for buf, rows, cols, _, _ in comps]
     if not chroma:
-        return _on_420_grid(y, chroma, info)
-    if subsampling != "4:2:0":
+        cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
+        return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16), 1, progressive
+    if comps[0][3:] != (2, 2):  # the luma's sampling factors: not 4:2:0, halved
         _STATS["chroma_downsampled"] += 1
-    return y, chroma[0], chroma[1]
+    return y, chroma[0], chroma[1], components, progressive
 
 
 CROP_MODES = ("random", "center", "random_resized")
@@ -558,12 +567,19 @@ def read_dct(source: Source, backend: str = DEFAULT_BACKEND, *, info: JpegInfo |
     except KeyError:
         raise ValueError(f"unknown DCT reader backend {backend!r}; known: {backends()}") from None
     data, name = read_bytes(source)
-    if info is None:
-        info = inspect_jpeg(data, name)
-    y, cb, cr = fn(data, name, info, stop_rows)
+    done = None
+    if info is None and fn is _libjpeg:  # our reader makes inspect_jpeg's checks itself
+        done = _libjpeg(data, name, None, stop_rows)
+    if done is None:  # other backends, or a file with a problem: inspect_jpeg names it
+        if info is None:
+            info = inspect_jpeg(data, name)
+        done = fn(data, name, info, stop_rows)
+        if fn is not _libjpeg:
+            done = (*done, info.components, info.progressive)
+    y, cb, cr, components, progressive = done
     _STATS["read"] += 1
-    if info.components == 1:
+    if components == 1:
         _STATS["grayscale"] += 1
-    if info.progressive:
+    if progressive:
         _STATS["progressive"] += 1
     return y, cb, cr

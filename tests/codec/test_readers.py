@@ -262,3 +262,33 @@ def test_reader_draws_numpys_random_numbers():
     for bad in (-1, 2**64, 1.5):
         with pytest.raises((OverflowError, TypeError)):
             _jpegread.uniforms(bad, 1)
+
+
+@pytest.mark.skipif(backend_problem("libjpeg") is not None, reason="our reader was not built")
+def test_our_reader_makes_inspect_jpegs_checks_itself(monkeypatch):
+    """Without ``info``, the "libjpeg" backend does not parse the headers in Python: the
+    reader makes inspect_jpeg's checks itself, with the same coefficients; a file that fails
+    them (extraneous bytes between header markers, which libjpeg only warns about; a
+    subsampling it does not read) goes the general way and gets inspect_jpeg's error."""
+    import cv2
+
+    from jpeg_deep.codec import readers
+
+    files = jpeg_files_of_every_kind()
+    real = readers.inspect_jpeg
+    calls = []
+    monkeypatch.setattr(readers, "inspect_jpeg", lambda *a: calls.append(a) or real(*a))
+    for name, data in files.items():
+        for a, b in zip(read_dct(data, "libjpeg"), read_dct(data, "libjpeg", info=real(data))):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert not calls
+    good = files["4:2:0"]
+    dqt = good.index(b"\xff\xdb")
+    with pytest.raises(InvalidJPEGError, match="corrupt headers"):
+        read_dct(good[:dqt] + b"\x00\x01" + good[dqt:], "libjpeg")
+    assert len(calls) == 1
+    s411 = cv2.imencode(".jpg", smooth_image(), [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                                 cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411])[1]
+    with pytest.raises(InvalidJPEGError, match="chroma sampling"):
+        read_dct(s411.tobytes(), "libjpeg")
+    assert len(calls) == 2
