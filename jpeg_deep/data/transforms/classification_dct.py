@@ -395,6 +395,19 @@ class DCTTransform:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
         self.split = split
         self.config = DCTTransformConfig.of(config)
+        self._mode = self._one_call_mode()
+
+    def _one_call_mode(self):
+        """The crop mode of :func:`jpeg_deep.codec.readers.read_crop` for this transform, or
+        None where it takes no sample of it (see :meth:`one_call`)."""
+        cfg = self.config
+        if (_KERNEL == "numpy" or readers.DEFAULT_BACKEND != "libjpeg" or cfg.crop % 16
+                or self.split == "test" or (self.split == "train"
+                                            and cfg.quality_range is not None)):
+            return None
+        if self.split == "val":
+            return "center"
+        return "random_resized" if cfg.random_resized_crop else "random"
 
     def __repr__(self):
         return f"DCTTransform({self.split!r}, {self.config})"
@@ -483,14 +496,10 @@ class DCTTransform:
         the compiled kernel and our reader built; ``val``, or ``train`` (shorter-side or
         random-resized crop, no JPEG-quality augmentation) with an integer seed in
         ``0 .. 2**64 - 1``; a crop of whole chroma blocks (a multiple of 16)."""
-        cfg = self.config
-        if (_KERNEL == "numpy" or readers.DEFAULT_BACKEND != "libjpeg" or cfg.crop % 16
-                or self.split == "test"):
-            return False
-        if self.split == "val":
-            return True
-        return (cfg.quality_range is None and isinstance(seed, (int, np.integer))
-                and not isinstance(seed, bool) and 0 <= seed < 2 ** 64)
+        mode = self._mode
+        return mode is not None and (mode == "center" or (
+            isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+            and 0 <= seed < 2 ** 64))
 
     def read_seeded(self, data: bytes, seed=None, *, out=None, name=None):
         """:meth:`read` in one compiled call (:func:`jpeg_deep.codec.readers.read_crop`:
@@ -502,21 +511,23 @@ class DCTTransform:
         if not self.one_call(seed):
             return None
         cfg = self.config
-        shapes = [(cfg.crop // 8, cfg.crop // 8, 64)] + 2 * [(cfg.crop // 16, cfg.crop // 16, 64)]
-        targets = [o if o is not None and _writable_directly(o, shape)
-                   else np.empty(shape, np.float32)
-                   for o, shape in zip(out or (None,) * 3, shapes)]
-        mode = ("center" if self.split == "val" else
-                "random_resized" if cfg.random_resized_crop else "random")
-        if not readers.read_crop(data, 0 if seed is None else seed, mode, cfg.resize, cfg.crop,
-                                 cfg.flip_p, targets, _DCT8, cfg.scale, cfg.ratio,
-                                 name or "<bytes>"):
+        args = (data, 0 if seed is None else seed, self._mode, cfg.resize, cfg.crop, cfg.flip_p)
+        tail = (_DCT8, cfg.scale, cfg.ratio, name or "<bytes>")
+        if out is not None:
+            try:  # written in place: Y and the Cb / Cr slots of a batch
+                return tuple(out) if readers.read_crop(*args, out, *tail) else None
+            except ValueError:  # a layout the compiled call does not write: through new arrays
+                if all(_writable_directly(o, o.shape) for o in out):
+                    raise
+        n8, n16 = cfg.crop // 8, cfg.crop // 16
+        targets = (np.empty((n8, n8, 64), np.float32),
+                   *np.empty((2, n16, n16, 64), np.float32))
+        if not readers.read_crop(*args, targets, *tail):
             return None
         if out is None:
-            return tuple(targets)
+            return targets
         for o, t in zip(out, targets):
-            if o is not t:
-                o[...] = t
+            o[...] = t
         return tuple(out)
 
 
