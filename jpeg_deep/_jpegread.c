@@ -1,8 +1,11 @@
 /* The "libjpeg" coefficient reader of jpeg_deep.codec.readers: entropy decoding by
  * libjpeg-turbo (jpeg_read_header + jpeg_read_coefficients, no inverse DCT, no colour
- * conversion, no upsampling), then one pass per component that dequantises the stored integers
- * and writes them in the reader's layout (block rows, block columns, 64 coefficients in
- * natural row-major frequency order: libjpeg's own JBLOCK order).
+ * conversion, no upsampling); the stored integers of each row of blocks are dequantised and
+ * written in the reader's layout (block rows, block columns, 64 coefficients in natural
+ * row-major frequency order: libjpeg's own JBLOCK order) as soon as the row is decoded, while
+ * they are in the cache (rows_job: from the progress monitor, in a single-scan sequential
+ * file; progressive and multi-scan files once they are read). Also read_crop (further down):
+ * a DCT-domain training / validation sample in one call, with the kernel of _banded.c.
  *
  *   read(data, max_pixels, stop_rows, max_scans[, vertical, horizontal, k, checked])
  *       -> (width, height, components, progressive, stopped, warnings, first_warning,
@@ -26,6 +29,8 @@
  * component, is always decoded whole. Restart markers are fine (the decoder stops at the next
  * marker it meets, whatever it is).
  *
+ *   read_crop(...): see its comment.
+ *   uniforms(seed, n): numpy's default_rng(seed).random(n), as read_crop draws (for the tests).
  *   entropy_decode(data) -> None: the floor of any coefficient reader (header + coefficients,
  *       nothing else), for the benchmarks.
  *   version() -> int: LIBJPEG_TURBO_VERSION_NUMBER (0 if not libjpeg-turbo).
@@ -1003,23 +1008,25 @@ static PyObject *uniforms(PyObject *self, PyObject *args)
 /* ---------------------------------------------------------------------------------------- */
 /* read_crop: one training (or validation) sample of the DCT-domain classification transform
  * in one call: header, geometry, the read, both passes of the kernel, written into the caller's
- * arrays. What DCTTransform.read does in Python for SmallestMaxSize(resize) -> RandomCrop(crop)
- * -> HorizontalFlip(flip_p) (center: CenterCrop, no flip, no draw), with the same numbers:
+ * arrays. What DCTTransform.read does in Python, with the same numbers, for mode
+ * CROP_RANDOM: SmallestMaxSize(resize) -> RandomCrop(crop) -> HorizontalFlip(flip_p);
+ * CROP_CENTER: SmallestMaxSize(resize) -> CenterCrop(crop), no draw; CROP_RANDOM_RESIZED:
+ * RandomResizedCrop(crop, scale, ratio) -> HorizontalFlip(flip_p):
  *
- *   - the draws of default_rng(seed) (above): top = int((rh - crop + 1) u0), left = int((rw -
- *     crop + 1) u1), flip = u2 < flip_p, with (rh, rw) = SmallestMaxSize's round-half-even
- *     sizes at least crop;
- *   - the plans of classification_dct._crop_plan_kernel (the same builder, _banded's
- *     window_taps / window_fill), from _banded's crop-plan cache (through its capsule);
+ *   - the draws of default_rng(seed) (above; shorter_side_crop, random_resized_crop below);
+ *   - the plans of classification_dct._crop_plan_kernel / _window_plan (the same builder,
+ *     _banded's window_taps / window_fill), through _banded's capsule: a crop's from its
+ *     cache, a random-resized crop's built for the sample;
  *   - the read of read(): stop_rows from the rows the plans read (whole 4:2:0 chroma blocks),
- *     each component dequantised (4:4:4 / 4:2:2 / 4:4:0 chroma: halved) -- only the block rows
- *     and columns the plans read, into scratch memory freed before returning;
+ *     each component dequantised (4:4:4 / 4:2:2 / 4:4:0 chroma: halved) as it is decoded --
+ *     only the block rows and columns the plans read, into scratch memory freed before
+ *     returning;
  *   - _banded's kernel, writing each component into out_y / out_cb / out_cr ((crop / 8)^2 and
  *     (crop / 16)^2 blocks of 64 float32, each array's blocks at one stride: slots of a batch
  *     array); a grayscale file's chroma is zero.
  *
- *   read_crop(data, seed, resize, crop, flip_p, center, max_pixels, max_scans, k, d,
- *             out_y, out_cb, out_cr)
+ *   read_crop(data, seed, resize, crop, flip_p, mode, (scale_lo, scale_hi),
+ *             (ratio_lo, ratio_hi), max_pixels, max_scans, k, d, out_y, out_cb, out_cr)
  *       -> None: a file this path leaves to the general one (a subsampling it does not bring to
  *          4:2:0, the checks of readers.inspect_jpeg: not 8-bit, not 1 or 3 components, no
  *          end-of-image marker after the scan), having written nothing; or

@@ -18,8 +18,12 @@ bit on every subsampling):
 
 ``"libjpeg"`` (default where it was built; libjpeg-turbo: IJG and BSD licences)
     Our own reader, ``jpeg_deep/_jpegread.c``: libjpeg-turbo's entropy decoding
-    (``jpeg_read_coefficients``), then one pass per component that dequantises and writes the
-    layout above. Non-4:2:0 chroma is brought to 4:2:0 in the DCT domain as by ``"jpeglib"``.
+    (``jpeg_read_coefficients``); each row of blocks is dequantised and written in the layout
+    above as soon as it is decoded (while in the cache). Non-4:2:0 chroma is brought to 4:2:0
+    in the DCT domain as by ``"jpeglib"``. Without ``info`` it makes :func:`inspect_jpeg`'s
+    checks itself, in C, and leaves the files that fail them to it (its errors name the
+    problem). :func:`read_crop` reads and transforms a training or validation crop in one
+    call.
     It parses untrusted files safely: libjpeg's errors become :class:`InvalidJPEGError`, its
     warnings (corrupt but decodable data) are counted in :func:`reader_stats` and never
     printed; a frame of more than :data:`MAX_PIXELS` pixels or a file of more than

@@ -99,6 +99,16 @@ class Task:
         raise NotImplementedError
 
     # -- model ----------------------------------------------------------------------------------
+    def augmentation(self) -> str:
+        """Where training augments its samples: the config's ``augmentation``, or by default
+        ``"dct"`` (on the coefficients, no decode or re-encode) for a network that reads DCT
+        coefficients and ``"rgb"`` for one that reads pixels."""
+        if self.config.augmentation is not None:
+            return self.config.augmentation
+        from jpeg_deep.networks import spec
+
+        return "rgb" if spec(self.config.network).inputs == "rgb" else "dct"
+
     def network_name(self, inference: bool = False) -> str:
         config = self.config
         return (config.inference_network or config.network) if inference else config.network

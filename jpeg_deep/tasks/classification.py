@@ -73,8 +73,8 @@ class ClassificationTask(Task):
                                   f"the scan settings {', '.join(DATA_CHECKS)}, not "
                                   f"{config.data!r}")
             check_data_checks(config.data, config.path)
-        if config.augmentation not in ("rgb", "dct"):
-            raise ConfigError(f"{config.path}: augmentation must be 'rgb' or 'dct', not "
+        if config.augmentation not in (None, "rgb", "dct"):
+            raise ConfigError(f"{config.path}: augmentation must be 'rgb', 'dct' or None, not "
                               f"{config.augmentation!r}")
         from jpeg_deep.networks import spec
 
@@ -91,7 +91,7 @@ class ClassificationTask(Task):
                               "network's input; set both to the same size")
 
     def transform_config(self):
-        """``TransformConfig`` (``augmentation="rgb"``) or ``DCTTransformConfig`` ("dct", which
+        """``TransformConfig`` (:meth:`augmentation` ``"rgb"``) or ``DCTTransformConfig`` ("dct", which
         also takes ``random_resized_crop``, ``scale``, ``ratio``, ``quality_range``,
         ``quality_p``, ``flip_p``)."""
         from jpeg_deep.data.transforms.classification import TransformConfig
@@ -101,13 +101,13 @@ class ClassificationTask(Task):
         if settings is None:  # the reference's ratio: shorter side 256 for 224 crops
             size = self.config.input_size
             settings = dict(resize=size * 8 // 7, crop=size, quality=95)
-        cls = DCTTransformConfig if self.config.augmentation == "dct" else TransformConfig
+        cls = DCTTransformConfig if self.augmentation() == "dct" else TransformConfig
         return cls(**settings)
 
     def _factory(self):
         from jpeg_deep.data.loader import ClassificationDCTTransform, ClassificationTransform
 
-        return (ClassificationDCTTransform if self.config.augmentation == "dct"
+        return (ClassificationDCTTransform if self.augmentation() == "dct"
                 else ClassificationTransform)
 
     # -- data -----------------------------------------------------------------------------------

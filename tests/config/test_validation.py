@@ -175,3 +175,28 @@ def test_split_too_small_for_a_batch_stops_before_any_folder(tmp_path, tiny_demo
     assert code == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1].endswith("60 files give no batch of 100")
     assert not out.exists()
+
+
+def test_augmentation_defaults_to_the_networks_input(tmp_path, tiny_demo):
+    """A DCT network's samples are augmented on the coefficients unless the config says
+    ``augmentation = "rgb"``; an RGB network's on pixels; an RGB network asked for "dct" is a
+    config mistake."""
+    from jpeg_deep.config import ConfigError
+    from jpeg_deep.data.loader import ClassificationDCTTransform, ClassificationTransform
+    from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig
+    from jpeg_deep.tasks import task_for
+
+    def task(**change):
+        return task_for(load_config(write_config(tmp_path / str(len(change)) / "cfg",
+                                                 tiny_demo, **change)))
+
+    dct = task()
+    assert dct.augmentation() == "dct" and dct._factory() is ClassificationDCTTransform
+    assert isinstance(dct.transform_config(), DCTTransformConfig)
+    rgb = task(augmentation="rgb")
+    assert rgb.augmentation() == "rgb" and rgb._factory() is ClassificationTransform
+    pixels = task(network="vgg16", inference_network=None, network_args=dict(width=0.0625))
+    assert pixels.augmentation() == "rgb"
+    with pytest.raises(ConfigError, match="augmentation 'dct' works on DCT coefficients"):
+        task(network="vgg16", inference_network=None, augmentation="dct",
+             network_args=dict(width=0.0625)).check(check_paths=False)

@@ -151,7 +151,7 @@ def test_dct_domain_augmentation_trains_and_evaluates(tmp_path, scenes):
 
 
 @pytest.mark.parametrize("change,message", [
-    (dict(augmentation="pixels"), "augmentation must be 'rgb' or 'dct', not 'pixels'"),
+    (dict(augmentation="pixels"), "augmentation must be 'rgb', 'dct' or None, not 'pixels'"),
     (dict(augmentation="dct", network="ssd300_vgg16"),
      "augmentation 'dct' works on DCT coefficients; 'ssd300_vgg16' reads RGB"),
     (dict(network="vgg16_dct"), "network 'vgg16_dct' is a classification network"),

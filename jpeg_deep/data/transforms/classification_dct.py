@@ -32,8 +32,15 @@ albumentations, JPEG q95 4:2:0 re-encode, read) the pixels differ by quantisatio
 rounding only: mean absolute difference ~1.0 grey level for Y, ~0.9 for Cb / Cr (tested below
 1.5 / 1.25), worst pixel <= 9 (tested below 16).
 
-Speed: with the compiled kernel, each axis plan of a sample (rows and columns, luma and
-chroma) is built straight from the geometry in one C call (``_banded.window_plan``: taps,
+Speed: :meth:`DCTTransform.read` with an integer seed (what the loader passes) does a ``val``
+or ``train`` sample (shorter-side or random-resized crop, no JPEG-quality augmentation) in one
+compiled call, :meth:`DCTTransform.read_seeded` (:func:`jpeg_deep.codec.readers.read_crop`):
+header, numpy's ``default_rng(seed)`` draws reproduced in C, the plans below (crops' from a
+cache in ``_banded.c``: at most 1024, emptied when full), the read and both passes, with the
+same numbers as the Python path (tested bit for bit). Otherwise (a ``Generator``, the ``test``
+split, quality augmentation, our reader or the kernel not built), Python draws the geometry and
+each axis plan of a sample (rows and columns, luma and chroma) is built straight from the
+geometry in one C call (``_banded.window_plan``: taps,
 band, flip, transpose: 5-6 us whatever the image size), so a new image size, crop offset or
 random-resized-crop window costs no more than a known one; training crops' plans are also
 kept (at most 1024, 5-60 KB each: at most ~60 MB per process, reached only on datasets of

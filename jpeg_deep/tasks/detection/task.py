@@ -17,9 +17,10 @@ Config settings read here (defaults in :data:`DETECTION_DEFAULTS` and
                 never) and ``map_images`` (validation images it uses, None: all)
 ``transforms``  ``quality`` (JPEG re-encoding, 75), ``mean`` (zoom-out fill), ``max_expand``,
                 ``min_box_size``; the network input side is ``input_size``
-``augmentation`` ``"rgb"`` (the SSD chain on decoded pixels, re-encoded as JPEG and read back)
-                or ``"dct"`` (the same chain on the coefficients,
-                :mod:`jpeg_deep.data.transforms.ssd_dct`; DCT networks only)
+``augmentation`` ``"dct"`` (the SSD chain on the coefficients,
+                :mod:`jpeg_deep.data.transforms.ssd_dct`; DCT networks only; their default)
+                or ``"rgb"`` (the same chain on decoded pixels, re-encoded as JPEG and read
+                back; RGB networks' default)
 
 Files written by :meth:`DetectionTask.predict` (``<tag>`` = ``<split>_<weights>``):
 
@@ -281,8 +282,8 @@ class DetectionTask(Task):
             if name is not None and spec(name).task != "detection":
                 raise ConfigError(f"{where}: {attr} {name!r} is a {spec(name).task} network; "
                                   "a detection config needs a detector (e.g. ssd300_vgg16_dct)")
-        if config.augmentation not in ("rgb", "dct"):
-            raise ConfigError(f"{where}: augmentation must be 'rgb' or 'dct', not "
+        if config.augmentation not in (None, "rgb", "dct"):
+            raise ConfigError(f"{where}: augmentation must be 'rgb', 'dct' or None, not "
                               f"{config.augmentation!r}")
         for attr in ("network", "inference_network"):
             name = getattr(config, attr)
@@ -375,7 +376,7 @@ class DetectionTask(Task):
     def _factory(self):
         """The SSD chain on pixels (``augmentation = "rgb"``: decode, transform, re-encode at
         ``transforms["quality"]``, read) or on the coefficients (``"dct"``)."""
-        return (DetectionDCTSampleTransform if self.config.augmentation == "dct"
+        return (DetectionDCTSampleTransform if self.augmentation() == "dct"
                 else DetectionSampleTransform)
 
     @staticmethod
