@@ -33,8 +33,11 @@ def train_cli(capsys, config, out, *extra):
     (dict(keep_checkpoints=-1), "keep_checkpoints must be None (keep all) or an integer >= 0"),
     (dict(jit_compile="yes"), "jit_compile must be True or False"),
     # a size the network cannot take: found by building it, still before any folder
-    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95)),
+    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95), augmentation="rgb"),
      "network 'vgg16_dct' cannot be built with input_size 36"),
+    # with the DCT-domain augmentation (the default), the crop is checked first
+    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95)),
+     "crop (36) must be a multiple of 8 (whole blocks)"),
 ])
 def test_config_mistakes_stop_before_any_folder(tmp_path, tiny_demo, capsys, change, message):
     config = write_config(tmp_path / "cfg", tiny_demo, **change)
