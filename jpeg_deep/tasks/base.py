@@ -100,9 +100,9 @@ class Task:
 
     # -- model ----------------------------------------------------------------------------------
     def augmentation(self) -> str:
-        """Where training augments its samples: the config's ``augmentation``, or by default
-        ``"dct"`` (on the coefficients, no decode or re-encode) for a network that reads DCT
-        coefficients and ``"rgb"`` for one that reads pixels."""
+        """Where training augments its samples: the config's ``augmentation``; None: ``"dct"``
+        (on the coefficients, no decode or re-encode) for a network that reads DCT
+        coefficients, ``"rgb"`` for one that reads pixels."""
         if self.config.augmentation is not None:
             return self.config.augmentation
         from jpeg_deep.networks import spec

@@ -33,10 +33,10 @@ def train_cli(capsys, config, out, *extra):
     (dict(keep_checkpoints=-1), "keep_checkpoints must be None (keep all) or an integer >= 0"),
     (dict(jit_compile="yes"), "jit_compile must be True or False"),
     # a size the network cannot take: found by building it, still before any folder
-    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95), augmentation="rgb"),
-     "network 'vgg16_dct' cannot be built with input_size 36"),
-    # with the DCT-domain augmentation (the default), the crop is checked first
     (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95)),
+     "network 'vgg16_dct' cannot be built with input_size 36"),
+    # with the DCT-domain augmentation, the crop is checked first
+    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95), augmentation="dct"),
      "crop (36) must be a multiple of 8 (whole blocks)"),
 ])
 def test_config_mistakes_stop_before_any_folder(tmp_path, tiny_demo, capsys, change, message):
@@ -180,9 +180,9 @@ def test_split_too_small_for_a_batch_stops_before_any_folder(tmp_path, tiny_demo
     assert not out.exists()
 
 
-def test_augmentation_defaults_to_the_networks_input(tmp_path, tiny_demo):
-    """A DCT network's samples are augmented on the coefficients unless the config says
-    ``augmentation = "rgb"``; an RGB network's on pixels; an RGB network asked for "dct" is a
+def test_augmentation_none_follows_the_networks_input(tmp_path, tiny_demo):
+    """``augmentation = None``: a DCT network's samples are augmented on the coefficients, an
+    RGB network's on pixels; the default stays ``"rgb"``; an RGB network asked for "dct" is a
     config mistake."""
     from jpeg_deep.config import ConfigError
     from jpeg_deep.data.loader import ClassificationDCTTransform, ClassificationTransform
@@ -193,12 +193,13 @@ def test_augmentation_defaults_to_the_networks_input(tmp_path, tiny_demo):
         return task_for(load_config(write_config(tmp_path / str(len(change)) / "cfg",
                                                  tiny_demo, **change)))
 
-    dct = task()
+    dct = task(augmentation=None)
     assert dct.augmentation() == "dct" and dct._factory() is ClassificationDCTTransform
     assert isinstance(dct.transform_config(), DCTTransformConfig)
-    rgb = task(augmentation="rgb")
+    rgb = task()
     assert rgb.augmentation() == "rgb" and rgb._factory() is ClassificationTransform
-    pixels = task(network="vgg16", inference_network=None, network_args=dict(width=0.0625))
+    pixels = task(network="vgg16", inference_network=None, network_args=dict(width=0.0625),
+                  augmentation=None)
     assert pixels.augmentation() == "rgb"
     with pytest.raises(ConfigError, match="augmentation 'dct' works on DCT coefficients"):
         task(network="vgg16", inference_network=None, augmentation="dct",
