@@ -276,6 +276,20 @@ static int takes_file(decoder_t *d, const void *buf, Py_ssize_t len, int *vertic
     return ok;
 }
 
+/* decoder_header without the GIL, its errors caught: 1, or 0 with d->err.message set.
+ * *created: jpeg_create_decompress ran (jpeg_destroy_decompress is then due). */
+static int header_nogil(decoder_t *d, unsigned long long max_pixels, volatile int *created)
+{
+    volatile int ok = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(d->err.jump) == 0) {
+        *created = 1;
+        ok = decoder_header(d, max_pixels);
+    }
+    Py_END_ALLOW_THREADS
+    return ok;
+}
+
 static PyObject *read_error(const char *message)
 {
     PyObject *mod = PyImport_ImportModule("jpeg_deep.codec.readers");
@@ -721,27 +735,14 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
         return PyErr_NoMemory();
     }
     decoder_init(d, data.buf, data.len, max_scans);
-    volatile int failed = 0, created = 0, skipped = 0;
+    volatile int failed = 0, created = 0;
     int ncomp = 0;
-
-    Py_BEGIN_ALLOW_THREADS
-    if (setjmp(d->err.jump)) {
-        failed = 1;
-    } else {
-        created = 1;
-        if (!decoder_header(d, max_pixels))
-            failed = 1;
-        else if (checked && !takes_file(d, data.buf, data.len, &vertical, &horizontal))
-            skipped = 1;
-    }
-    Py_END_ALLOW_THREADS
-
-    if (skipped) {
+    if (!header_nogil(d, max_pixels, &created))
+        goto fail;
+    if (checked && !takes_file(d, data.buf, data.len, &vertical, &horizontal)) {
         result = Py_NewRef(Py_None);
         goto done;
     }
-    if (failed)
-        goto fail;
     /* The chroma of a 3-component file halved on the way out where the caller asks (its
      * sampling factors are 1 x 1 and the luma's are 1 on the halved axes: 4:4:4, 4:2:2, 4:4:0) */
     int halved = (vertical || horizontal) && d->cinfo.num_components == 3;
@@ -1198,16 +1199,7 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
     }
     decoder_init(d, data.buf, data.len, max_scans);
     volatile int failed = 0, created = 0;
-    Py_BEGIN_ALLOW_THREADS
-    if (setjmp(d->err.jump)) {
-        failed = 1;
-    } else {
-        created = 1;
-        if (!decoder_header(d, max_pixels))
-            failed = 1;
-    }
-    Py_END_ALLOW_THREADS
-    if (failed) {
+    if (!header_nogil(d, max_pixels, &created)) {
         read_error(d->err.message);
         goto done;
     }
