@@ -290,6 +290,13 @@ static int header_nogil(decoder_t *d, unsigned long long max_pixels, volatile in
     return ok;
 }
 
+/* Stop entropy decoding below the first stop_rows pixel rows (0: decode all; see read) */
+static void decoder_stop(decoder_t *d, long stop_rows)
+{
+    const long unit = 8L * d->cinfo.max_v_samp_factor; /* pixel rows per iMCU row */
+    d->progress.stop_imcu = stop_rows > 0 ? (stop_rows + unit - 1) / unit : 0;
+}
+
 static PyObject *read_error(const char *message)
 {
     PyObject *mod = PyImport_ImportModule("jpeg_deep.codec.readers");
@@ -763,10 +770,7 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
     if (setjmp(d->err.jump)) {
         failed = 1;
     } else {
-        if (stop_rows > 0) {
-            long unit = 8L * d->cinfo.max_v_samp_factor;
-            d->progress.stop_imcu = (stop_rows + unit - 1) / unit;
-        }
+        decoder_stop(d, stop_rows);
         d->progress.rows_done = job_rows_done;
         d->progress.arg = job;
         jvirt_barray_ptr *arrays = jpeg_read_coefficients(&d->cinfo);
@@ -1243,11 +1247,7 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
     for (int p = 0; p < 4; p++)
         plan_span(&plans[p]->plan, &span_lo[p], &span_hi[p]);
     long stop_rows = (long)(8 * span_hi[0] > 16 * span_hi[2] ? 8 * span_hi[0] : 16 * span_hi[2]);
-    stop_rows = (stop_rows + 15) / 16 * 16;
-    {
-        const long unit = 8L * ci->max_v_samp_factor;
-        d->progress.stop_imcu = (stop_rows + unit - 1) / unit;
-    }
+    decoder_stop(d, (stop_rows + 15) / 16 * 16); /* whole 4:2:0 chroma blocks, as read() */
 
     /* the read (the rows and columns the plans read dequantised as they are decoded), then
      * the kernel, without the GIL */

@@ -342,19 +342,37 @@ def _libjpeg(data: bytes, name: str, info: JpegInfo | None, stop_rows: int = 0):
     if done is None:
         return None
     _, _, components, progressive, stopped, warnings, warning, comps = done
+    # the luma's sampling factors other than 2 x 2: not 4:2:0, the chroma was halved
+    _count_libjpeg(name, stopped, warnings, warning, components == 3 and comps[0][3:] != (2, 2))
+    y, *chroma = [np.frombuffer(buf, np.int16).reshape(rows, cols, 64)
+                  for buf, rows, cols, _, _ in comps]
+    return (*(_zero_chroma(y) if not chroma else (y, *chroma)), components, progressive)
+
+
+def _count_libjpeg(name, stopped, warnings, warning, halved):
+    """:func:`reader_stats`'s counts of what our reader did with one file."""
     if warnings:
         _STATS["warnings"] += 1
         logger.debug("%s: libjpeg: %s (%d warnings)", name, warning, warnings)
     if stopped:
         _STATS["stopped_early"] += 1
-    y, *chroma = [np.frombuffer(buf, np.int16).reshape(rows, cols, 64)
-                  for buf, rows, cols, _, _ in comps]
-    if not chroma:
-        cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
-        return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16), 1, progressive
-    if comps[0][3:] != (2, 2):  # the luma's sampling factors: not 4:2:0, halved
+    if halved:
         _STATS["chroma_downsampled"] += 1
-    return y, chroma[0], chroma[1], components, progressive
+
+
+def _count_read(components, progressive):
+    """:func:`reader_stats`'s counts of every read, whatever the backend."""
+    _STATS["read"] += 1
+    if components == 1:
+        _STATS["grayscale"] += 1
+    if progressive:
+        _STATS["progressive"] += 1
+
+
+def _zero_chroma(y):
+    """``(y, cb, cr)`` of a grayscale file: zero chroma on the 4:2:0 grid of ``y``."""
+    cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
+    return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16)
 
 
 CROP_MODES = ("random", "center", "random_resized")
@@ -386,18 +404,8 @@ def read_crop(data: bytes, seed, mode: str, resize: int, crop: int, flip_p: floa
     if done is None:
         return False
     components, progressive, stopped, warnings, warning, halved = done
-    _STATS["read"] += 1
-    if components == 1:
-        _STATS["grayscale"] += 1
-    if progressive:
-        _STATS["progressive"] += 1
-    if warnings:
-        _STATS["warnings"] += 1
-        logger.debug("%s: libjpeg: %s (%d warnings)", name, warning, warnings)
-    if stopped:
-        _STATS["stopped_early"] += 1
-    if halved:
-        _STATS["chroma_downsampled"] += 1
+    _count_read(components, progressive)
+    _count_libjpeg(name, stopped, warnings, warning, halved)
     return True
 
 
@@ -405,8 +413,7 @@ def _on_420_grid(y, chroma, info: JpegInfo):
     """``(y, cb, cr)`` on the 4:2:0 grid from the components as stored: zero chroma for a
     grayscale file (``chroma`` empty), other subsamplings halved in the DCT domain."""
     if not chroma:
-        cshape = (-(-y.shape[0] // 2), -(-y.shape[1] // 2), 64)
-        return y, np.zeros(cshape, np.int16), np.zeros(cshape, np.int16)
+        return _zero_chroma(y)
     cb, cr = chroma
     if info.subsampling != "4:2:0":
         _STATS["chroma_downsampled"] += 1
@@ -581,9 +588,5 @@ def read_dct(source: Source, backend: str = DEFAULT_BACKEND, *, info: JpegInfo |
         if fn is not _libjpeg:
             done = (*done, info.components, info.progressive)
     y, cb, cr, components, progressive = done
-    _STATS["read"] += 1
-    if components == 1:
-        _STATS["grayscale"] += 1
-    if progressive:
-        _STATS["progressive"] += 1
+    _count_read(components, progressive)
     return y, cb, cr

@@ -408,7 +408,7 @@ class DCTTransform:
         """The crop mode of :func:`jpeg_deep.codec.readers.read_crop` for this transform, or
         None where it takes no sample of it (see :meth:`one_call`)."""
         cfg = self.config
-        if (_KERNEL == "numpy" or readers.DEFAULT_BACKEND != "libjpeg" or cfg.crop % 16
+        if (not kernel_in_use() or readers.DEFAULT_BACKEND != "libjpeg" or cfg.crop % 16
                 or self.split == "test" or (self.split == "train"
                                             and cfg.quality_range is not None)):
             return None
