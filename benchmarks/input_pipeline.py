@@ -24,9 +24,9 @@ one thread, with each path's ratio to the floor (0) and to the tf.data anchor (8
                                                compiled call for header, draws, geometry, cached
                                                plans, read and kernel; shorter-side resize +
                                                random crop + flip)
-(6) DCT-domain train transform, RRC           (the same with random_resized_crop=True, which
-                                               takes the Python path: header, draws and plans in
-                                               Python, then the read and the kernel)
+(6) DCT-domain train transform, RRC           (the same with random_resized_crop=True: the
+                                               window's plans built in the same call, per
+                                               sample)
 (7) SSD training transform*                   (detection: the RGB chain of
                                                jpeg_deep.data.datasets, re-encoded at q75 and
                                                read, vs the DCT-domain chain of
