@@ -1,11 +1,13 @@
 /* The "libjpeg" coefficient reader of jpeg_deep.codec.readers: entropy decoding by
- * libjpeg-turbo (jpeg_read_header + jpeg_read_coefficients, no inverse DCT, no colour
- * conversion, no upsampling); the stored integers of each row of blocks are dequantised and
- * written in the reader's layout (block rows, block columns, 64 coefficients in natural
- * row-major frequency order: libjpeg's own JBLOCK order) as soon as the row is decoded, while
- * they are in the cache (rows_job: from the progress monitor, in a single-scan sequential
- * file; progressive and multi-scan files once they are read). Also read_crop (further down):
- * a DCT-domain training / validation sample in one call, with the kernel of _banded.c.
+ * libjpeg-turbo, no inverse DCT, no colour conversion, no upsampling; the stored integers of
+ * each row of blocks are dequantised and written in the reader's layout (block rows, block
+ * columns, 64 coefficients in natural row-major frequency order: libjpeg's own JBLOCK order)
+ * as soon as the row is decoded, while they are in the cache (rows_job). A single-scan
+ * sequential file is decoded in raw mode (decode_raw: jpeg_read_raw_data with libjpeg's
+ * decoder writing each MCU into a ring of block rows, no whole-image coefficient array);
+ * progressive and multi-scan files by jpeg_read_coefficients, written once they are read.
+ * Also read_crop (further down): a DCT-domain training / validation sample in one call, with
+ * the kernel of _banded.c.
  *
  *   read(data, max_pixels, stop_rows, max_scans[, vertical, horizontal, k, checked])
  *       -> (width, height, components, progressive, stopped, warnings, first_warning,
@@ -22,17 +24,20 @@
  * brought to the 4:2:0 grid along those axes (4:4:4: both; 4:2:2: vertical; 4:4:0:
  * horizontal) with k, the (8, 16) float64 halving operator, in the same pass that dequantises
  * it (see halve below); rows and cols are then the halved component's.
- * stop_rows > 0 asks for the first stop_rows *pixel* rows only: once every block row that
- * covers them is decoded, the rest of the scan is not entropy-decoded (its blocks stay zero).
+ * stop_rows > 0 asks for the first stop_rows *pixel* rows only: once every iMCU row that
+ * covers them is decoded, the rest of the scan is not entropy-decoded (its blocks are zero).
  * That is only done for a single-scan sequential file (baseline or extended Huffman, every
  * component in the first scan): a progressive file, or a sequential one with a scan per
- * component, is always decoded whole. Restart markers are fine (the decoder stops at the next
- * marker it meets, whatever it is).
+ * component, is always decoded whole. Restart markers are fine (raw mode stops calling
+ * jpeg_read_raw_data; with raw mode off the decoder meets an end-of-image marker where the
+ * stop is, and may still have written a few blocks of the next row from the bits it had).
  *
  *   read_crop(...): see its comment.
  *   uniforms(seed, n): numpy's default_rng(seed).random(n), as read_crop draws (for the tests).
- *   entropy_decode(data) -> None: the floor of any coefficient reader (header + coefficients,
- *       nothing else), for the benchmarks.
+ *   entropy_decode(data[, raw]) -> None: the floor of a coefficient reader for the benchmarks
+ *       (header + jpeg_read_coefficients, nothing else; raw: a single-scan file entropy-decoded
+ *       in raw mode, each MCU left in libjpeg's MCU buffer).
+ *   raw_mode([on[, fail_check]]) -> bool: whether raw mode is used (set it first).
  *   version() -> int: LIBJPEG_TURBO_VERSION_NUMBER (0 if not libjpeg-turbo).
  *
  * The files are untrusted. libjpeg's errors go through our error manager (longjmp, never
@@ -42,7 +47,8 @@
  * any coefficient memory is allocated: the frame's width x height <= max_pixels, and at most
  * max_scans scans (a progressive file can otherwise declare thousands of tiny scans, each a
  * pass over the whole coefficient array). The coefficient memory is then at most 6 bytes per
- * pixel in libjpeg (4:4:4: three int16 planes) plus as much again for the output buffers.
+ * pixel in libjpeg (4:4:4: three int16 planes; raw mode: a few block rows) plus as much again
+ * for the output buffers.
  * The GIL is released while libjpeg works. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -118,6 +124,8 @@ static const JOCTET fake_eoi[2] = {0xFF, JPEG_EOI};
 struct source_mgr {
     struct jpeg_source_mgr pub;
     int stopped; /* the decoder was asked to stop: reaching the end is no warning */
+    const JOCTET *data; /* the whole file */
+    size_t len;
 };
 
 static void src_init(j_decompress_ptr cinfo) { (void)cinfo; }
@@ -185,6 +193,19 @@ typedef struct {
                                        JDIMENSION);
     jvirt_barray_ptr arrays[MAX_COMPONENTS];
     int narrays;
+    /* raw mode (see decode_raw): each component's last depth[c] block rows of stride[c]
+     * blocks (in libjpeg's image pool), libjpeg's decode_mcu, the MCUs decoded in the current
+     * iMCU row, where each block of an MCU goes (base + MCU column x step), and the sample rows
+     * jpeg_read_raw_data is given (never written: no component needs an inverse DCT) */
+    JCOEF *ring[MAX_COMPONENTS];
+    int depth[MAX_COMPONENTS];
+    JDIMENSION stride[MAX_COMPONENTS];
+    boolean (*decode_mcu)(j_decompress_ptr, JBLOCKROW *);
+    long imcu, mcu;
+    JBLOCKROW base[D_MAX_BLOCKS_IN_MCU], ptrs[D_MAX_BLOCKS_IN_MCU];
+    long step[D_MAX_BLOCKS_IN_MCU];
+    JSAMPROW rows[MAX_COMPONENTS][MAX_SAMP_FACTOR * DCTSIZE];
+    JSAMPARRAY planes[MAX_COMPONENTS];
 } decoder_t;
 
 static jvirt_barray_ptr capture_barray(j_common_ptr cinfo, int pool_id, boolean pre_zero,
@@ -212,8 +233,8 @@ static void decoder_init(decoder_t *d, const void *data, Py_ssize_t len, long ma
     d->src.pub.skip_input_data = src_skip;
     d->src.pub.resync_to_restart = jpeg_resync_to_restart;
     d->src.pub.term_source = src_term;
-    d->src.pub.next_input_byte = (const JOCTET *)data;
-    d->src.pub.bytes_in_buffer = (size_t)len;
+    d->src.pub.next_input_byte = d->src.data = (const JOCTET *)data;
+    d->src.pub.bytes_in_buffer = d->src.len = (size_t)len;
     d->progress.pub.progress_monitor = on_progress;
     d->progress.src = &d->src;
     d->progress.max_scans = max_scans > 0 ? (int)(max_scans < INT32_MAX ? max_scans : INT32_MAX)
@@ -626,12 +647,22 @@ static void job_init(rows_job *job, decoder_t *d, int vertical, int horizontal,
     }
 }
 
+/* Input block row a of component c: from the raw-mode ring where there is one, else from
+ * libjpeg's coefficient array */
+static const JCOEF *in_row(const rows_job *job, int c, JDIMENSION a)
+{
+    decoder_t *d = job->d;
+    if (d->ring[c] != NULL)
+        return d->ring[c] + (size_t)(a % (JDIMENSION)d->depth[c]) * d->stride[c] * DCTSIZE2;
+    j_decompress_ptr ci = &d->cinfo;
+    return (*ci->mem->access_virt_barray)((j_common_ptr)ci, d->arrays[c], a, 1, FALSE)[0][0];
+}
+
 /* Output rows of component c up to (not including) upto */
 static void job_write(rows_job *job, int c, Py_ssize_t upto)
 {
     j_decompress_ptr ci = &job->d->cinfo;
     const jpeg_component_info *comp = &ci->comp_info[c];
-    jvirt_barray_ptr arr = job->d->arrays[c];
     upto = upto < job->r1[c] ? upto : job->r1[c];
     Py_ssize_t I = job->next[c] > job->r0[c] ? job->next[c] : job->r0[c];
     const Py_ssize_t c0 = job->c0[c], c1 = job->c1[c];
@@ -655,20 +686,15 @@ static void job_write(rows_job *job, int c, Py_ssize_t upto)
         for (; I < upto; I++) {
             const JDIMENSION a0 = (JDIMENSION)(vertical ? 2 * I : I);
             const JDIMENSION a1 = (JDIMENSION)pair_second(I, in_rows, vertical);
-            const JCOEF *p0 = (*ci->mem->access_virt_barray)((j_common_ptr)ci, arr, a0, 1,
-                                                             FALSE)[0][0];
-            const JCOEF *p1 = a1 == a0 ? p0 : (*ci->mem->access_virt_barray)(
-                (j_common_ptr)ci, arr, a1, 1, FALSE)[0][0];
+            const JCOEF *p0 = in_row(job, c, a0);
+            const JCOEF *p1 = a1 == a0 ? p0 : in_row(job, c, a1);
             halve_row(p0 + DCTSIZE2 * skip, p1 + DCTSIZE2 * skip, in_cols - skip, vertical,
                       horizontal, job->hk, job->qv[c], out + (I * ow + c0) * DCTSIZE2, c1 - c0);
         }
     } else {
-        for (; I < upto; I++) {
-            JBLOCKARRAY row = (*ci->mem->access_virt_barray)((j_common_ptr)ci, arr,
-                                                             (JDIMENSION)I, 1, FALSE);
-            job->dequantise[c](row[0][c0], job->q[c], out + (I * ow + c0) * DCTSIZE2,
-                               (JDIMENSION)(c1 - c0));
-        }
+        for (; I < upto; I++)
+            job->dequantise[c](in_row(job, c, (JDIMENSION)I) + DCTSIZE2 * c0, job->q[c],
+                               out + (I * ow + c0) * DCTSIZE2, (JDIMENSION)(c1 - c0));
     }
     job->next[c] = upto;
 }
@@ -700,6 +726,189 @@ static void job_finish(rows_job *job, jvirt_barray_ptr *arrays)
         if (!same) job->next[c] = 0; /* not the arrays captured: all again, from these */
         job_write(job, c, job->rows[c]);
     }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Raw mode: a single-scan sequential file (baseline or extended Huffman, every component in
+ * its one scan) is decoded by jpeg_read_raw_data, one iMCU row per call, with no component
+ * "needed" (so libjpeg runs no inverse DCT, and raw_data_out: no upsampling, no colour
+ * conversion) and its entropy decoder's decode_mcu given, for each MCU, blocks in a ring of
+ * each component's last block rows (zeroed before each iMCU row, as libjpeg zeroes its
+ * arrays); the rows are written from there as soon as their iMCU row is done, while in cache.
+ * libjpeg then keeps no whole-image coefficient array: jpeg_read_coefficients zeroes one (two
+ * bytes per coefficient) and writes every block into it, which costs a large image up to ~9 %
+ * of its decoding in cache misses (entropy_decode(data, True) against entropy_decode(data)),
+ * and the reader read it back. Progressive and multi-scan files use jpeg_read_coefficients.
+ *
+ * decode_mcu is reached through libjpeg's internal struct jpeg_entropy_decoder (jpegint.h,
+ * which libjpeg does not install): start_pass then decode_mcu, the layout of every libjpeg
+ * since 6b and of libjpeg-turbo up to 3.x. After the first iMCU row decode_raw checks that the
+ * MCUs went through ring_decode_mcu (else raw mode turns itself off and the file is read the
+ * other way); _jpegread.raw_mode(False) turns it off (the tests compare both ways). */
+typedef struct {
+    void (*start_pass)(j_decompress_ptr);
+    boolean (*decode_mcu)(j_decompress_ptr, JBLOCKROW *);
+} entropy_module;
+
+static int raw_enabled = 1;
+static int raw_fail_check = 0; /* the tests: the next check fails, as with another libjpeg */
+
+/* libjpeg's decode_mcu with the MCU's blocks in the rings (MCU_data: libjpeg's own buffer,
+ * unused) */
+static boolean ring_decode_mcu(j_decompress_ptr cinfo, JBLOCKROW *MCU_data)
+{
+    decoder_t *d = (decoder_t *)cinfo;
+    const long m = d->mcu++;
+    (void)MCU_data;
+    if (cinfo->comps_in_scan == 1) { /* one block per MCU, MCU rows of MCUs_per_row */
+        const long per_row = (long)cinfo->MCUs_per_row;
+        d->ptrs[0] = d->base[0] + (m / per_row) * d->step[0] + m % per_row;
+    } else {
+        for (int b = 0; b < cinfo->blocks_in_MCU; b++)
+            d->ptrs[b] = d->base[b] + m * d->step[b];
+    }
+    return d->decode_mcu(cinfo, d->ptrs);
+}
+
+/* Before iMCU row d->imcu: its ring rows zeroed, and where each block of an MCU goes */
+static void ring_row(decoder_t *d)
+{
+    j_decompress_ptr ci = &d->cinfo;
+    JBLOCKROW first[MAX_COMPONENTS];
+    for (int c = 0; c < ci->num_components; c++) {
+        const int v = ci->comp_info[c].v_samp_factor;
+        const long slot0 = (d->imcu % (d->depth[c] / v)) * v; /* the ring row of its first */
+        first[c] = (JBLOCKROW)d->ring[c] + slot0 * (long)d->stride[c];
+        memset(first[c], 0, (size_t)v * d->stride[c] * sizeof(JBLOCK));
+    }
+    if (ci->comps_in_scan == 1) {
+        const int c = ci->cur_comp_info[0]->component_index;
+        d->base[0] = first[c];
+        d->step[0] = (long)d->stride[c];
+    } else {
+        int b = 0;
+        for (int i = 0; i < ci->comps_in_scan; i++) {
+            const jpeg_component_info *comp = ci->cur_comp_info[i];
+            const int c = comp->component_index;
+            for (int y = 0; y < comp->MCU_height; y++)
+                for (int x = 0; x < comp->MCU_width && b < D_MAX_BLOCKS_IN_MCU; x++, b++) {
+                    d->base[b] = first[c] + (long)y * (long)d->stride[c] + x;
+                    d->step[b] = comp->MCU_width;
+                }
+        }
+    }
+    d->mcu = 0;
+}
+
+/* Whether raw mode reads this file (after the header) */
+static int raw_takes(decoder_t *d)
+{
+    j_decompress_ptr ci = &d->cinfo;
+    return raw_enabled && !ci->progressive_mode && jpeg_has_multiple_scans(ci) == FALSE
+           && ci->num_components <= MAX_COMPONENTS && ci->data_precision == 8
+           && ci->scale_num == ci->scale_denom;
+}
+
+/* Component c's output rows that the first in_done of its input block rows make */
+static Py_ssize_t rows_from(const rows_job *job, int c, Py_ssize_t in_done)
+{
+    const Py_ssize_t in_rows = job->d->cinfo.comp_info[c].height_in_blocks;
+    if (!(job_halves(job, c) && job->vertical))
+        return in_done;
+    return in_done >= in_rows ? (in_rows + 1) / 2 : in_done / 2;
+}
+
+/* The decoding of raw mode into job's outputs, stopping after stop_imcu iMCU rows (0: none);
+ * call after setjmp. 0: the inverse-DCT module is not as expected (nothing decoded yet: the
+ * caller reads coefficients instead, with a new decoder). */
+static int decode_raw(decoder_t *d, rows_job *job, long stop_imcu)
+{
+    j_decompress_ptr ci = &d->cinfo;
+    ci->raw_data_out = TRUE;
+    ci->do_block_smoothing = FALSE;
+    jpeg_start_decompress(ci);
+    entropy_module *entropy = (entropy_module *)ci->entropy;
+    if (entropy == NULL || entropy->decode_mcu == NULL)
+        return 0;
+    const int ncomp = ci->num_components;
+    const int interleaved = ci->comps_in_scan > 1;
+    for (int c = 0; c < ncomp; c++) {
+        jpeg_component_info *comp = &ci->comp_info[c];
+        /* the blocks of whole MCUs (dummy blocks past the right edge land in the padding) */
+        d->stride[c] = interleaved ? ci->MCUs_per_row * (JDIMENSION)comp->MCU_width
+                                   : comp->width_in_blocks;
+        d->depth[c] = comp->v_samp_factor * (job_halves(job, c) && job->vertical ? 2 : 1);
+        d->ring[c] = (*ci->mem->alloc_large)((j_common_ptr)ci, JPOOL_IMAGE,
+                                             (size_t)d->depth[c] * d->stride[c] * sizeof(JBLOCK));
+        d->planes[c] = d->rows[c];
+        comp->component_needed = FALSE; /* no inverse DCT (the decoder's flags are set) */
+    }
+    d->decode_mcu = entropy->decode_mcu;
+    entropy->decode_mcu = ring_decode_mcu;
+    const long total = (long)ci->total_iMCU_rows;
+    const long n = stop_imcu > 0 && stop_imcu < total ? stop_imcu : total;
+    d->progress.rows_done = NULL; /* the rows are written here */
+    d->progress.stop_imcu = 0;
+    for (d->imcu = 0; d->imcu < n; d->imcu++) {
+        ring_row(d);
+        jpeg_read_raw_data(ci, d->planes, (JDIMENSION)(MAX_SAMP_FACTOR * DCTSIZE));
+        if (d->imcu == 0 && (d->mcu == 0 || raw_fail_check)) {
+            raw_fail_check = 0;
+            return 0; /* the MCUs did not come through ring_decode_mcu */
+        }
+        for (int c = 0; c < job->ncomp; c++)
+            job_write(job, c, rows_from(job, c, (d->imcu + 1) * ci->comp_info[c].v_samp_factor));
+    }
+    if (n == total) {
+        jpeg_finish_decompress(ci);
+        return 1;
+    }
+    /* stopped: the rows below read as zeros, as libjpeg's zeroed arrays give them; first the
+     * output row of a halved pair across the stop (its first row decoded, its second zero) */
+    d->progress.stopped = 1;
+    d->src.stopped = 1;
+    for (int c = 0; c < job->ncomp; c++) {
+        const jpeg_component_info *comp = &ci->comp_info[c];
+        const size_t slot = (size_t)d->stride[c] * DCTSIZE2;
+        const Py_ssize_t in_done = (Py_ssize_t)n * comp->v_samp_factor;
+        if (job_halves(job, c) && job->vertical && in_done % 2) {
+            memset(d->ring[c] + (size_t)(in_done % d->depth[c]) * slot, 0, slot * sizeof(JCOEF));
+            job_write(job, c, rows_from(job, c, in_done) + 1);
+        }
+        memset(d->ring[c], 0, (size_t)d->depth[c] * slot * sizeof(JCOEF));
+        job_write(job, c, job->rows[c]);
+    }
+    jpeg_abort_decompress(ci);
+    return 1;
+}
+
+/* Decode the file into job's outputs (raw mode where it reads the file, else
+ * jpeg_read_coefficients with the rows written from the progress monitor), stopping as
+ * decoder_stop asked; call after setjmp. 0: libjpeg returned no coefficients. */
+static int decode(decoder_t *d, rows_job *job)
+{
+    if (raw_takes(d)) {
+        const long stop_imcu = d->progress.stop_imcu, warnings = d->err.warnings;
+        if (decode_raw(d, job, stop_imcu))
+            return 1;
+        /* not the inverse-DCT module raw mode knows: off from now on, and this file read
+         * again from its header (the same header warnings) */
+        raw_enabled = 0;
+        jpeg_abort_decompress(&d->cinfo); /* frees the rings */
+        memset(d->ring, 0, sizeof d->ring);
+        d->src.pub.next_input_byte = d->src.data;
+        d->src.pub.bytes_in_buffer = d->src.len;
+        jpeg_read_header(&d->cinfo, TRUE);
+        d->err.warnings = warnings;
+        d->progress.stop_imcu = stop_imcu;
+    }
+    d->progress.rows_done = job_rows_done;
+    d->progress.arg = job;
+    jvirt_barray_ptr *arrays = jpeg_read_coefficients(&d->cinfo);
+    if (arrays == NULL)
+        return 0;
+    job_finish(job, arrays);
+    return 1;
 }
 
 static PyObject *read_coefficients(PyObject *self, PyObject *args)
@@ -771,13 +980,7 @@ static PyObject *read_coefficients(PyObject *self, PyObject *args)
         failed = 1;
     } else {
         decoder_stop(d, stop_rows);
-        d->progress.rows_done = job_rows_done;
-        d->progress.arg = job;
-        jvirt_barray_ptr *arrays = jpeg_read_coefficients(&d->cinfo);
-        if (arrays == NULL)
-            failed = 1;
-        else
-            job_finish(job, arrays);
+        failed = !decode(d, job);
     }
     Py_END_ALLOW_THREADS
     if (failed)
@@ -820,11 +1023,15 @@ done:
     return result;
 }
 
+/* entropy_decode(data[, raw]): the floor. raw: a single-scan file decoded as decode_raw
+ * does, each MCU left in libjpeg's own MCU buffer (no whole-image coefficient array, no
+ * ring); other files, and raw False: jpeg_read_coefficients. */
 static PyObject *entropy_decode(PyObject *self, PyObject *args)
 {
     Py_buffer data;
+    int raw = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*", &data))
+    if (!PyArg_ParseTuple(args, "y*|p", &data, &raw))
         return NULL;
     decoder_t *d = PyMem_Calloc(1, sizeof *d);
     if (d == NULL) {
@@ -841,7 +1048,21 @@ static PyObject *entropy_decode(PyObject *self, PyObject *args)
         jpeg_create_decompress(&d->cinfo);
         d->cinfo.src = &d->src.pub;
         jpeg_read_header(&d->cinfo, TRUE);
-        jpeg_read_coefficients(&d->cinfo);
+        j_decompress_ptr ci = &d->cinfo;
+        if (raw && !ci->progressive_mode && !jpeg_has_multiple_scans(ci)) {
+            ci->raw_data_out = TRUE;
+            ci->do_block_smoothing = FALSE;
+            jpeg_start_decompress(ci);
+            for (int c = 0; c < ci->num_components && c < MAX_COMPONENTS; c++) {
+                ci->comp_info[c].component_needed = FALSE;
+                d->planes[c] = d->rows[c];
+            }
+            while (ci->output_scanline < ci->output_height)
+                jpeg_read_raw_data(ci, d->planes, (JDIMENSION)(MAX_SAMP_FACTOR * DCTSIZE));
+            jpeg_finish_decompress(ci);
+        } else {
+            jpeg_read_coefficients(ci);
+        }
     }
     if (created)
         jpeg_destroy_decompress(&d->cinfo);
@@ -1281,13 +1502,7 @@ static PyObject *read_crop(PyObject *self, PyObject *args)
     if (setjmp(d->err.jump)) {
         failed = 1;
     } else {
-        d->progress.rows_done = job_rows_done;
-        d->progress.arg = job;
-        jvirt_barray_ptr *arrays = jpeg_read_coefficients(ci);
-        if (arrays == NULL)
-            failed = 1;
-        else
-            job_finish(job, arrays);
+        failed = !decode(d, job);
         for (int c = 0; c < ncomp && !failed && kernel_rc == 0; c++) {
             const int pr = c == 0 ? 0 : 2;
             kernel_rc = banded->kernel_apply(job->out[c], 0, job->rows[c], job->cols[c],
@@ -1361,7 +1576,25 @@ static PyObject *keep_heap(PyObject *self, PyObject *args)
     Py_RETURN_FALSE;
 }
 
+/* raw_mode([on[, fail_check]]) -> bool: whether single-scan files are read in raw mode
+ * (decode_raw); with an argument, set it first (the tests compare both ways). fail_check: the
+ * next raw read fails its check after its first iMCU row, as with a libjpeg whose entropy
+ * decoder is laid out otherwise (the tests of the way back) */
+static PyObject *raw_mode(PyObject *self, PyObject *args)
+{
+    int on = -1, fail_check = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "|pp", &on, &fail_check))
+        return NULL;
+    if (on >= 0)
+        raw_enabled = on;
+    raw_fail_check = fail_check;
+    return PyBool_FromLong(raw_enabled);
+}
+
 static PyMethodDef methods[] = {
+    {"raw_mode", raw_mode, METH_VARARGS,
+     "raw_mode([on[, fail_check]]): whether single-scan files are decoded in raw mode"},
     {"keep_heap", keep_heap, METH_VARARGS,
      "keep_heap(trim_bytes, mmap_bytes): glibc malloc keeps freed memory instead of trimming"},
     {"read", read_coefficients, METH_VARARGS,

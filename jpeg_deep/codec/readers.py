@@ -17,9 +17,11 @@ Three backends, chosen by name; all give the same coefficients for every file (t
 bit on every subsampling):
 
 ``"libjpeg"`` (default where it was built; libjpeg-turbo: IJG and BSD licences)
-    Our own reader, ``jpeg_deep/_jpegread.c``: libjpeg-turbo's entropy decoding
-    (``jpeg_read_coefficients``); each row of blocks is dequantised and written in the layout
-    above as soon as it is decoded (while in the cache). Non-4:2:0 chroma is brought to 4:2:0
+    Our own reader, ``jpeg_deep/_jpegread.c``: libjpeg-turbo's entropy decoding (in raw mode
+    for single-scan files: each MCU decoded into a ring of block rows, no whole-image
+    coefficient array; ``jpeg_read_coefficients`` for progressive and multi-scan ones); each
+    row of blocks is dequantised and written in the layout above as soon as it is decoded
+    (while in the cache). Non-4:2:0 chroma is brought to 4:2:0
     in the DCT domain as by ``"jpeglib"``. Without ``info`` it makes :func:`inspect_jpeg`'s
     checks itself, in C, and leaves the files that fail them to it (its errors name the
     problem). :func:`read_crop` reads and transforms a training or validation crop in one

@@ -292,3 +292,78 @@ def test_our_reader_makes_inspect_jpegs_checks_itself(monkeypatch):
     with pytest.raises(InvalidJPEGError, match="chroma sampling"):
         read_dct(s411.tobytes(), "libjpeg")
     assert len(calls) == 2
+
+
+@pytest.mark.skipif(backend_problem("libjpeg") is not None, reason="our reader was not built")
+@pytest.mark.parametrize("make", ["4:4:4", "4:2:2", "4:2:0", "gray", "progressive",
+                                  "progressive 4:4:4", "4:4:0", "restart markers",
+                                  "q100 odd size"])
+def test_raw_mode_reads_what_the_coefficient_arrays_hold(make):
+    """Single-scan sequential files are decoded in raw mode (libjpeg's decoder writing each
+    MCU into a ring of block rows, no whole-image coefficient array; _jpegread.c). It gives
+    what jpeg_read_coefficients gives, bit for bit, on every kind of file: the whole file; the
+    rows above a stop, and zeros below the iMCU rows it decoded; the one-call training path's
+    samples. It stays on (its check that every MCU came through it holds with this libjpeg),
+    and the floor's raw variant reads every kind."""
+    from jpeg_deep import _jpegread
+    from jpeg_deep.data.transforms.classification_dct import (DCTTransformConfig,
+                                                             make_dct_transform)
+
+    data = jpeg_files_of_every_kind()[make]
+
+    def both(fn):
+        try:
+            _jpegread.raw_mode(False)
+            off = fn()
+        finally:
+            _jpegread.raw_mode(True)
+        return fn(), off
+
+    for a, b in zip(*both(lambda: read_dct(data, "libjpeg"))):
+        np.testing.assert_array_equal(a, b)
+    info = inspect_jpeg(data)
+    unit = 8 * max(v for _, v in info.sampling)  # pixel rows per iMCU row
+    single_scan = make not in ("progressive", "progressive 4:4:4")
+    for stop in (1, 17, 40):
+        on, off = both(lambda: read_dct(data, "libjpeg", stop_rows=stop))
+        decoded = -(-(-(-stop // 16) * 16) // unit) * unit  # whole 16-row bands, then iMCUs
+        for i, (a, b) in enumerate(zip(on, off)):
+            rows = -(-stop // (8 if i == 0 else 16))
+            np.testing.assert_array_equal(a[:rows], b[:rows], err_msg=f"{stop} {i}")
+            if single_scan:
+                assert not a[-(-decoded // (8 if i == 0 else 16)):].any(), (stop, i)
+            else:
+                np.testing.assert_array_equal(a, b)
+    for split, cfg in (("train", DCTTransformConfig(48, 32)), ("val", DCTTransformConfig(48, 32)),
+                       ("train", DCTTransformConfig(48, 32, random_resized_crop=True))):
+        t = make_dct_transform(split, cfg)
+        for seed in range(3):
+            for a, b in zip(*both(lambda: t.read_seeded(data, seed))):
+                np.testing.assert_array_equal(a, b, err_msg=f"{split} {seed}")
+    assert _jpegread.raw_mode()
+    assert _jpegread.entropy_decode(data, True) is None
+
+
+@pytest.mark.skipif(backend_problem("libjpeg") is not None, reason="our reader was not built")
+@pytest.mark.parametrize("make", ["4:2:0", "4:4:4", "gray", "restart markers"])
+def test_raw_mode_turns_itself_off_where_its_check_fails(make):
+    """Where raw mode's check fails after the first iMCU row (as with a libjpeg whose entropy
+    decoder were laid out otherwise), the file is read again from its header by
+    jpeg_read_coefficients, with the same coefficients and no warning, and raw mode stays off."""
+    from jpeg_deep import _jpegread
+
+    data = jpeg_files_of_every_kind()[make]
+    want = read_dct(data, "libjpeg")
+    warnings = reader_stats().get("warnings", 0)
+    try:
+        _jpegread.raw_mode(True, True)
+        for stop in (0, 17):
+            got = read_dct(data, "libjpeg", stop_rows=stop)
+            rows = -(-stop // 8) if stop else len(want[0])
+            np.testing.assert_array_equal(got[0][:rows], want[0][:rows])
+            assert not _jpegread.raw_mode()
+        for a, b in zip(read_dct(data, "libjpeg"), want):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        _jpegread.raw_mode(True)
+    assert reader_stats().get("warnings", 0) == warnings

@@ -1,5 +1,5 @@
 """Our coefficient reader (jpeg_deep/_jpegread.c: ``read`` and the one-call training path
-``read_crop``) on untrusted files: truncated at many lengths, random byte flips, huge declared
+``read_crop``, in raw mode and with it off, and the raw floor) on untrusted files: truncated at many lengths, random byte flips, huge declared
 sizes, endless progressive scans. It must never crash or hang
 the process, never print, and never allocate beyond its stated bound; every failure is an
 InvalidJPEGError. The fuzzing runs in a child process, so a crash fails the test instead of
@@ -29,6 +29,15 @@ FUZZ = textwrap.dedent(r"""
     def read_crop(d, mode):  # the one-call training path: header, geometry, read, kernel
         return _jpegread.read_crop(d, 7, 48, 32, 0.5, mode, (0.08, 1.0), (3 / 4, 4 / 3),
                                    1 << 26, MAX_SCANS, _HALVING, _DCT8, *outs)
+
+    def arrays(fn):  # raw mode off: jpeg_read_coefficients for every file
+        def run(d):
+            _jpegread.raw_mode(False)
+            try:
+                return fn(d)
+            finally:
+                _jpegread.raw_mode(True)
+        return run
 
     def photo(h, w, seed, **kw):
         rng = np.random.default_rng(seed)
@@ -82,7 +91,10 @@ FUZZ = textwrap.dedent(r"""
                    lambda d: read_dct(d, "libjpeg"),
                    lambda d: read_dct(d, "libjpeg", stop_rows=17),
                    lambda d: read_crop(d, 0), lambda d: read_crop(d, 1),
-                   lambda d: read_crop(d, 2)):
+                   lambda d: read_crop(d, 2),
+                   arrays(lambda d: read_dct(d, "libjpeg", stop_rows=17)),
+                   arrays(lambda d: read_crop(d, 0)),
+                   lambda d: _jpegread.entropy_decode(d, True) or "read"):
             try:
                 counts["left" if fn(data) is None else "ok"] += 1
             except InvalidJPEGError as err:
