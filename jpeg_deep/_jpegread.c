@@ -409,23 +409,42 @@ static inline void transpose(const v8f r[8], v8f out[8])
 }
 
 /* The pass: out[a] = sum_p k[a][p] (s or d)_p over the vectors x0[p], x1[p] (block rows, or
- * the transposes' rows). */
-static inline void halve_pass(const halving_t *hk, const v8f x0[8], const v8f x1[8], v8f out[8])
+ * the transposes' rows) for p < n: n = 8, or n = 4 where rows 4..7 of x0 and x1 are zero
+ * (those are then not read). Each product is added to the sum of the ones before it in the
+ * order of p, one statement each, so the n = 4 pass makes exactly the n = 8 pass's sums
+ * without their terms of zero (the same values, the same roundings). */
+static inline __attribute__((always_inline)) void halve_pass(const halving_t *hk,
+                                                             const v8f x0[8], const v8f x1[8],
+                                                             v8f out[8], int n)
 {
     v8f s[8], d[8];
-    for (int p = 0; p < 8; p++) {
+    for (int p = 0; p < n; p++) {
         const v8f b = (p & 1) ? -x1[p] : x1[p];
         s[p] = x0[p] + b;
         d[p] = x0[p] - b;
     }
     const float(*k)[8] = hk->k;
     out[0] = k[0][0] * s[0];
-    out[2] = k[2][1] * s[1] + k[2][7] * s[7];
-    out[4] = k[4][2] * s[2] + k[4][6] * s[6];
-    out[6] = k[6][3] * s[3] + k[6][5] * s[5];
-    for (int a = 1; a < 8; a += 2)
-        out[a] = k[a][0] * d[0] + k[a][1] * d[1] + k[a][2] * d[2] + k[a][3] * d[3]
-                 + k[a][5] * d[5] + k[a][6] * d[6] + k[a][7] * d[7];
+    out[2] = k[2][1] * s[1];
+    out[4] = k[4][2] * s[2];
+    out[6] = k[6][3] * s[3];
+    if (n > 4) {
+        out[2] += k[2][7] * s[7];
+        out[4] += k[4][6] * s[6];
+        out[6] += k[6][5] * s[5];
+    }
+    for (int a = 1; a < 8; a += 2) {
+        v8f acc = k[a][0] * d[0];
+        acc += k[a][1] * d[1];
+        acc += k[a][2] * d[2];
+        acc += k[a][3] * d[3];
+        if (n > 4) {
+            acc += k[a][5] * d[5];
+            acc += k[a][6] * d[6];
+            acc += k[a][7] * d[7];
+        }
+        out[a] = acc;
+    }
 }
 
 /* Rounded half to even (the float32 "magic number": exact for |x| < 2^22, and x is clamped to
@@ -453,7 +472,66 @@ static inline Py_ssize_t pair_second(Py_ssize_t i, Py_ssize_t n, int halved)
     return halved ? (2 * i + 1 < n ? 2 * i + 1 : 2 * i) : i;
 }
 
-/* One output block row: blocks r0[2J], r0[2J + 1] (and r1's, when vertical) -> out[J]. */
+/* Whether the blocks at p[0 .. n - 1] have non-zero coefficients only where u < 4 and v < 4
+ * (most chroma blocks of a 4:4:4 photo); rows 0..3 are then all their halving reads */
+typedef int16_t v16s __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) int low_quarter(const int16_t *const p[4], int n)
+{
+    v16s lo = {0}, hi = {0};
+    for (int i = 0; i < n; i++) { /* one 32-byte load per two rows */
+        v16s r01, r23, r45, r67;
+        memcpy(&r01, p[i], sizeof r01);
+        memcpy(&r23, p[i] + 16, sizeof r23);
+        memcpy(&r45, p[i] + 32, sizeof r45);
+        memcpy(&r67, p[i] + 48, sizeof r67);
+        lo |= r01 | r23; /* rows 0..3 */
+        hi |= r45 | r67; /* rows 4..7 */
+    }
+    const v16s right = {0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1};
+    const v16s any = (lo & right) | hi;
+    uint64_t w[4];
+    memcpy(w, &any, sizeof w);
+    return (w[0] | w[1] | w[2] | w[3]) == 0;
+}
+
+/* One output block of halve_row from its blocks b[half][0] (and b[half][1] when vertical),
+ * reading their first n rows (n = 4: rows 4..7 and columns 4..7 are zero) */
+static inline __attribute__((always_inline)) void halve_block(const int16_t *const b[2][2],
+                                                              int vertical, int horizontal,
+                                                              const halving_t *hk,
+                                                              const v8f q[8], int16_t *o, int n)
+{
+    v8f t[2][8]; /* per block column: rows a (after the vertical pass), lanes u */
+    for (int half = 0; half < (horizontal ? 2 : 1); half++) {
+        v8f x0[8];
+        for (int r = 0; r < n; r++)
+            x0[r] = load_row(b[half][0], r, q);
+        if (vertical) {
+            v8f x1[8];
+            for (int r = 0; r < n; r++)
+                x1[r] = load_row(b[half][1], r, q);
+            halve_pass(hk, x0, x1, t[half], n);
+        } else {
+            for (int r = 0; r < 8; r++)
+                t[half][r] = r < n ? x0[r] : (v8f){0};
+        }
+    }
+    v8f res[8];
+    if (horizontal) { /* the same pass on the transposes (rows u: zero from n on), back */
+        v8f c0t[8], c1t[8], rt[8];
+        transpose(t[0], c0t);
+        transpose(t[1], c1t);
+        halve_pass(hk, c0t, c1t, rt, n);
+        transpose(rt, res);
+    } else {
+        memcpy(res, t[0], sizeof res);
+    }
+    for (int v = 0; v < 8; v++)
+        store_row(o + 8 * v, res[v]);
+}
+
+/* One output block row: blocks r0[2J], r0[2J + 1] (and r1's, when vertical) -> out[J]; the
+ * blocks of an output block whose coefficients all have u < 4 and v < 4 in the 4-row pass */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
@@ -463,34 +541,13 @@ static void halve_row(const int16_t *r0, const int16_t *r1, Py_ssize_t w, int ve
 {
     for (Py_ssize_t J = 0; J < ow; J++) {
         const Py_ssize_t c0 = horizontal ? 2 * J : J, c1 = pair_second(J, w, horizontal);
-        v8f t[2][8]; /* per block column: rows a (after the vertical pass), lanes u */
-        for (int half = 0; half < (horizontal ? 2 : 1); half++) {
-            const int16_t *b0 = r0 + 64 * (half ? c1 : c0), *b1 = r1 + 64 * (half ? c1 : c0);
-            v8f x0[8];
-            for (int r = 0; r < 8; r++)
-                x0[r] = load_row(b0, r, q);
-            if (vertical) {
-                v8f x1[8];
-                for (int r = 0; r < 8; r++)
-                    x1[r] = load_row(b1, r, q);
-                halve_pass(hk, x0, x1, t[half]);
-            } else {
-                memcpy(t[half], x0, sizeof x0);
-            }
-        }
-        int16_t *o = out + 64 * J;
-        v8f res[8];
-        if (horizontal) { /* the same pass on the transposes, transposed back */
-            v8f c0t[8], c1t[8], rt[8];
-            transpose(t[0], c0t);
-            transpose(t[1], c1t);
-            halve_pass(hk, c0t, c1t, rt);
-            transpose(rt, res);
-        } else {
-            memcpy(res, t[0], sizeof res);
-        }
-        for (int v = 0; v < 8; v++)
-            store_row(o + 8 * v, res[v]);
+        const int16_t *const b[2][2] = {{r0 + 64 * c0, r1 + 64 * c0},
+                                        {r0 + 64 * c1, r1 + 64 * c1}};
+        const int16_t *const all[4] = {b[0][0], b[1][0], b[0][1], b[1][1]};
+        if (low_quarter(all, vertical ? 4 : 2))
+            halve_block(b, vertical, horizontal, hk, q, out + 64 * J, 4);
+        else
+            halve_block(b, vertical, horizontal, hk, q, out + 64 * J, 8);
     }
 }
 

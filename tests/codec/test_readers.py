@@ -153,7 +153,8 @@ def test_dct_domain_downsampling_equals_pixel_box_filter():
 def test_compiled_chroma_halving_equals_numpys(vertical, horizontal):
     """The compiled halving sums the same products as numpy (float32 against float64, in
     another order): equal but for a coefficient within a rounding error of half-way between
-    two integers (at most 1, fewer than 1 in 1000)."""
+    two integers (at most 1, fewer than 1 in 1000). Both of its loops run: blocks whose
+    coefficients are all at u, v < 4 (most chroma blocks: the 4-row loop) and the others."""
     from jpeg_deep.codec import readers
 
     if readers._jpegread is None:
@@ -162,6 +163,9 @@ def test_compiled_chroma_halving_equals_numpys(vertical, horizontal):
         data = jpeg_bytes(smooth_image(*size, seed=5), quality=90, subsampling=0)
         cb = readers._jpegread.read(data, 1 << 26, 0, 100)[-1][1]
         cb = np.frombuffer(cb[0], np.int16).reshape(cb[1], cb[2], 64)
+        blocks = cb.reshape(*cb.shape[:2], 8, 8)
+        outside = (blocks[..., 4:, :] != 0).any((2, 3)) | (blocks[..., 4:] != 0).any((2, 3))
+        assert 0 < outside.mean() < 0.5
         a = readers._chroma_to_420(cb, vertical=vertical, horizontal=horizontal)
         b = readers._chroma_to_420_numpy(cb, vertical=vertical, horizontal=horizontal)
         assert a.shape == b.shape
