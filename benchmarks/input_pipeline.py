@@ -3,7 +3,12 @@ one thread, with each path's ratio to the floor (0) and to the tf.data anchor (8
 
 (0) the floor: entropy decoding only          (``jpeg_deep._jpegread.entropy_decode``: libjpeg's
                                                jpeg_read_header + jpeg_read_coefficients, nothing
-                                               else; the least any coefficient reader can do)
+                                               else: the issue's floor, the ratios' base); and the
+                                               same in raw mode (``entropy_decode(data, True)``,
+                                               single-scan files: each MCU left in libjpeg's MCU
+                                               buffer, no whole-image coefficient array, as our
+                                               reader decodes them): the least any coefficient
+                                               reader can do
 (1) full RGB decode                           (cv2.imdecode, on OpenCV's own libjpeg-turbo; the
                                                TurboJPEG API of the system libjpeg-turbo, the
                                                library of (0) and (2), through ctypes;
@@ -16,7 +21,9 @@ one thread, with each path's ratio to the floor (0) and to the tf.data anchor (8
 (3) DCT read, our reader                      (``read_dct(data, "libjpeg")``), and a user's chain
                                                of the public ``jpeg_deep.dct`` functions on it:
                                                resize (shorter side), crop (random, whole blocks)
-                                               and horizontal flip of Y and of Cb + Cr stacked
+                                               and horizontal flip of Y and of Cb + Cr stacked;
+                                               and the same chain composed into one resample
+                                               per component (AxisOp resize -> window -> flip)
 (4) re-encoding train transform               (SampleLoader: decode, shorter-side resize, random
                                                crop, flip, JPEG q95 re-encode, DCT read, layout)
 (5) DCT-domain train transform                (SampleLoader.sample with the sample's integer
@@ -114,10 +121,13 @@ from jpeg_deep.data.loader import SampleLoader
 from jpeg_deep.data.parallel import ordered_map  # noqa: E402
 from jpeg_deep.codec.readers import inspect_jpeg, read_dct  # noqa: E402
 
-try:  # the floor row: being written alongside this benchmark, absent from older builds
+try:  # the floor rows: absent where the reader was not built (and raw mode from older builds)
     from jpeg_deep._jpegread import entropy_decode
+    from jpeg_deep._jpegread import raw_mode  # noqa: F401
+    RAW_FLOOR = True
 except ImportError:
-    entropy_decode = None
+    entropy_decode = entropy_decode if "entropy_decode" in globals() else None
+    RAW_FLOOR = False
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina",
           "hubble_deep_field", "camera", "brick", "grass", "gravel", "page", "cat")
@@ -455,6 +465,29 @@ def dct_chain(data, seed, resize, crop, backend):
     return y, dct.flip_horizontal(dct.crop(c, top // 2, left // 2, crop // 2, crop // 2))
 
 
+def dct_chain_composed(data, seed, resize, crop, backend):
+    """The same chain as :func:`dct_chain` (the same draws, the same output to float32
+    rounding), written as :mod:`jpeg_deep.dct` documents for a resize followed by a crop: one
+    :func:`~jpeg_deep.dct.resample` per component with composed
+    :class:`~jpeg_deep.dct.AxisOp` chains (resize -> window -> flip), so only the crop's
+    blocks are made."""
+    rng = np.random.default_rng(seed)
+    info = readers.inspect_jpeg(data)
+    y, cb, cr = read_dct(data, backend, info=info)
+    h, w = info.height, info.width
+    s = resize / min(h, w)
+    rh, rw = max(resize, round(h * s)), max(resize, round(w * s))
+    top = 16 * int(rng.integers(0, (rh - crop) // 16 + 1))
+    left = 16 * int(rng.integers(0, (rw - crop) // 16 + 1))
+    y = dct.resample(y, dct.AxisOp(h).resize(rh).window(top, crop),
+                     dct.AxisOp(w).resize(rw).window(left, crop).flip())
+    c = dct.resample(np.stack([cb, cr]),
+                     dct.AxisOp(-(-h // 2)).resize(-(-rh // 2)).window(top // 2, crop // 2),
+                     dct.AxisOp(-(-w // 2)).resize(-(-rw // 2)).window(left // 2, crop // 2)
+                     .flip())
+    return y, c
+
+
 def _batch_slots(crop):
     y = np.empty((_BATCH, crop // 8, crop // 8, 64), np.float32)
     cbcr = np.empty((_BATCH, crop // 16, crop // 16, 128), np.float32)
@@ -535,6 +568,9 @@ def build_rows(paths, blobs, args, slow=True):
         python_row(f"(0) floor: entropy decoding only, _jpegread ({libs['system']})",
                    lambda i, _: entropy_decode(blobs[i]),
                    "" if entropy_decode is not None else "n/a (not built)"),
+        python_row(f"(0) entropy decoding only, raw mode: no coefficient arrays "
+                   f"({libs['system']})", lambda i, _: entropy_decode(blobs[i], True),
+                   "" if RAW_FLOOR else "n/a (not built)"),
         python_row(f"(1) RGB decode, cv2.imdecode ({libs['cv2']})",
                    lambda i, _: cv2.imdecode(np.frombuffer(blobs[i], np.uint8), flags)),
         python_row(f"(1) RGB decode, TurboJPEG via ctypes ({libs['system']})",
@@ -548,6 +584,9 @@ def build_rows(paths, blobs, args, slow=True):
         python_row(f"(3) jpeg_deep.dct chain: read, resize {resize}, crop {crop}, flip "
                    f"({backend})", lambda i, seed: dct_chain(blobs[i], seed, resize, crop,
                                                             backend)),
+        python_row(f"(3) jpeg_deep.dct chain composed: read, resample(resize {resize} -> "
+                   f"crop {crop} -> flip) ({backend})",
+                   lambda i, seed: dct_chain_composed(blobs[i], seed, resize, crop, backend)),
         python_row("(3) DCT read, libjpeg (ours)", lambda i, _: read_dct(blobs[i], "libjpeg"),
                    "" if "libjpeg" in readers.backends() else "n/a (no 'libjpeg' backend)"),
         python_row(f"(4) re-encoding train transform (q95, {backend})",
