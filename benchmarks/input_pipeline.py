@@ -447,18 +447,25 @@ def files_in_memory(blobs_by_path: dict):
 _BATCH = 32  # the DCT rows write each sample into a slot of a batch array, as the loader does
 
 
-def dct_chain(data, seed, resize, crop, backend):
-    """What a user writes with the public ``jpeg_deep.dct`` functions: read, resize the
-    shorter side to ``resize``, crop ``crop`` at a random block-aligned offset, flip (Y, and
-    Cb + Cr stacked)."""
+def _chain_read(data, seed, resize, crop, backend):
+    """The read and the geometry of the user's chains: ``(y, cb, cr)``, the true size, the
+    shorter side resized to ``resize``, a random block-aligned ``crop`` offset."""
     rng = np.random.default_rng(seed)
     info = readers.inspect_jpeg(data)
-    y, cb, cr = read_dct(data, backend, info=info)
+    comps = read_dct(data, backend, info=info)
     h, w = info.height, info.width
     s = resize / min(h, w)
     rh, rw = max(resize, round(h * s)), max(resize, round(w * s))
     top = 16 * int(rng.integers(0, (rh - crop) // 16 + 1))
     left = 16 * int(rng.integers(0, (rw - crop) // 16 + 1))
+    return comps, (h, w), (rh, rw), (top, left)
+
+
+def dct_chain(data, seed, resize, crop, backend):
+    """What a user writes with the public ``jpeg_deep.dct`` functions: read, resize the
+    shorter side to ``resize``, crop ``crop`` at a random block-aligned offset, flip (Y, and
+    Cb + Cr stacked)."""
+    (y, cb, cr), (h, w), (rh, rw), (top, left) = _chain_read(data, seed, resize, crop, backend)
     y = dct.flip_horizontal(dct.crop(dct.resize(y, rh, rw, size=(h, w)), top, left, crop, crop))
     c = dct.resize(np.stack([cb, cr]), -(-rh // 2), -(-rw // 2),
                    size=(-(-h // 2), -(-w // 2)))
@@ -471,14 +478,7 @@ def dct_chain_composed(data, seed, resize, crop, backend):
     :func:`~jpeg_deep.dct.resample` per component with composed
     :class:`~jpeg_deep.dct.AxisOp` chains (resize -> window -> flip), so only the crop's
     blocks are made."""
-    rng = np.random.default_rng(seed)
-    info = readers.inspect_jpeg(data)
-    y, cb, cr = read_dct(data, backend, info=info)
-    h, w = info.height, info.width
-    s = resize / min(h, w)
-    rh, rw = max(resize, round(h * s)), max(resize, round(w * s))
-    top = 16 * int(rng.integers(0, (rh - crop) // 16 + 1))
-    left = 16 * int(rng.integers(0, (rw - crop) // 16 + 1))
+    (y, cb, cr), (h, w), (rh, rw), (top, left) = _chain_read(data, seed, resize, crop, backend)
     y = dct.resample(y, dct.AxisOp(h).resize(rh).window(top, crop),
                      dct.AxisOp(w).resize(rw).window(left, crop).flip())
     c = dct.resample(np.stack([cb, cr]),
