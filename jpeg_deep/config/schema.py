@@ -42,10 +42,10 @@ SETTINGS = dict(
     class_index=Setting(None, str | None, "an imagenet_class_index.json-format file naming the "
                                           "classes, or None"),
     transforms=Setting(None, dict | None, "the task's transform settings; None: its defaults"),
-    augmentation=Setting("rgb", str | None, 'DCT networks: "rgb" (decode, augment, re-encode, '
-                                            'read) or "dct" (augment the coefficients, no '
-                                            'decode or re-encode); None: "dct" for DCT '
-                                            'networks, "rgb" for RGB ones'),
+    augmentation=Setting(None, str | None, 'DCT networks: "rgb" (decode, augment, re-encode, '
+                                           'read) or "dct" (augment the coefficients, no '
+                                           'decode or re-encode); None: "dct" for DCT '
+                                           'networks, "rgb" for RGB ones'),
     reader_backend=Setting(DEFAULT_BACKEND, str, 'the coefficient reader: "libjpeg" (ours, '
                                                  'where built), "jpeg2dct" or "jpeglib"'),
     batch_size=Setting(64, int, "images per step (per replica under tf.distribute)"),

@@ -32,11 +32,12 @@ def train_cli(capsys, config, out, *extra):
     (dict(mixed_precision="float16"), "mixed_precision must be one of None, 'mixed_float16'"),
     (dict(keep_checkpoints=-1), "keep_checkpoints must be None (keep all) or an integer >= 0"),
     (dict(jit_compile="yes"), "jit_compile must be True or False"),
-    # a size the network cannot take: found by building it, still before any folder
-    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95)),
+    # a size the network cannot take: found by building it, still before any folder (the
+    # re-encoding path, which takes any crop)
+    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95), augmentation="rgb"),
      "network 'vgg16_dct' cannot be built with input_size 36"),
-    # with the DCT-domain augmentation, the crop is checked first
-    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95), augmentation="dct"),
+    # with the DCT-domain augmentation (the default of a DCT network), the crop is checked first
+    (dict(input_size=36, transforms=dict(resize=40, crop=36, quality=95)),
      "crop (36) must be a multiple of 8 (whole blocks)"),
 ])
 def test_config_mistakes_stop_before_any_folder(tmp_path, tiny_demo, capsys, change, message):
@@ -181,9 +182,9 @@ def test_split_too_small_for_a_batch_stops_before_any_folder(tmp_path, tiny_demo
 
 
 def test_augmentation_none_follows_the_networks_input(tmp_path, tiny_demo):
-    """``augmentation = None``: a DCT network's samples are augmented on the coefficients, an
-    RGB network's on pixels; the default stays ``"rgb"``; an RGB network asked for "dct" is a
-    config mistake."""
+    """``augmentation = None`` (the default): a DCT network's samples are augmented on the
+    coefficients, an RGB network's on pixels; ``"rgb"`` gives a DCT network the re-encoding
+    path; an RGB network asked for "dct" is a config mistake."""
     from jpeg_deep.config import ConfigError
     from jpeg_deep.data.loader import ClassificationDCTTransform, ClassificationTransform
     from jpeg_deep.data.transforms.classification_dct import DCTTransformConfig
@@ -193,10 +194,11 @@ def test_augmentation_none_follows_the_networks_input(tmp_path, tiny_demo):
         return task_for(load_config(write_config(tmp_path / str(len(change)) / "cfg",
                                                  tiny_demo, **change)))
 
-    dct = task(augmentation=None)
+    dct = task()
+    assert dct.config.augmentation is None
     assert dct.augmentation() == "dct" and dct._factory() is ClassificationDCTTransform
     assert isinstance(dct.transform_config(), DCTTransformConfig)
-    rgb = task()
+    rgb = task(augmentation="rgb")
     assert rgb.augmentation() == "rgb" and rgb._factory() is ClassificationTransform
     pixels = task(network="vgg16", inference_network=None, network_args=dict(width=0.0625),
                   augmentation=None)

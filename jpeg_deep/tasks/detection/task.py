@@ -17,10 +17,10 @@ Config settings read here (defaults in :data:`DETECTION_DEFAULTS` and
                 never) and ``map_images`` (validation images it uses, None: all)
 ``transforms``  ``quality`` (JPEG re-encoding, 75), ``mean`` (zoom-out fill), ``max_expand``,
                 ``min_box_size``; the network input side is ``input_size``
-``augmentation`` ``"rgb"`` (the SSD chain on decoded pixels, re-encoded as JPEG and read back;
-                the default), ``"dct"`` (the same chain on the coefficients,
-                :mod:`jpeg_deep.data.transforms.ssd_dct`; DCT networks only) or None
-                (``"dct"`` for DCT networks, ``"rgb"`` for RGB ones)
+``augmentation`` None (the default: ``"dct"`` for DCT networks, ``"rgb"`` for RGB ones),
+                ``"dct"`` (the SSD chain on the coefficients,
+                :mod:`jpeg_deep.data.transforms.ssd_dct`; DCT networks only) or ``"rgb"``
+                (the same chain on decoded pixels, re-encoded as JPEG and read back)
 
 Files written by :meth:`DetectionTask.predict` (``<tag>`` = ``<split>_<weights>``):
 
