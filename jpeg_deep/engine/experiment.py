@@ -9,7 +9,8 @@ overwritten: each run gets ``<config name>_<YYYYmmdd-HHMMSS>_<random>/`` holding
 ``checkpoints/``            ``epoch-NNN.keras`` every epoch, ``best.keras`` (lowest val_loss),
                             ``final.keras``, and ``backup/`` (state for ``--restart``)
 ``logs/``                   TensorBoard events, ``training.csv``, ``skipped_files.tsv``
-``summary.json``            network, parameters, dataset sizes, versions, command line, results
+``summary.json``            network, parameters, the augmentation path taken, dataset sizes,
+                            versions, command line, results
 ``teacher/outputs.npz``     expert training only: the teacher's cached outputs
                             (:mod:`jpeg_deep.procedures.teacher`)
 ``predictions/``            what inference writes (the task's prediction files)

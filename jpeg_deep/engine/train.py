@@ -236,7 +236,8 @@ def train(config_path=None, *, restart=None, output_dir=None, epochs=None, strat
     if runtime.is_chief:
         exp.update_summary(
             config=config.name, task=task.name, network=config.network,
-            parameters=model.count_params(), **task.summary(train_set),
+            parameters=model.count_params(), augmentation=task.augmentation(),
+            **task.summary(train_set),
             dataset_sizes={"train": len(train_set), "val": len(val_set)},
             settings={f.name: getattr(config, f.name) for f in fields(config)},
             distribution=runtime.as_dict(), batch_size_per_replica=config.batch_size,

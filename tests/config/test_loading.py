@@ -90,4 +90,7 @@ def test_experiment_folder_keeps_the_resolved_config(tmp_path, tiny_demo):
     assert loaded.epochs == 1 and loaded.description == "a child config"
     inferred = run("inference.py", exp, "--limit", "3")
     assert inferred.returncode == 0, inferred.stderr[-3000:]
-    assert json.loads((exp / "summary.json").read_text())["settings"]["epochs"] == 1
+    summary = json.loads((exp / "summary.json").read_text())
+    assert summary["settings"]["epochs"] == 1
+    # the augmentation path the run took, the default None resolved by the network
+    assert summary["settings"]["augmentation"] is None and summary["augmentation"] == "dct"
