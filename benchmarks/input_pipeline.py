@@ -121,13 +121,12 @@ from jpeg_deep.data.loader import SampleLoader
 from jpeg_deep.data.parallel import ordered_map  # noqa: E402
 from jpeg_deep.codec.readers import inspect_jpeg, read_dct  # noqa: E402
 
-try:  # the floor rows: absent where the reader was not built (and raw mode from older builds)
-    from jpeg_deep._jpegread import entropy_decode
-    from jpeg_deep._jpegread import raw_mode  # noqa: F401
-    RAW_FLOOR = True
+try:  # the floor rows: n/a where the reader was not built
+    from jpeg_deep import _jpegread
 except ImportError:
-    entropy_decode = entropy_decode if "entropy_decode" in globals() else None
-    RAW_FLOOR = False
+    _jpegread = None
+entropy_decode = getattr(_jpegread, "entropy_decode", None)
+RAW_FLOOR = hasattr(_jpegread, "raw_mode")  # entropy_decode(data, raw) came with it
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina",
           "hubble_deep_field", "camera", "brick", "grass", "gravel", "page", "cat")
