@@ -704,13 +704,19 @@ static void job_init(rows_job *job, decoder_t *d, int vertical, int horizontal,
     }
 }
 
+/* Block row a of component c in its raw-mode ring (rows a and a + depth share a slot) */
+static JCOEF *ring_at(const decoder_t *d, int c, Py_ssize_t a)
+{
+    return d->ring[c] + (size_t)(a % d->depth[c]) * d->stride[c] * DCTSIZE2;
+}
+
 /* Input block row a of component c: from the raw-mode ring where there is one, else from
  * libjpeg's coefficient array */
 static const JCOEF *in_row(const rows_job *job, int c, JDIMENSION a)
 {
     decoder_t *d = job->d;
     if (d->ring[c] != NULL)
-        return d->ring[c] + (size_t)(a % (JDIMENSION)d->depth[c]) * d->stride[c] * DCTSIZE2;
+        return ring_at(d, c, (Py_ssize_t)a);
     j_decompress_ptr ci = &d->cinfo;
     return (*ci->mem->access_virt_barray)((j_common_ptr)ci, d->arrays[c], a, 1, FALSE)[0][0];
 }
@@ -833,9 +839,8 @@ static void ring_row(decoder_t *d)
     j_decompress_ptr ci = &d->cinfo;
     JBLOCKROW first[MAX_COMPONENTS];
     for (int c = 0; c < ci->num_components; c++) {
-        const int v = ci->comp_info[c].v_samp_factor;
-        const long slot0 = (d->imcu % (d->depth[c] / v)) * v; /* the ring row of its first */
-        first[c] = (JBLOCKROW)d->ring[c] + slot0 * (long)d->stride[c];
+        const int v = ci->comp_info[c].v_samp_factor; /* depth: v or 2 v block rows */
+        first[c] = (JBLOCKROW)ring_at(d, c, (Py_ssize_t)d->imcu * v);
         memset(first[c], 0, (size_t)v * d->stride[c] * sizeof(JBLOCK));
     }
     if (ci->comps_in_scan == 1) {
@@ -857,6 +862,27 @@ static void ring_row(decoder_t *d)
     d->mcu = 0;
 }
 
+/* Start libjpeg's decompression in raw mode (after the header): raw_data_out, so no
+ * upsampling or colour conversion; no component "needed", so no inverse DCT (the entropy
+ * decoder's own flags are set by then); jpeg_read_raw_data's sample rows, never written */
+static void raw_start(decoder_t *d)
+{
+    j_decompress_ptr ci = &d->cinfo;
+    ci->raw_data_out = TRUE;
+    ci->do_block_smoothing = FALSE;
+    jpeg_start_decompress(ci);
+    for (int c = 0; c < ci->num_components && c < MAX_COMPONENTS; c++) {
+        ci->comp_info[c].component_needed = FALSE;
+        d->planes[c] = d->rows[c];
+    }
+}
+
+/* One iMCU row in raw mode */
+static void raw_row(decoder_t *d)
+{
+    jpeg_read_raw_data(&d->cinfo, d->planes, (JDIMENSION)(MAX_SAMP_FACTOR * DCTSIZE));
+}
+
 /* Whether raw mode reads this file (after the header) */
 static int raw_takes(decoder_t *d)
 {
@@ -876,14 +902,12 @@ static Py_ssize_t rows_from(const rows_job *job, int c, Py_ssize_t in_done)
 }
 
 /* The decoding of raw mode into job's outputs, stopping after stop_imcu iMCU rows (0: none);
- * call after setjmp. 0: the inverse-DCT module is not as expected (nothing decoded yet: the
- * caller reads coefficients instead, with a new decoder). */
+ * call after setjmp. 0: the entropy decoder is not as raw mode knows it (nothing written yet:
+ * the caller reads the file again with jpeg_read_coefficients). */
 static int decode_raw(decoder_t *d, rows_job *job, long stop_imcu)
 {
     j_decompress_ptr ci = &d->cinfo;
-    ci->raw_data_out = TRUE;
-    ci->do_block_smoothing = FALSE;
-    jpeg_start_decompress(ci);
+    raw_start(d);
     entropy_module *entropy = (entropy_module *)ci->entropy;
     if (entropy == NULL || entropy->decode_mcu == NULL)
         return 0;
@@ -897,8 +921,6 @@ static int decode_raw(decoder_t *d, rows_job *job, long stop_imcu)
         d->depth[c] = comp->v_samp_factor * (job_halves(job, c) && job->vertical ? 2 : 1);
         d->ring[c] = (*ci->mem->alloc_large)((j_common_ptr)ci, JPOOL_IMAGE,
                                              (size_t)d->depth[c] * d->stride[c] * sizeof(JBLOCK));
-        d->planes[c] = d->rows[c];
-        comp->component_needed = FALSE; /* no inverse DCT (the decoder's flags are set) */
     }
     d->decode_mcu = entropy->decode_mcu;
     entropy->decode_mcu = ring_decode_mcu;
@@ -908,7 +930,7 @@ static int decode_raw(decoder_t *d, rows_job *job, long stop_imcu)
     d->progress.stop_imcu = 0;
     for (d->imcu = 0; d->imcu < n; d->imcu++) {
         ring_row(d);
-        jpeg_read_raw_data(ci, d->planes, (JDIMENSION)(MAX_SAMP_FACTOR * DCTSIZE));
+        raw_row(d);
         if (d->imcu == 0 && (d->mcu == 0 || raw_fail_check)) {
             raw_fail_check = 0;
             return 0; /* the MCUs did not come through ring_decode_mcu */
@@ -925,11 +947,10 @@ static int decode_raw(decoder_t *d, rows_job *job, long stop_imcu)
     d->progress.stopped = 1;
     d->src.stopped = 1;
     for (int c = 0; c < job->ncomp; c++) {
-        const jpeg_component_info *comp = &ci->comp_info[c];
         const size_t slot = (size_t)d->stride[c] * DCTSIZE2;
-        const Py_ssize_t in_done = (Py_ssize_t)n * comp->v_samp_factor;
+        const Py_ssize_t in_done = (Py_ssize_t)n * ci->comp_info[c].v_samp_factor;
         if (job_halves(job, c) && job->vertical && in_done % 2) {
-            memset(d->ring[c] + (size_t)(in_done % d->depth[c]) * slot, 0, slot * sizeof(JCOEF));
+            memset(ring_at(d, c, in_done), 0, slot * sizeof(JCOEF));
             job_write(job, c, rows_from(job, c, in_done) + 1);
         }
         memset(d->ring[c], 0, (size_t)d->depth[c] * slot * sizeof(JCOEF));
@@ -948,8 +969,8 @@ static int decode(decoder_t *d, rows_job *job)
         const long stop_imcu = d->progress.stop_imcu, warnings = d->err.warnings;
         if (decode_raw(d, job, stop_imcu))
             return 1;
-        /* not the inverse-DCT module raw mode knows: off from now on, and this file read
-         * again from its header (the same header warnings) */
+        /* not the entropy decoder raw mode knows: off from now on, and this file read again
+         * from its header (the same header warnings) */
         raw_enabled = 0;
         jpeg_abort_decompress(&d->cinfo); /* frees the rings */
         memset(d->ring, 0, sizeof d->ring);
@@ -1107,15 +1128,9 @@ static PyObject *entropy_decode(PyObject *self, PyObject *args)
         jpeg_read_header(&d->cinfo, TRUE);
         j_decompress_ptr ci = &d->cinfo;
         if (raw && !ci->progressive_mode && !jpeg_has_multiple_scans(ci)) {
-            ci->raw_data_out = TRUE;
-            ci->do_block_smoothing = FALSE;
-            jpeg_start_decompress(ci);
-            for (int c = 0; c < ci->num_components && c < MAX_COMPONENTS; c++) {
-                ci->comp_info[c].component_needed = FALSE;
-                d->planes[c] = d->rows[c];
-            }
+            raw_start(d);
             while (ci->output_scanline < ci->output_height)
-                jpeg_read_raw_data(ci, d->planes, (JDIMENSION)(MAX_SAMP_FACTOR * DCTSIZE));
+                raw_row(d);
             jpeg_finish_decompress(ci);
         } else {
             jpeg_read_coefficients(ci);
